@@ -1,0 +1,333 @@
+// Checks the Polysock test vectors: their shape and their internal consistency.
+//
+//   node protocol-spec/vectors/check.mjs
+//
+// This file carries a small, independent reference codec written straight from
+// the spec (chapters 02, 07 and 08). Every vector is checked against it, so a
+// typo in the data fails here before it misleads the Rust or the JS tests.
+// Exit status 0 when every check passes, 1 otherwise.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIR = dirname(fileURLToPath(import.meta.url));
+function load(f) {
+  try {
+    return JSON.parse(readFileSync(join(DIR, f), 'utf8'));
+  } catch (e) {
+    console.error('FAIL: ' + f + ' does not load: ' + e.message);
+    process.exit(1);
+  }
+}
+
+const TYPES = ['open', 'close', 'ping', 'pong', 'message', 'upgrade', 'noop'];
+const RS = '\u001e';
+const ERRORS = ['empty_payload', 'unknown_packet_type', 'empty_packet', 'invalid_base64', 'invalid_utf8', 'too_large'];
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+let failures = 0;
+let checks = 0;
+function ok(cond, what) {
+  checks++;
+  if (!cond) {
+    failures++;
+    console.error('FAIL: ' + what);
+  }
+}
+const show = (s) => JSON.stringify(s);
+
+// ---- reference codec (chapter 02) ----
+
+class DecodeError extends Error {
+  constructor(kind) {
+    super(kind);
+    this.kind = kind;
+  }
+}
+
+function strictBase64(s) {
+  if (!BASE64.test(s)) throw new DecodeError('invalid_base64');
+  const bytes = Buffer.from(s, 'base64');
+  // canonical: unused trailing bits must be zero, so re-encoding gives s back
+  if (bytes.toString('base64') !== s) throw new DecodeError('invalid_base64');
+  return bytes;
+}
+
+function encodePacket(p) {
+  if (p.binary_base64 !== undefined) return 'b' + p.binary_base64;
+  return String(TYPES.indexOf(p.type)) + (p.text === undefined ? '' : p.text);
+}
+
+function decodePacket(s) {
+  if (s.length === 0) throw new DecodeError('empty_packet');
+  const c = s.charAt(0);
+  if (c === 'b') return { type: 'message', binary_base64: strictBase64(s.slice(1)).toString('base64') };
+  if (c >= '0' && c <= '6') {
+    const p = { type: TYPES[c.charCodeAt(0) - 48] };
+    if (s.length > 1) p.text = s.slice(1);
+    return p;
+  }
+  throw new DecodeError('unknown_packet_type');
+}
+
+function decodePayload(bytes, maxPayload) {
+  if (bytes.length > maxPayload) throw new DecodeError('too_large');
+  if (bytes.length === 0) throw new DecodeError('empty_payload');
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (e) {
+    throw new DecodeError('invalid_utf8');
+  }
+  return text.split(RS).map(decodePacket);
+}
+
+// a packet object with an empty "text" means the same as one without it
+function samePacket(a, b) {
+  const norm = (p) => ({ type: p.type, text: p.text || '', bin: p.binary_base64 });
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+function checkPacketShape(p, where) {
+  ok(p && typeof p === 'object', where + ': packet is an object');
+  if (!p || typeof p !== 'object') return;
+  ok(TYPES.includes(p.type), where + ': packet.type is one of ' + TYPES.join('|'));
+  const keys = Object.keys(p).filter((k) => k !== 'type');
+  ok(keys.every((k) => k === 'text' || k === 'binary_base64'), where + ': only text or binary_base64 beside type');
+  ok(!(p.text !== undefined && p.binary_base64 !== undefined), where + ': not both text and binary_base64');
+  if (p.text !== undefined) ok(typeof p.text === 'string', where + ': text is a string');
+  if (p.binary_base64 !== undefined) {
+    ok(p.type === 'message', where + ': binary packets are messages');
+    let canonical = true;
+    try {
+      strictBase64(p.binary_base64);
+    } catch (e) {
+      canonical = false;
+    }
+    ok(canonical, where + ': binary_base64 is canonical padded base64');
+  }
+}
+
+// ---- packets.json ----
+
+function checkPackets() {
+  const packets = load('packets.json');
+  ok(Array.isArray(packets) && packets.length >= 12, 'packets.json: an array of at least 12 cases');
+  const names = new Set();
+  for (const c of packets) {
+    const w = 'packets.json ' + show(c.name);
+    ok(typeof c.name === 'string' && c.name.length > 0 && !names.has(c.name), w + ': unique name');
+    names.add(c.name);
+    checkPacketShape(c.packet, w);
+    const enc = encodePacket(c.packet);
+    ok(c.polling === enc, w + ': polling element is ' + show(enc));
+    if (c.packet.binary_base64 !== undefined) {
+      ok(c.ws && c.ws.binary_base64 === c.packet.binary_base64 && c.ws.text === undefined, w + ': binary message is a binary frame of the raw bytes');
+    } else {
+      ok(c.ws && c.ws.text === enc && c.ws.binary_base64 === undefined, w + ': text frame equals the encoded packet');
+    }
+    let back;
+    try {
+      back = decodePacket(c.polling);
+    } catch (e) {
+      back = null;
+    }
+    ok(back && samePacket(back, c.packet), w + ': polling element decodes back to the packet');
+  }
+  const has = (pred, what) => ok(packets.some((c) => pred(c.packet)), 'packets.json: has a case for ' + what);
+  has((p) => p.type === 'message' && p.text === '', 'the empty text message');
+  has((p) => p.binary_base64 === '', 'the empty binary message');
+  has((p) => p.binary_base64 && p.binary_base64.length > 0, 'a non-empty binary message');
+  has((p) => p.type === 'ping' && p.text === 'probe', 'the ping probe');
+  has((p) => p.type === 'close' && p.text && JSON.parse(p.text).code === 4001, 'the ext close body');
+  has((p) => p.text && /[\u{10000}-\u{10FFFF}]/u.test(p.text), 'an emoji');
+  for (const t of TYPES) has((p) => p.type === t, 'type ' + t);
+  for (const c of packets) {
+    if (c.packet.type === 'open') {
+      const o = JSON.parse(c.packet.text);
+      const stock = ['sid', 'upgrades', 'pingInterval', 'pingTimeout', 'maxPayload'];
+      const keys = Object.keys(o);
+      ok(stock.every((k) => keys.includes(k)), 'packets.json ' + show(c.name) + ': open packet has the five EIO4 keys');
+      ok(keys.every((k) => stock.includes(k) || k === 'ext' || k === 'protocol'), 'packets.json ' + show(c.name) + ': open packet has no unknown keys');
+      ok(('ext' in o) === ('protocol' in o), 'packets.json ' + show(c.name) + ': ext and protocol come together');
+    }
+    if (c.packet.type === 'close' && c.packet.text) {
+      const b = JSON.parse(c.packet.text);
+      ok(Number.isInteger(b.code) && b.code >= 1000 && b.code <= 4999 && ![1005, 1006, 1015].includes(b.code), 'packets.json ' + show(c.name) + ': close code is sendable');
+      ok(typeof b.reason === 'string' && Buffer.byteLength(b.reason) <= 123, 'packets.json ' + show(c.name) + ': reason at most 123 bytes');
+    }
+  }
+  return packets;
+}
+
+// ---- payloads.json ----
+
+function checkPayloads() {
+  const doc = load('payloads.json');
+  const max = doc.max_payload_default;
+  ok(max === 1000000, 'payloads.json: max_payload_default is 1000000');
+  ok(Array.isArray(doc.valid) && doc.valid.length > 0, 'payloads.json: valid cases');
+  ok(Array.isArray(doc.invalid) && doc.invalid.length > 0, 'payloads.json: invalid cases');
+  for (const c of doc.valid) {
+    const w = 'payloads.json valid ' + show(c.name);
+    ok(typeof c.payload === 'string' && Array.isArray(c.packets) && c.packets.length > 0, w + ': has payload and packets');
+    c.packets.forEach((p, i) => checkPacketShape(p, w + ' packet ' + i));
+    ok(c.payload === c.packets.map(encodePacket).join(RS), w + ': payload is exactly the encoded packets joined with \\x1e');
+    let got;
+    try {
+      got = decodePayload(Buffer.from(c.payload, 'utf8'), max);
+    } catch (e) {
+      got = e;
+    }
+    ok(Array.isArray(got) && got.length === c.packets.length && got.every((p, i) => samePacket(p, c.packets[i])), w + ': decodes to the packets');
+  }
+  const seen = new Set();
+  for (const c of doc.invalid) {
+    const w = 'payloads.json invalid ' + show(c.name);
+    ok(ERRORS.includes(c.error), w + ': error is one of ' + ERRORS.join(', '));
+    ok(typeof c.payload_base64 === 'string' && BASE64.test(c.payload_base64), w + ': payload_base64 is base64');
+    seen.add(c.error);
+    const limit = c.max_payload === undefined ? max : c.max_payload;
+    let kind = 'no error';
+    try {
+      decodePayload(Buffer.from(c.payload_base64, 'base64'), limit);
+    } catch (e) {
+      kind = e instanceof DecodeError ? e.kind : 'exception ' + e;
+    }
+    ok(kind === c.error, w + ': decoding fails with ' + c.error + ' (got ' + kind + ')');
+  }
+  for (const e of ERRORS) ok(seen.has(e), 'payloads.json: an invalid case for ' + e);
+}
+
+// ---- htmlfile.json (chapter 08) ----
+
+const CALLBACK = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const validCallback = (c) => c.length <= 64 && CALLBACK.test(c);
+
+function jsEscape(s) {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    const short = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' }[ch];
+    if (short) out += short;
+    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out;
+}
+const htmlChunk = (p) => '<script>p("' + jsEscape(encodePacket(p)) + '");</script>\n';
+function htmlPreamble(cb) {
+  const head = '<!DOCTYPE html><html><head><meta charset="utf-8"><script>var p=parent.' + cb + ';</script></head><body>';
+  return head + ' '.repeat(Math.max(0, 1024 - Buffer.byteLength(head))) + '\n';
+}
+
+// The literal inside p("..."), evaluated the way a browser would.
+function evalChunk(chunk) {
+  const m = /^<script>p\("(.*)"\);<\/script>\n$/s.exec(chunk);
+  if (!m) return null;
+  let got = null;
+  try {
+    // eslint-disable-next-line no-new-func
+    new Function('p', 'p("' + m[1] + '");')((v) => {
+      got = v;
+    });
+  } catch (e) {
+    return null;
+  }
+  return { literal: m[1], value: got };
+}
+
+function checkSafeChunk(chunk, w) {
+  const lower = chunk.toLowerCase();
+  ok(lower.indexOf('</script') === lower.length - '</script>\n'.length, w + ': no </script (any case) before the framing one');
+  ok(lower.indexOf('<script') === 0 && lower.indexOf('<script', 1) === -1, w + ': no <script beyond the framing one');
+  ok(!chunk.includes('<!--') && !chunk.includes('-->'), w + ': no <!-- or -->');
+  ok(!/[\u2028\u2029]/.test(chunk), w + ': no raw U+2028/U+2029');
+  const lit = evalChunk(chunk);
+  ok(lit && !/[<>&\u0000-\u001f]/.test(lit.literal), w + ': no raw < > & or C0 control inside the literal');
+  return lit;
+}
+
+function checkHtmlfile() {
+  const doc = load('htmlfile.json');
+  ok(doc.default_callback === '_polysock', 'htmlfile.json: default_callback');
+  for (const c of doc.callbacks.valid) ok(validCallback(c), 'htmlfile.json: callback ' + show(c) + ' is valid');
+  for (const c of doc.callbacks.invalid) ok(!validCallback(c), 'htmlfile.json: callback ' + show(c) + ' is invalid');
+  for (const pr of doc.preambles) {
+    ok(validCallback(pr.callback), 'htmlfile.json preamble ' + show(pr.callback) + ': callback valid');
+    ok(pr.bytes === htmlPreamble(pr.callback), 'htmlfile.json preamble ' + show(pr.callback) + ': exact bytes');
+    ok(Buffer.byteLength(pr.bytes) === 1025, 'htmlfile.json preamble ' + show(pr.callback) + ': 1025 bytes');
+  }
+  ok(doc.end === '<script>p(null);</script></body></html>', 'htmlfile.json: end marker');
+  for (const c of doc.cases) {
+    const w = 'htmlfile.json case ' + show(c.name);
+    checkPacketShape(c.packet, w);
+    ok(c.callback === '_polysock', w + ': callback');
+    ok(c.chunk === htmlChunk(c.packet), w + ': chunk bytes');
+    const lit = checkSafeChunk(c.chunk, w);
+    ok(lit && lit.value === encodePacket(c.packet), w + ': literal evaluates to the encoded packet');
+  }
+  ok(Array.isArray(doc.hostile) && doc.hostile.length >= 10, 'htmlfile.json: hostile strings');
+  for (const h of doc.hostile) {
+    const w = 'htmlfile.json hostile ' + show(h.name);
+    ok(h.chunk === htmlChunk({ type: 'message', text: h.text }), w + ': chunk bytes');
+    const lit = checkSafeChunk(h.chunk, w);
+    ok(lit && lit.value === '4' + h.text, w + ': literal evaluates to the original text');
+  }
+  const ex = doc.example_body;
+  ok(ex.bytes === htmlPreamble(ex.callback) + ex.packets.map(htmlChunk).join('') + doc.end, 'htmlfile.json: example body');
+}
+
+// ---- xhr-streaming.json (chapter 07) ----
+
+const PART = '\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n';
+const xhrChunk = (p, b) => PART + encodePacket(p) + '\r\n--' + b;
+const xhrPreamble = (b) => ' '.repeat(2048) + '\r\n--' + b;
+
+// How a client cuts a body: split at each "\r\n--B", drop the part headers.
+function cutBody(body, b) {
+  const delim = '\r\n--' + b;
+  const pieces = body.split(delim);
+  const out = { preamble: pieces[0], packets: [], end: pieces[pieces.length - 1] };
+  for (const part of pieces.slice(1, -1)) out.packets.push(part.slice(part.indexOf('\r\n\r\n') + 4));
+  return out;
+}
+
+function checkXhr() {
+  const doc = load('xhr-streaming.json');
+  const bpat = new RegExp(doc.boundary_pattern);
+  ok(doc.padding_bytes === 2048, 'xhr-streaming.json: padding_bytes');
+  ok(doc.part_header === PART, 'xhr-streaming.json: part_header');
+  ok(doc.end === '--\r\n', 'xhr-streaming.json: end');
+  ok(bpat.test(doc.preamble_example.boundary) && doc.preamble_example.bytes === xhrPreamble(doc.preamble_example.boundary), 'xhr-streaming.json: preamble bytes');
+  for (const c of doc.cases) {
+    const w = 'xhr-streaming.json case ' + show(c.name);
+    checkPacketShape(c.packet, w);
+    ok(bpat.test(c.boundary), w + ': boundary matches the pattern');
+    ok(c.chunk === xhrChunk(c.packet, c.boundary), w + ': chunk bytes');
+    ok(!encodePacket(c.packet).includes('\r\n--' + c.boundary), w + ': packet does not contain the delimiter');
+  }
+  for (const c of doc.collisions) ok(encodePacket(c.packet).includes('\r\n--' + c.boundary), 'xhr-streaming.json collision ' + show(c.name) + ': contains the delimiter');
+  for (const c of doc.harmless) {
+    const w = 'xhr-streaming.json harmless ' + show(c.name);
+    ok(c.chunk === xhrChunk(c.packet, c.boundary), w + ': chunk bytes');
+    const cut = cutBody(xhrPreamble(c.boundary) + c.chunk + doc.end, c.boundary);
+    ok(cut.packets.length === 1 && cut.packets[0] === encodePacket(c.packet), w + ': cuts back to the packet');
+  }
+  const ex = doc.example_body;
+  ok(ex.bytes === xhrPreamble(ex.boundary) + ex.packets.map((p) => xhrChunk(p, ex.boundary)).join('') + doc.end, 'xhr-streaming.json: example body bytes');
+  const cut = cutBody(ex.bytes, ex.boundary);
+  ok(cut.preamble === ' '.repeat(2048) && cut.end === doc.end, 'xhr-streaming.json: example body preamble and end');
+  ok(JSON.stringify(cut.packets) === JSON.stringify(ex.packets.map(encodePacket)), 'xhr-streaming.json: example body cuts back to its packets');
+}
+
+checkPackets();
+checkPayloads();
+checkHtmlfile();
+checkXhr();
+if (failures) {
+  console.error(failures + ' of ' + checks + ' checks failed');
+  process.exit(1);
+}
+console.log('vectors ok: ' + checks + ' checks passed');
