@@ -1,0 +1,209 @@
+//! The servers under test: ours (polysock's echo example) and the peers.
+//! Each is started fresh for every run on port 0, and its printed
+//! `listening on http://HOST:PORT` line tells where it is.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::load::Kind;
+
+/// A transport as the workloads name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Transport {
+    Websocket,
+    Polling,
+    XhrStreaming,
+    Htmlfile,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Websocket => "websocket",
+            Transport::Polling => "polling",
+            Transport::XhrStreaming => "xhr-streaming",
+            Transport::Htmlfile => "htmlfile",
+        }
+    }
+}
+
+/// A server implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Server {
+    Ours,
+    Tungstenite,
+    Engineioxide,
+    NodeEngineIo,
+    NodeSockjs,
+}
+
+impl Server {
+    pub const ALL: [Server; 5] =
+        [Server::Ours, Server::Tungstenite, Server::Engineioxide, Server::NodeEngineIo, Server::NodeSockjs];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Ours => "polysock",
+            Server::Tungstenite => "tokio-tungstenite (raw)",
+            Server::Engineioxide => "engineioxide",
+            Server::NodeEngineIo => "node engine.io",
+            Server::NodeSockjs => "node sockjs",
+        }
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Server::Ours => "ours",
+            Server::Tungstenite => "tungstenite",
+            Server::Engineioxide => "engineioxide",
+            Server::NodeEngineIo => "engineio",
+            Server::NodeSockjs => "sockjs",
+        }
+    }
+
+    pub fn from_id(s: &str) -> Option<Server> {
+        Server::ALL.into_iter().find(|v| v.id() == s)
+    }
+
+    /// The client kind that drives `transport` on this server, if it has it.
+    pub fn kind(self, transport: Transport) -> Option<Kind> {
+        use Server::*;
+        use Transport::*;
+        Some(match (self, transport) {
+            (Tungstenite, Websocket) => Kind::RawWs,
+            (Ours | Engineioxide | NodeEngineIo, Websocket) => Kind::EioWs,
+            (Ours | Engineioxide | NodeEngineIo, Polling) => Kind::EioPolling,
+            (Ours, XhrStreaming) => Kind::PolyXhr,
+            (Ours, Htmlfile) => Kind::PolyHtml,
+            (NodeSockjs, XhrStreaming) => Kind::SockXhr,
+            (NodeSockjs, Htmlfile) => Kind::SockHtml,
+            _ => return None,
+        })
+    }
+
+    /// Mount path the client uses.
+    pub fn path(self) -> &'static str {
+        match self {
+            Server::NodeSockjs => "/echo",
+            Server::Tungstenite => "/",
+            _ => "/engine.io/",
+        }
+    }
+}
+
+/// Where the built servers live.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Repository root (holds target/release/examples/echo).
+    pub repo: PathBuf,
+    /// bench/ (holds target/release/*-echo and node/).
+    pub bench: PathBuf,
+    pub logs: PathBuf,
+}
+
+/// Server settings shared by every server in a run.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOpts {
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    /// Pin the server to this CPU (taskset), if any.
+    pub cpu: Option<usize>,
+}
+
+impl Paths {
+    fn program(&self, s: Server) -> (PathBuf, Vec<String>) {
+        let rel = |p: &str| self.bench.join("target/release").join(p);
+        match s {
+            Server::Ours => (self.repo.join("target/release/examples/echo"), vec![]),
+            Server::Tungstenite => (rel("tungstenite-echo"), vec![]),
+            Server::Engineioxide => (rel("engineioxide-echo"), vec![]),
+            Server::NodeEngineIo => ("node".into(), vec![self.bench.join("node/engineio-echo.js").display().to_string()]),
+            Server::NodeSockjs => ("node".into(), vec![self.bench.join("node/sockjs-echo.js").display().to_string()]),
+        }
+    }
+
+    /// Whether the server's program exists (ours may not be built yet).
+    pub fn available(&self, s: Server) -> bool {
+        let (prog, args) = self.program(s);
+        match args.first() {
+            Some(script) => Path::new(script).exists() && self.bench.join("node/node_modules").exists(),
+            None => prog.exists(),
+        }
+    }
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub pid: u32,
+    child: Child,
+}
+
+/// Starts `s` on port 0 and waits for its address.
+pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Result<Running> {
+    let (prog, mut args) = paths.program(s);
+    args.extend(
+        [
+            "--listen", "127.0.0.1:0", "--path", "/engine.io",
+            "--ping-interval", &opts.ping_interval_ms.to_string(),
+            "--ping-timeout", &opts.ping_timeout_ms.to_string(),
+        ]
+        .map(String::from),
+    );
+    let mut cmd = match opts.cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(cpu.to_string()).arg(&prog).args(&args);
+            c
+        }
+        None => {
+            let mut c = Command::new(&prog);
+            c.args(&args);
+            c
+        }
+    };
+    std::fs::create_dir_all(&paths.logs)?;
+    let log_path = paths.logs.join(format!("{}-{}.log", s.id(), tag));
+    let log = std::fs::File::create(&log_path)?;
+    cmd.stdout(Stdio::piped()).stderr(log).stdin(Stdio::null()).kill_on_drop(true);
+    if s == Server::Ours {
+        cmd.env("RUST_LOG", "warn");
+    }
+    let mut child = cmd.spawn().with_context(|| format!("spawn {}", prog.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow!("no pid"))?;
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(l) = out.next_line().await? {
+            if l.contains("listening on http://") {
+                return Ok::<_, anyhow::Error>(l);
+            }
+        }
+        bail!("{} exited before printing its address (log: {})", s.name(), log_path.display())
+    })
+    .await
+    .map_err(|_| anyhow!("{} did not print its address within 60 s", s.name()))??;
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+    let hostport = line.split("http://").nth(1).unwrap_or("").trim().trim_end_matches('/');
+    let addr: SocketAddr = hostport.parse().with_context(|| format!("parse address from {line:?}"))?;
+    Ok(Running { addr, pid, child })
+}
+
+impl Running {
+    /// SIGTERM, then SIGKILL after 2 s.
+    pub async fn stop(mut self) {
+        unsafe {
+            libc::kill(self.pid as i32, libc::SIGTERM);
+        }
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Raw tokio-tungstenite echo server: no session layer, no framing beyond
+//! RFC 6455. The practical ceiling for a websocket transport on this machine.
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = polybench_peers::Args::parse();
+    let listener = TcpListener::bind(&args.listen).await?;
+    polybench_peers::announce(listener.local_addr()?);
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+            while let Some(Ok(msg)) = ws.next().await {
+                match msg {
+                    Message::Text(_) | Message::Binary(_) => {
+                        if ws.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+}
