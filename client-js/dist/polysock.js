@@ -109,6 +109,8 @@ function b64decode(s) {
       if (!B64R.hasOwnProperty(q)) throw new Error('bad base64');
       v = v * 64 + B64R[q];
     }
+    // Canonical only: the bits that padding drops must be zero.
+    if (i === len - 4 && pad && v & (pad === 2 ? 0xffff : 0xff)) throw new Error('bad base64');
     out[j++] = v >> 16;
     if (j < out.length) out[j++] = (v >> 8) & 255;
     if (j < out.length) out[j++] = v & 255;
