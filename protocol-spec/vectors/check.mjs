@@ -209,9 +209,9 @@ function jsEscape(s) {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0);
-    const short = { '"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' }[ch];
+    const short = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' }[ch];
     if (short) out += short;
-    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) out += '\\u' + c.toString(16).padStart(4, '0');
+    else if (c < 0x20 || c === 0x7f || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) out += '\\u' + c.toString(16).padStart(4, '0');
     else out += ch;
   }
   return out;
@@ -245,7 +245,7 @@ function checkSafeChunk(chunk, w) {
   ok(!chunk.includes('<!--') && !chunk.includes('-->'), w + ': no <!-- or -->');
   ok(!/[\u2028\u2029]/.test(chunk), w + ': no raw U+2028/U+2029');
   const lit = evalChunk(chunk);
-  ok(lit && !/[<>&\u0000-\u001f]/.test(lit.literal), w + ': no raw < > & or C0 control inside the literal');
+  ok(lit && !/[<>&\u0000-\u001f\u007f]/.test(lit.literal), w + ': no raw < > & DEL or C0 control inside the literal');
   return lit;
 }
 
