@@ -1,0 +1,224 @@
+//! Echo server: every message comes back as it came (text as text, binary
+//! as binary). The server the interop, browser and proxy tests run against.
+//!
+//! ```text
+//! cargo run --release --example echo -- --listen 127.0.0.1:3000 --path /engine.io \
+//!     --ping-interval 300 --ping-timeout 200 --max-payload 1000000
+//! ```
+//!
+//! Prints `listening on http://ADDR` as its first line. CORS is open to any
+//! origin. With `--test-hooks`, text messages starting with `@` are commands
+//! that let tests steer the server (see `--help`).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use polysock::{CloseReason, Message, Polysock, Socket, Transport};
+use tower_http::cors::CorsLayer;
+use tower_http::services::ServeDir;
+
+const HELP: &str = "\
+echo: a Polysock echo server
+
+USAGE:
+    echo [OPTIONS]
+
+OPTIONS:
+    --listen ADDR            address to bind (default 127.0.0.1:3000; port 0 picks one)
+    --path PATH              mount point (default /engine.io)
+    --ping-interval MS       server ping interval (default 25000)
+    --ping-timeout MS        pong wait before closing (default 20000)
+    --max-payload BYTES      largest payload or message (default 1000000)
+    --response-limit BYTES   bytes per streaming response (default 131072)
+    --transports LIST        comma-separated transports to enable (default all:
+                             websocket,xhr-streaming,htmlfile,polling)
+    --protocols LIST         subprotocols the server speaks, in preference order
+    --static DIR             serve the files of DIR at /
+    --test-hooks             treat text messages starting with @ as commands:
+                               @close CODE REASON   close this socket
+                               @whyclosed SID       reply @closed {code,reason} or @closed null
+                               @transport           reply @transport NAME
+                               @protocol            reply @protocol NAME
+                               @id                  reply @id SID
+    -h, --help               print this help
+";
+
+struct Options {
+    listen: SocketAddr,
+    path: String,
+    static_dir: Option<String>,
+    test_hooks: bool,
+    builder: polysock::Builder,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        path: "/engine.io".into(),
+        static_dir: None,
+        test_hooks: false,
+        builder: Polysock::builder(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        let millis = |v: String| v.parse().map(Duration::from_millis).map_err(|e| format!("{v}: {e}"));
+        let bytes = |v: String| v.parse::<usize>().map_err(|e| format!("{v}: {e}"));
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            "--listen" => options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
+            "--path" => options.path = value()?,
+            "--ping-interval" => options.builder = options.builder.ping_interval(millis(value()?)?),
+            "--ping-timeout" => options.builder = options.builder.ping_timeout(millis(value()?)?),
+            "--max-payload" => options.builder = options.builder.max_payload(bytes(value()?)?),
+            "--response-limit" => options.builder = options.builder.response_limit(bytes(value()?)?),
+            "--transports" => {
+                let list = value()?;
+                let transports = list
+                    .split(',')
+                    .map(|name| Transport::from_name(name.trim()).ok_or(format!("unknown transport {name}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                options.builder = options.builder.transports(transports);
+            }
+            "--protocols" => {
+                let list = value()?;
+                options.builder = options.builder.protocols(list.split(',').map(str::trim));
+            }
+            "--static" => options.static_dir = Some(value()?),
+            "--test-hooks" => options.test_hooks = true,
+            other => return Err(format!("unknown option {other} (see --help)")),
+        }
+    }
+    if !options.path.starts_with('/') || options.path.len() < 2 {
+        return Err("--path must start with / and name a path".into());
+    }
+    Ok(options)
+}
+
+/// Close reasons of recent sessions, for `@whyclosed`; bounded.
+#[derive(Clone, Default)]
+struct ClosedLog(Arc<Mutex<VecDeque<(String, Option<CloseReason>)>>>);
+
+impl ClosedLog {
+    const CAPACITY: usize = 4096;
+
+    fn record(&self, id: String, reason: Option<CloseReason>) {
+        let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() == Self::CAPACITY {
+            log.pop_front();
+        }
+        log.push_back((id, reason));
+    }
+
+    fn find(&self, id: &str) -> Option<Option<CloseReason>> {
+        let log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().rev().find(|(sid, _)| sid == id).map(|(_, reason)| reason.clone())
+    }
+}
+
+async fn echo(mut socket: Socket, hooks: Option<ClosedLog>) {
+    while let Some(message) = socket.recv().await {
+        let reply = match (&hooks, &message) {
+            (Some(log), Message::Text(text)) if text.starts_with('@') => match command(&socket, log, text) {
+                Some(reply) => reply,
+                None => continue,
+            },
+            _ => message,
+        };
+        if socket.send(reply).await.is_err() {
+            break;
+        }
+    }
+    socket.closed().await;
+    if let Some(log) = hooks {
+        log.record(socket.id().to_owned(), socket.close_reason());
+    }
+}
+
+fn command(socket: &Socket, log: &ClosedLog, text: &str) -> Option<Message> {
+    let mut words = text.splitn(3, ' ');
+    let reply = match words.next().unwrap_or("") {
+        "@close" => {
+            let code = words.next().and_then(|c| c.parse().ok()).unwrap_or(1000);
+            socket.close(code, words.next().unwrap_or(""));
+            return None;
+        }
+        "@whyclosed" => {
+            let sid = words.next().unwrap_or("");
+            let body = match log.find(sid) {
+                Some(Some(reason)) => {
+                    let frame = reason.frame();
+                    serde_json::json!({ "code": frame.code, "reason": frame.reason }).to_string()
+                }
+                _ => "null".to_owned(),
+            };
+            format!("@closed {body}")
+        }
+        "@transport" => format!("@transport {}", socket.transport()),
+        "@protocol" => format!("@protocol {}", socket.protocol().unwrap_or("")),
+        "@id" => format!("@id {}", socket.id()),
+        _ => return Some(Message::Text(text.to_owned())),
+    };
+    Some(Message::Text(reply))
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("echo: {error}");
+            std::process::exit(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let hooks = options.test_hooks.then(ClosedLog::default);
+    let realtime = match options
+        .builder
+        .on_connect(move |socket| echo(socket, hooks.clone()))
+        .build()
+    {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("echo: {error}");
+            std::process::exit(2);
+        }
+    };
+    let mut app = Router::new().nest(&options.path, realtime.router());
+    if let Some(dir) = &options.static_dir {
+        app = app.fallback_service(ServeDir::new(dir));
+    }
+    let app = app.layer(CorsLayer::very_permissive());
+    let listener = match tokio::net::TcpListener::bind(options.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("echo: cannot listen on {}: {error}", options.listen);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(options.listen);
+    println!("listening on http://{addr}");
+    let shutdown = {
+        let realtime = realtime.clone();
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+            realtime.shutdown(Duration::from_secs(5)).await;
+        }
+    };
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    if let Err(error) = served {
+        eprintln!("echo: {error}");
+        std::process::exit(1);
+    }
+}

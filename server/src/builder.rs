@@ -1,0 +1,162 @@
+//! [`Builder`]: configuration and handlers, validated once at `build()`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use crate::config::{Config, ConfigError};
+use crate::server::{ConnectHandler, HandshakeHook, Polysock};
+use crate::{Accept, Handshake, Refuse, Socket, Transport, TransportSet};
+
+/// Builds a [`Polysock`] server.
+///
+/// ```
+/// use std::time::Duration;
+/// use polysock::{Polysock, Transport};
+///
+/// let server = Polysock::builder()
+///     .ping_interval(Duration::from_secs(20))
+///     .max_payload(64 * 1024)
+///     .protocols(["chat", "superchat"])
+///     .disable(Transport::Htmlfile)
+///     .on_connect(|mut socket| async move {
+///         while let Some(message) = socket.recv().await {
+///             let _ = socket.send(message).await;
+///         }
+///     })
+///     .build()
+///     .expect("valid configuration");
+/// assert_eq!(server.config().max_payload, 64 * 1024);
+/// ```
+#[must_use]
+pub struct Builder {
+    config: Config,
+    on_connect: Option<ConnectHandler>,
+    on_handshake: Option<HandshakeHook>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the default configuration.
+    pub fn new() -> Self {
+        Self {
+            config: Config::default(),
+            on_connect: None,
+            on_handshake: None,
+        }
+    }
+
+    /// Time between server pings (default 25 s).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// Time to wait for a pong before closing the session (default 20 s).
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ping_timeout = timeout;
+        self
+    }
+
+    /// Largest POST payload and WebSocket message in bytes (default 1,000,000).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.config.max_payload = bytes;
+        self
+    }
+
+    /// Outbound messages queued per session before `send` waits (default 1,024).
+    pub fn max_queued_packets(mut self, packets: usize) -> Self {
+        self.config.max_queued_packets = packets;
+        self
+    }
+
+    /// Inbound messages buffered per session before the transport stops
+    /// reading (default 256).
+    pub fn max_inbound_messages(mut self, messages: usize) -> Self {
+        self.config.max_inbound_messages = messages;
+        self
+    }
+
+    /// Sessions open at once; further handshakes get 503 (default 100,000).
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.config.max_sessions = sessions;
+        self
+    }
+
+    /// Time allowed for a WebSocket upgrade (default 10 s).
+    pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
+        self.config.upgrade_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a POST body to arrive (default 10 s).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_timeout = timeout;
+        self
+    }
+
+    /// Bytes after which a streaming response ends (default 128 KiB).
+    pub fn response_limit(mut self, bytes: usize) -> Self {
+        self.config.response_limit = bytes;
+        self
+    }
+
+    /// Exactly these transports (default all four).
+    pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
+        self.config.transports = transports.into_iter().collect::<TransportSet>();
+        self
+    }
+
+    /// Switches one transport off.
+    pub fn disable(mut self, transport: Transport) -> Self {
+        self.config.transports = self.config.transports.without(transport);
+        self
+    }
+
+    /// Subprotocols the server speaks, in its order of preference. A client
+    /// gets the first one it asked for that is in this list.
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The handler run once per new socket, in its own task.
+    pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_connect = Some(Arc::new(move |socket| handler(socket).boxed()));
+        self
+    }
+
+    /// A hook that sees every handshake first and may refuse it (the client
+    /// gets 403) or attach values to the socket.
+    pub fn on_handshake<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Handshake) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Accept, Refuse>> + Send + 'static,
+    {
+        self.on_handshake = Some(Arc::new(move |handshake| -> BoxFuture<'static, _> { hook(handshake).boxed() }));
+        self
+    }
+
+    /// Checks the configuration and builds the server.
+    pub fn build(self) -> Result<Polysock, ConfigError> {
+        self.config.validate()?;
+        let on_connect = self.on_connect.ok_or(ConfigError::MissingConnectHandler)?;
+        Ok(Polysock::new(self.config, on_connect, self.on_handshake))
+    }
+}

@@ -1,0 +1,170 @@
+//! Configuration: every limit and interval, with defaults that work, checked
+//! once by [`Builder::build`](crate::Builder::build).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::TransportSet;
+
+/// Validated settings of a [`Polysock`](crate::Polysock) server.
+///
+/// Built through [`Builder`](crate::Builder); the defaults are those of
+/// Engine.IO where it has one, and bounded everywhere else.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Time between server pings (default 25 s).
+    pub ping_interval: Duration,
+    /// Time the server waits for a pong before closing (default 20 s).
+    pub ping_timeout: Duration,
+    /// Largest POST body and WebSocket message, in bytes (default 1,000,000).
+    pub max_payload: usize,
+    /// Outbound packets queued per session before `send` waits (default 1,024).
+    pub max_queued_packets: usize,
+    /// Inbound messages buffered per session before the transport waits for
+    /// the application to `recv` (default 256).
+    pub max_inbound_messages: usize,
+    /// Sessions open at once; handshakes past it are refused (default 100,000).
+    pub max_sessions: usize,
+    /// Time for a WebSocket upgrade to complete after the probe (default 10 s).
+    pub upgrade_timeout: Duration,
+    /// Time for a POST body to arrive in full (default 10 s).
+    pub body_timeout: Duration,
+    /// Bytes after which a streaming response is ended (default 128 KiB).
+    pub response_limit: usize,
+    /// Transports switched on (default all four).
+    pub transports: TransportSet,
+    /// Subprotocols the server speaks, in its order of preference.
+    pub protocols: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            max_payload: 1_000_000,
+            max_queued_packets: 1024,
+            max_inbound_messages: 256,
+            max_sessions: 100_000,
+            upgrade_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            response_limit: 128 * 1024,
+            transports: TransportSet::all(),
+            protocols: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let checks = [
+            (self.ping_interval.is_zero(), ConfigError::Zero("ping_interval")),
+            (self.ping_timeout.is_zero(), ConfigError::Zero("ping_timeout")),
+            (self.upgrade_timeout.is_zero(), ConfigError::Zero("upgrade_timeout")),
+            (self.body_timeout.is_zero(), ConfigError::Zero("body_timeout")),
+            (self.max_queued_packets == 0, ConfigError::Zero("max_queued_packets")),
+            (self.max_inbound_messages == 0, ConfigError::Zero("max_inbound_messages")),
+            (self.max_sessions == 0, ConfigError::Zero("max_sessions")),
+            (self.response_limit == 0, ConfigError::Zero("response_limit")),
+            (self.max_payload < MIN_PAYLOAD, ConfigError::MaxPayloadTooSmall(self.max_payload)),
+            (self.transports.is_empty(), ConfigError::NoTransports),
+        ];
+        if let Some((_, error)) = checks.into_iter().find(|(failed, _)| *failed) {
+            return Err(error);
+        }
+        if let Some(bad) = self.protocols.iter().find(|p| !is_token(p)) {
+            return Err(ConfigError::InvalidProtocol(bad.clone()));
+        }
+        Ok(())
+    }
+
+    /// The negotiated subprotocol: the first the client listed that the
+    /// server speaks.
+    pub(crate) fn select_protocol<'a>(&self, requested: impl IntoIterator<Item = &'a str>) -> Option<String> {
+        requested
+            .into_iter()
+            .map(str::trim)
+            .find(|candidate| self.protocols.iter().any(|p| p == candidate))
+            .map(str::to_owned)
+    }
+}
+
+/// The smallest `max_payload` accepted: room for an open packet.
+const MIN_PAYLOAD: usize = 256;
+
+/// Whether `s` is an RFC 7230 token, as subprotocol names must be.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A configuration that [`Builder::build`](crate::Builder::build) refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A duration or count that must be positive was zero.
+    Zero(&'static str),
+    /// `max_payload` below 256 bytes.
+    MaxPayloadTooSmall(usize),
+    /// Every transport switched off.
+    NoTransports,
+    /// A subprotocol name that is not an RFC 7230 token.
+    InvalidProtocol(String),
+    /// No connect handler was given.
+    MissingConnectHandler,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Zero(name) => write!(f, "{name} must be greater than zero"),
+            Self::MaxPayloadTooSmall(n) => write!(f, "max_payload {n} is below the minimum of {MIN_PAYLOAD}"),
+            Self::NoTransports => f.write_str("at least one transport must be enabled"),
+            Self::InvalidProtocol(p) => write!(f, "subprotocol {p:?} is not a valid token"),
+            Self::MissingConnectHandler => f.write_str("no on_connect handler was given"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        let config = Config {
+            ping_interval: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(config.validate(), Err(ConfigError::Zero("ping_interval")));
+        let config = Config {
+            protocols: vec!["chat room".into()],
+            ..Config::default()
+        };
+        assert!(matches!(config.validate(), Err(ConfigError::InvalidProtocol(_))));
+        let config = Config {
+            transports: TransportSet::empty(),
+            ..Config::default()
+        };
+        assert_eq!(config.validate(), Err(ConfigError::NoTransports));
+    }
+
+    #[test]
+    fn protocol_selection_follows_client_order() {
+        let config = Config {
+            protocols: vec!["chat".into(), "superchat".into()],
+            ..Config::default()
+        };
+        assert_eq!(config.select_protocol(["superchat", "chat"]), Some("superchat".into()));
+        assert_eq!(config.select_protocol(["other"]), None);
+    }
+}

@@ -1,0 +1,65 @@
+//! # Polysock
+//!
+//! One WebSocket-shaped connection for every browser. Polysock speaks
+//! Engine.IO v4 over WebSocket and long-polling, so the stock
+//! `engine.io-client` connects, and adds two streaming transports for
+//! browsers and networks where WebSocket does not get through:
+//! multipart XHR streaming and the `htmlfile` iframe stream. Application
+//! code sees one [`Socket`] per client, whatever carries it.
+//!
+//! ```no_run
+//! use axum::Router;
+//! use polysock::{Message, Polysock};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let realtime = Polysock::builder()
+//!         .protocols(["chat"])
+//!         .on_connect(|mut socket| async move {
+//!             while let Some(message) = socket.recv().await {
+//!                 if let Message::Text(text) = &message {
+//!                     println!("{} says {text}", socket.id());
+//!                 }
+//!                 let _ = socket.send(message).await;
+//!             }
+//!         })
+//!         .build()?;
+//!     let app = Router::new().nest("/engine.io", realtime.router());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The layers, top to bottom: the [`PolysockService`] reads requests and
+//! picks a transport; the transports adapt HTTP and WebSocket to a session;
+//! the session layer holds the queue, heartbeat and state of each client;
+//! [`protocol`] is the sans-IO codec. The wire protocol is specified in
+//! `protocol-spec/` in the repository.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod client_script;
+mod config;
+mod error;
+mod handshake;
+pub mod protocol;
+mod query;
+mod server;
+mod service;
+mod session;
+mod socket;
+mod transport;
+mod transport_kind;
+
+pub use builder::Builder;
+pub use client_script::CLIENT_SCRIPT;
+pub use config::{Config, ConfigError};
+pub use handshake::{Accept, Handshake, Refuse};
+pub use protocol::{CloseFrame, Message};
+pub use server::Polysock;
+pub use service::PolysockService;
+pub use socket::{CloseReason, RequestInfo, SendError, Socket, SocketSender, TransportError, TrySendError};
+pub use transport_kind::{Transport, TransportSet};

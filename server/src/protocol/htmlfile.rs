@@ -1,0 +1,126 @@
+//! Framing of the `htmlfile` transport: an HTML document kept open, each
+//! packet a `<script>` chunk that hands it to the parent page.
+//!
+//! ```text
+//! <!DOCTYPE html><html><head><meta charset="utf-8"><script>var p=parent.CB;</script></head><body>  + padding
+//! <script>p("4hello");</script>\n                               one chunk per packet
+//! <script>p(null);</script></body></html>                       end of response
+//! ```
+//!
+//! Packet text sits inside a double-quoted JavaScript string literal. The
+//! escaping keeps it from ending the string (`"`, `\`, line terminators
+//! including U+2028/U+2029, which end string literals in engines before
+//! ES2019), from ending the script element (`</script` in any case: `<`
+//! and `>` are escaped) and from opening or closing an HTML comment in a
+//! script (`<!--`, `-->`, which change how the HTML parser finds the end of
+//! the element). `&` is escaped too, so the text stays inert if a page ever
+//! treats the chunk as markup (XHTML parsers, or copy into an attribute).
+
+use super::{encode_payload_element, Packet};
+
+/// Minimum length of the preamble, so browsers start running the document
+/// before it ends.
+pub const PREAMBLE_MIN_LEN: usize = 1024;
+
+/// Longest accepted callback name.
+pub const CALLBACK_MAX_LEN: usize = 64;
+
+/// The callback used when the query names none.
+pub const DEFAULT_CALLBACK: &str = "_polysock";
+
+/// The chunk that tells the page this response is over.
+pub const END: &str = "<script>p(null);</script></body></html>";
+
+/// Whether `name` is an acceptable callback: identifiers of
+/// `[A-Za-z_][A-Za-z0-9_]*` joined by `.`, at most 64 bytes in all.
+pub fn is_valid_callback(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= CALLBACK_MAX_LEN
+        && name.split('.').all(|segment| {
+            let mut bytes = segment.bytes();
+            matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
+/// The document's opening, padded past [`PREAMBLE_MIN_LEN`]. The callback
+/// must have passed [`is_valid_callback`].
+pub fn preamble(callback: &str) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><script>var p=parent.{callback};</script></head><body>"
+    );
+    let padding = PREAMBLE_MIN_LEN.saturating_sub(out.len());
+    out.extend(std::iter::repeat_n(' ', padding));
+    out.push('\n');
+    out
+}
+
+/// One packet as a script chunk: `<script>p("...");</script>\n`.
+pub fn chunk(packet: &Packet, out: &mut String) {
+    let mut element = String::new();
+    encode_payload_element(packet, &mut element);
+    out.push_str("<script>p(\"");
+    escape_js_string(&element, out);
+    out.push_str("\");</script>\n");
+}
+
+/// Escapes `text` for the inside of a double-quoted JavaScript string
+/// literal embedded in an HTML script element.
+pub fn escape_js_string(text: &str, out: &mut String) {
+    out.reserve(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' | '\u{7f}' => {
+                push_unicode_escape(c, out)
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+fn push_unicode_escape(c: char, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let code = c as u32;
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((code >> shift) & 0xf) as usize] as char);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_names() {
+        for good in ["_polysock", "a.b.c", "cb_1", "A9"] {
+            assert!(is_valid_callback(good), "{good}");
+        }
+        let too_long = "a".repeat(CALLBACK_MAX_LEN + 1);
+        for bad in ["", "1a", "a..b", "a.", ".a", "a-b", "a(b)", "alert(1)//", "a b", too_long.as_str()] {
+            assert!(!is_valid_callback(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn preamble_is_padded() {
+        let text = preamble("x.y");
+        assert!(text.len() > PREAMBLE_MIN_LEN);
+        assert!(text.contains("var p=parent.x.y;"));
+    }
+
+    #[test]
+    fn chunk_escapes_markup() {
+        let mut out = String::new();
+        chunk(&Packet::Message("</script><!--\u{2028}\"\\&".into()), &mut out);
+        assert_eq!(
+            out,
+            "<script>p(\"4\\u003c/script\\u003e\\u003c!--\\u2028\\\"\\\\\\u0026\");</script>\n"
+        );
+    }
+}

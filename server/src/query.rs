@@ -1,0 +1,127 @@
+//! The query parameters of an Engine.IO request, parsed once and checked.
+
+use std::borrow::Cow;
+
+use crate::error::RequestError;
+use crate::protocol::htmlfile;
+
+/// Longest accepted `sid`; ours are 32 characters.
+const MAX_SID_LEN: usize = 64;
+/// Most subprotocols a client may list.
+const MAX_PROTOCOLS: usize = 16;
+
+/// The parameters Polysock reads; others are ignored.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Query {
+    pub(crate) eio: Option<String>,
+    pub(crate) transport: Option<String>,
+    pub(crate) sid: Option<String>,
+    /// `ext=1`: the client speaks the Polysock extensions.
+    pub(crate) ext: bool,
+    /// `protocols=a,b`: requested subprotocols, in order.
+    pub(crate) protocols: Vec<String>,
+    /// `c=`: the htmlfile callback.
+    pub(crate) callback: Option<String>,
+    /// `ack=N`: packets received so far over streaming responses.
+    pub(crate) ack: Option<u64>,
+}
+
+impl Query {
+    /// Parses a query string; rejects values no client of ours would send.
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, RequestError> {
+        let mut parsed = Query::default();
+        for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_decode(value).ok_or(RequestError::BadRequest("malformed query string"))?;
+            match key {
+                "EIO" => parsed.eio = Some(value.into_owned()),
+                "transport" => parsed.transport = Some(value.into_owned()),
+                "sid" => {
+                    if value.is_empty() || value.len() > MAX_SID_LEN {
+                        return Err(RequestError::BadRequest("malformed sid"));
+                    }
+                    parsed.sid = Some(value.into_owned());
+                }
+                "ext" => parsed.ext = value == "1",
+                "protocols" => {
+                    parsed.protocols = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    if parsed.protocols.len() > MAX_PROTOCOLS {
+                        return Err(RequestError::BadRequest("too many subprotocols"));
+                    }
+                }
+                "c" => {
+                    if !htmlfile::is_valid_callback(&value) {
+                        return Err(RequestError::BadRequest("invalid htmlfile callback name"));
+                    }
+                    parsed.callback = Some(value.into_owned());
+                }
+                "ack" => {
+                    parsed.ack = Some(value.parse().map_err(|_| RequestError::BadRequest("malformed ack"))?);
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Decodes `%XX` escapes and `+`; `None` for a bad escape or non-UTF-8.
+fn percent_decode(value: &str) -> Option<Cow<'_, str>> {
+    if !value.contains(['%', '+']) {
+        return Some(Cow::Borrowed(value));
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_engine_io_queries() {
+        let q = Query::parse(Some("EIO=4&transport=polling&t=N8hyd6w&sid=abc&ext=1&protocols=chat%2Csuperchat&ack=3")).unwrap();
+        assert_eq!(q.eio.as_deref(), Some("4"));
+        assert_eq!(q.transport.as_deref(), Some("polling"));
+        assert_eq!(q.sid.as_deref(), Some("abc"));
+        assert!(q.ext);
+        assert_eq!(q.protocols, ["chat", "superchat"]);
+        assert_eq!(q.ack, Some(3));
+    }
+
+    #[test]
+    fn rejects_hostile_values() {
+        assert!(Query::parse(Some("sid=")).is_err());
+        assert!(Query::parse(Some(&format!("sid={}", "a".repeat(65)))).is_err());
+        assert!(Query::parse(Some("c=alert(1)")).is_err());
+        assert!(Query::parse(Some("ack=-1")).is_err());
+        assert!(Query::parse(Some("transport=%zz")).is_err());
+        assert!(Query::parse(Some("transport=%ff")).is_err());
+        assert_eq!(Query::parse(None), Ok(Query::default()));
+    }
+}
