@@ -65,24 +65,34 @@ fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        let millis = |v: String| v.parse().map(Duration::from_millis).map_err(|e| format!("{v}: {e}"));
+        let millis = |v: String| {
+            v.parse()
+                .map(Duration::from_millis)
+                .map_err(|e| format!("{v}: {e}"))
+        };
         let bytes = |v: String| v.parse::<usize>().map_err(|e| format!("{v}: {e}"));
         match flag.as_str() {
             "-h" | "--help" => {
                 print!("{HELP}");
                 std::process::exit(0);
             }
-            "--listen" => options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?,
+            "--listen" => {
+                options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?
+            }
             "--path" => options.path = value()?,
             "--ping-interval" => options.builder = options.builder.ping_interval(millis(value()?)?),
             "--ping-timeout" => options.builder = options.builder.ping_timeout(millis(value()?)?),
             "--max-payload" => options.builder = options.builder.max_payload(bytes(value()?)?),
-            "--response-limit" => options.builder = options.builder.response_limit(bytes(value()?)?),
+            "--response-limit" => {
+                options.builder = options.builder.response_limit(bytes(value()?)?)
+            }
             "--transports" => {
                 let list = value()?;
                 let transports = list
                     .split(',')
-                    .map(|name| Transport::from_name(name.trim()).ok_or(format!("unknown transport {name}")))
+                    .map(|name| {
+                        Transport::from_name(name.trim()).ok_or(format!("unknown transport {name}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 options.builder = options.builder.transports(transports);
             }
@@ -118,17 +128,22 @@ impl ClosedLog {
 
     fn find(&self, id: &str) -> Option<Option<CloseReason>> {
         let log = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        log.iter().rev().find(|(sid, _)| sid == id).map(|(_, reason)| reason.clone())
+        log.iter()
+            .rev()
+            .find(|(sid, _)| sid == id)
+            .map(|(_, reason)| reason.clone())
     }
 }
 
 async fn echo(mut socket: Socket, hooks: Option<ClosedLog>) {
     while let Some(message) = socket.recv().await {
         let reply = match (&hooks, &message) {
-            (Some(log), Message::Text(text)) if text.starts_with('@') => match command(&socket, log, text) {
-                Some(reply) => reply,
-                None => continue,
-            },
+            (Some(log), Message::Text(text)) if text.starts_with('@') => {
+                match command(&socket, log, text) {
+                    Some(reply) => reply,
+                    None => continue,
+                }
+            }
             _ => message,
         };
         if socket.send(reply).await.is_err() {
@@ -193,7 +208,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let mut app = Router::new().nest(&options.path, realtime.router());
+    let mut app = Router::new().nest_service(&options.path, realtime.service());
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
@@ -214,9 +229,12 @@ async fn main() {
             realtime.shutdown(Duration::from_secs(5)).await;
         }
     };
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     if let Err(error) = served {
         eprintln!("echo: {error}");
         std::process::exit(1);

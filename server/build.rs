@@ -18,8 +18,11 @@ fn main() {
         });
     let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     fs::write(Path::new(&out).join("polysock.js"), &script).expect("OUT_DIR is writable");
-    fs::write(Path::new(&out).join("polysock.js.etag"), format!("\"{:016x}\"", fnv1a(script.as_bytes())))
-        .expect("OUT_DIR is writable");
+    fs::write(
+        Path::new(&out).join("polysock.js.etag"),
+        format!("\"{:016x}\"", fnv1a(script.as_bytes())),
+    )
+    .expect("OUT_DIR is writable");
 }
 
 /// 64-bit FNV-1a: a stable fingerprint of the script for its ETag.

@@ -149,7 +149,9 @@ impl Builder {
         F: Fn(Handshake) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Accept, Refuse>> + Send + 'static,
     {
-        self.on_handshake = Some(Arc::new(move |handshake| -> BoxFuture<'static, _> { hook(handshake).boxed() }));
+        self.on_handshake = Some(Arc::new(move |handshake| -> BoxFuture<'static, _> {
+            hook(handshake).boxed()
+        }));
         self
     }
 

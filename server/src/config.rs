@@ -59,15 +59,39 @@ impl Default for Config {
 impl Config {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let checks = [
-            (self.ping_interval.is_zero(), ConfigError::Zero("ping_interval")),
-            (self.ping_timeout.is_zero(), ConfigError::Zero("ping_timeout")),
-            (self.upgrade_timeout.is_zero(), ConfigError::Zero("upgrade_timeout")),
-            (self.body_timeout.is_zero(), ConfigError::Zero("body_timeout")),
-            (self.max_queued_packets == 0, ConfigError::Zero("max_queued_packets")),
-            (self.max_inbound_messages == 0, ConfigError::Zero("max_inbound_messages")),
+            (
+                self.ping_interval.is_zero(),
+                ConfigError::Zero("ping_interval"),
+            ),
+            (
+                self.ping_timeout.is_zero(),
+                ConfigError::Zero("ping_timeout"),
+            ),
+            (
+                self.upgrade_timeout.is_zero(),
+                ConfigError::Zero("upgrade_timeout"),
+            ),
+            (
+                self.body_timeout.is_zero(),
+                ConfigError::Zero("body_timeout"),
+            ),
+            (
+                self.max_queued_packets == 0,
+                ConfigError::Zero("max_queued_packets"),
+            ),
+            (
+                self.max_inbound_messages == 0,
+                ConfigError::Zero("max_inbound_messages"),
+            ),
             (self.max_sessions == 0, ConfigError::Zero("max_sessions")),
-            (self.response_limit == 0, ConfigError::Zero("response_limit")),
-            (self.max_payload < MIN_PAYLOAD, ConfigError::MaxPayloadTooSmall(self.max_payload)),
+            (
+                self.response_limit == 0,
+                ConfigError::Zero("response_limit"),
+            ),
+            (
+                self.max_payload < MIN_PAYLOAD,
+                ConfigError::MaxPayloadTooSmall(self.max_payload),
+            ),
             (self.transports.is_empty(), ConfigError::NoTransports),
         ];
         if let Some((_, error)) = checks.into_iter().find(|(failed, _)| *failed) {
@@ -81,7 +105,10 @@ impl Config {
 
     /// The negotiated subprotocol: the first the client listed that the
     /// server speaks.
-    pub(crate) fn select_protocol<'a>(&self, requested: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    pub(crate) fn select_protocol<'a>(
+        &self,
+        requested: impl IntoIterator<Item = &'a str>,
+    ) -> Option<String> {
         requested
             .into_iter()
             .map(str::trim)
@@ -120,7 +147,9 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Zero(name) => write!(f, "{name} must be greater than zero"),
-            Self::MaxPayloadTooSmall(n) => write!(f, "max_payload {n} is below the minimum of {MIN_PAYLOAD}"),
+            Self::MaxPayloadTooSmall(n) => {
+                write!(f, "max_payload {n} is below the minimum of {MIN_PAYLOAD}")
+            }
             Self::NoTransports => f.write_str("at least one transport must be enabled"),
             Self::InvalidProtocol(p) => write!(f, "subprotocol {p:?} is not a valid token"),
             Self::MissingConnectHandler => f.write_str("no on_connect handler was given"),
@@ -150,7 +179,10 @@ mod tests {
             protocols: vec!["chat room".into()],
             ..Config::default()
         };
-        assert!(matches!(config.validate(), Err(ConfigError::InvalidProtocol(_))));
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::InvalidProtocol(_))
+        ));
         let config = Config {
             transports: TransportSet::empty(),
             ..Config::default()
@@ -164,7 +196,10 @@ mod tests {
             protocols: vec!["chat".into(), "superchat".into()],
             ..Config::default()
         };
-        assert_eq!(config.select_protocol(["superchat", "chat"]), Some("superchat".into()));
+        assert_eq!(
+            config.select_protocol(["superchat", "chat"]),
+            Some("superchat".into())
+        );
         assert_eq!(config.select_protocol(["other"]), None);
     }
 }

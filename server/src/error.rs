@@ -29,6 +29,8 @@ pub(crate) enum RequestError {
     BodyTimeout,
     /// The session table is full (503).
     TooManySessions,
+    /// The server is shutting down (503).
+    ShuttingDown,
 }
 
 #[derive(Serialize)]
@@ -43,15 +45,51 @@ impl RequestError {
         use RequestError::*;
         const BAD: &str = "Bad request";
         match self {
-            UnknownTransport => (StatusCode::BAD_REQUEST, 0, "Transport unknown", "unknown or disabled transport"),
-            UnknownSid => (StatusCode::BAD_REQUEST, 1, "Session ID unknown", "no open session has this sid"),
-            BadHandshakeMethod => (StatusCode::BAD_REQUEST, 2, "Bad handshake method", "a handshake must be a GET"),
+            UnknownTransport => (
+                StatusCode::BAD_REQUEST,
+                0,
+                "Transport unknown",
+                "unknown or disabled transport",
+            ),
+            UnknownSid => (
+                StatusCode::BAD_REQUEST,
+                1,
+                "Session ID unknown",
+                "no open session has this sid",
+            ),
+            BadHandshakeMethod => (
+                StatusCode::BAD_REQUEST,
+                2,
+                "Bad handshake method",
+                "a handshake must be a GET",
+            ),
             BadRequest(detail) => (StatusCode::BAD_REQUEST, 3, BAD, detail),
-            Forbidden => (StatusCode::FORBIDDEN, 4, "Forbidden", "the handshake was refused"),
-            UnsupportedVersion => (StatusCode::BAD_REQUEST, 5, "Unsupported protocol version", "EIO must be 4"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 3, BAD, "payload larger than maxPayload"),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                4,
+                "Forbidden",
+                "the handshake was refused",
+            ),
+            UnsupportedVersion => (
+                StatusCode::BAD_REQUEST,
+                5,
+                "Unsupported protocol version",
+                "EIO must be 4",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                3,
+                BAD,
+                "payload larger than maxPayload",
+            ),
             BodyTimeout => (StatusCode::REQUEST_TIMEOUT, 3, BAD, "request body too slow"),
             TooManySessions => (StatusCode::SERVICE_UNAVAILABLE, 3, BAD, "too many sessions"),
+            ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                3,
+                BAD,
+                "server shutting down",
+            ),
         }
     }
 
@@ -64,7 +102,12 @@ impl RequestError {
     /// The error response.
     pub(crate) fn into_response(self) -> Response<Body> {
         let (status, code, message, detail) = self.parts();
-        let body = serde_json::to_string(&ErrorBody { code, message, detail }).unwrap_or_default();
+        let body = serde_json::to_string(&ErrorBody {
+            code,
+            message,
+            detail,
+        })
+        .unwrap_or_default();
         tracing::debug!(%status, code, detail, "request refused");
         Response::builder()
             .status(status)
@@ -87,6 +130,9 @@ mod tests {
         assert_eq!(RequestError::BadRequest("x").parts().1, 3);
         assert_eq!(RequestError::Forbidden.status(), StatusCode::FORBIDDEN);
         assert_eq!(RequestError::UnsupportedVersion.parts().1, 5);
-        assert_eq!(RequestError::PayloadTooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            RequestError::PayloadTooLarge.status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
 }

@@ -107,7 +107,9 @@ pub struct Refuse {
 impl Refuse {
     /// Refuse, with a reason for the server's logs (not sent to the client).
     pub fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into() }
+        Self {
+            reason: reason.into(),
+        }
     }
 
     /// The reason given.

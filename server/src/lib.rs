@@ -24,7 +24,7 @@
 //!             }
 //!         })
 //!         .build()?;
-//!     let app = Router::new().nest("/engine.io", realtime.router());
+//!     let app = Router::new().nest_service("/engine.io", realtime.service());
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
@@ -61,5 +61,7 @@ pub use handshake::{Accept, Handshake, Refuse};
 pub use protocol::{CloseFrame, Message};
 pub use server::Polysock;
 pub use service::PolysockService;
-pub use socket::{CloseReason, RequestInfo, SendError, Socket, SocketSender, TransportError, TrySendError};
+pub use socket::{
+    CloseReason, RequestInfo, SendError, Socket, SocketSender, TransportError, TrySendError,
+};
 pub use transport_kind::{Transport, TransportSet};

@@ -30,9 +30,14 @@ impl Query {
     /// Parses a query string; rejects values no client of ours would send.
     pub(crate) fn parse(query: Option<&str>) -> Result<Self, RequestError> {
         let mut parsed = Query::default();
-        for pair in query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
+        for pair in query
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value).ok_or(RequestError::BadRequest("malformed query string"))?;
+            let value =
+                percent_decode(value).ok_or(RequestError::BadRequest("malformed query string"))?;
             match key {
                 "EIO" => parsed.eio = Some(value.into_owned()),
                 "transport" => parsed.transport = Some(value.into_owned()),
@@ -42,7 +47,7 @@ impl Query {
                     }
                     parsed.sid = Some(value.into_owned());
                 }
-                "ext" => parsed.ext = value == "1",
+                "ext" => parsed.ext = value.parse::<u32>().is_ok_and(|level| level >= 1),
                 "protocols" => {
                     parsed.protocols = value
                         .split(',')
@@ -61,7 +66,11 @@ impl Query {
                     parsed.callback = Some(value.into_owned());
                 }
                 "ack" => {
-                    parsed.ack = Some(value.parse().map_err(|_| RequestError::BadRequest("malformed ack"))?);
+                    parsed.ack = Some(
+                        value
+                            .parse()
+                            .map_err(|_| RequestError::BadRequest("malformed ack"))?,
+                    );
                 }
                 _ => {}
             }
@@ -105,7 +114,10 @@ mod tests {
 
     #[test]
     fn parses_engine_io_queries() {
-        let q = Query::parse(Some("EIO=4&transport=polling&t=N8hyd6w&sid=abc&ext=1&protocols=chat%2Csuperchat&ack=3")).unwrap();
+        let q = Query::parse(Some(
+            "EIO=4&transport=polling&t=N8hyd6w&sid=abc&ext=1&protocols=chat%2Csuperchat&ack=3",
+        ))
+        .unwrap();
         assert_eq!(q.eio.as_deref(), Some("4"));
         assert_eq!(q.transport.as_deref(), Some("polling"));
         assert_eq!(q.sid.as_deref(), Some("abc"));

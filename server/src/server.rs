@@ -13,7 +13,8 @@ use crate::socket::CloseReason;
 use crate::{Accept, Builder, Config, Handshake, PolysockService, Refuse, Socket, SocketSender};
 
 pub(crate) type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
-pub(crate) type HandshakeHook = Arc<dyn Fn(Handshake) -> BoxFuture<'static, Result<Accept, Refuse>> + Send + Sync>;
+pub(crate) type HandshakeHook =
+    Arc<dyn Fn(Handshake) -> BoxFuture<'static, Result<Accept, Refuse>> + Send + Sync>;
 
 /// A Polysock server. Cheap to clone; every clone is the same server.
 ///
@@ -29,7 +30,7 @@ pub(crate) type HandshakeHook = Arc<dyn Fn(Handshake) -> BoxFuture<'static, Resu
 ///         }
 ///     })
 ///     .build()?;
-/// let app = Router::new().nest("/engine.io", realtime.router());
+/// let app = Router::new().nest_service("/engine.io", realtime.service());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 /// axum::serve(listener, app).await?;
 /// # Ok(())
@@ -54,7 +55,11 @@ impl Polysock {
         Builder::new()
     }
 
-    pub(crate) fn new(config: Config, on_connect: ConnectHandler, on_handshake: Option<HandshakeHook>) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        on_connect: ConnectHandler,
+        on_handshake: Option<HandshakeHook>,
+    ) -> Self {
         let registry = Arc::new(Registry::new(config.max_sessions));
         Self {
             inner: Arc::new(Inner {
@@ -67,18 +72,13 @@ impl Polysock {
         }
     }
 
-    /// An axum router serving the endpoint at its root (both `""` and `"/"`)
-    /// and the bundled client at `/polysock.js`. Mount it with
-    /// `Router::nest("/engine.io", server.router())`.
-    pub fn router<S>(&self) -> axum::Router<S>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        axum::Router::new().fallback_service(self.service())
-    }
-
-    /// The endpoint as a tower service, for `Router::nest_service` or any
-    /// tower stack.
+    /// The endpoint as a tower service. Mount it with
+    /// `Router::nest_service("/engine.io", server.service())`: it answers at
+    /// the mount point with and without the trailing slash that stock
+    /// clients add, and serves the bundled client at `<mount>/polysock.js`.
+    ///
+    /// (`Router::nest` with a router would not do: axum 0.8 routes
+    /// `<mount>/` to no nested route.)
     pub fn service(&self) -> PolysockService {
         PolysockService::new(self.inner.clone())
     }
@@ -95,7 +95,12 @@ impl Polysock {
 
     /// Senders for every open socket.
     pub fn sockets(&self) -> Vec<SocketSender> {
-        self.inner.registry.snapshot().into_iter().map(SocketSender::new).collect()
+        self.inner
+            .registry
+            .snapshot()
+            .into_iter()
+            .map(SocketSender::new)
+            .collect()
     }
 
     /// The socket with this id, if open.
@@ -113,10 +118,13 @@ impl Polysock {
         for session in self.inner.registry.snapshot() {
             match session.try_send(message.clone()) {
                 Ok(()) => queued += 1,
-                Err(crate::TrySendError::Full(_)) => session.close_gracefully(CloseReason::ServerClosed(
-                    crate::CloseFrame::new(crate::CloseFrame::POLICY, "too slow: outbound queue full"),
-                )),
-                Err(crate::TrySendError::Closed(_)) => {}
+                Err(crate::TrySendError::Full(_)) => {
+                    session.close_gracefully(CloseReason::ServerClosed(crate::CloseFrame::new(
+                        crate::CloseFrame::POLICY,
+                        "too slow: outbound queue full",
+                    )))
+                }
+                Err(crate::TrySendError::Closed(_) | crate::TrySendError::RecordSeparator(_)) => {}
             }
         }
         queued

@@ -60,7 +60,9 @@ async fn route(inner: Arc<Inner>, request: Request<Body>) -> Response<Body> {
     if !(path.is_empty() || path == "/") {
         return not_found();
     }
-    handle(inner, request).await.unwrap_or_else(RequestError::into_response)
+    handle(inner, request)
+        .await
+        .unwrap_or_else(RequestError::into_response)
 }
 
 fn not_found() -> Response<Body> {
@@ -69,7 +71,10 @@ fn not_found() -> Response<Body> {
     response
 }
 
-async fn handle(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Response<Body>, RequestError> {
+async fn handle(
+    inner: Arc<Inner>,
+    mut request: Request<Body>,
+) -> Result<Response<Body>, RequestError> {
     let query = Query::parse(request.uri().query())?;
     if query.eio.as_deref() != Some("4") {
         return Err(RequestError::UnsupportedVersion);
@@ -83,7 +88,9 @@ async fn handle(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Respons
     let upgrade = match transport {
         Transport::WebSocket => Some(websocket::check_upgrade(&mut request)?),
         _ if websocket::is_upgrade_request(request.headers()) => {
-            return Err(RequestError::BadRequest("WebSocket handshake on a non-websocket transport"));
+            return Err(RequestError::BadRequest(
+                "WebSocket handshake on a non-websocket transport",
+            ));
         }
         _ => None,
     };
@@ -99,13 +106,17 @@ async fn handle(inner: Arc<Inner>, mut request: Request<Body>) -> Result<Respons
         (Transport::Polling, Method::GET, _) => polling::receive(session).await,
         (t, Method::GET, _) if t.is_streaming() => {
             if !session.ext() {
-                return Err(RequestError::BadRequest("streaming needs a session opened with ext=1"));
+                return Err(RequestError::BadRequest(
+                    "streaming needs a session opened with ext=1",
+                ));
             }
             let guard = session.attach_receiver(t)?;
             streaming::respond(guard, t, query.callback, Start::Resume(query.ack))
         }
         (_, Method::POST, _) => polling::send(session, request.into_body()).await,
-        _ => Err(RequestError::BadRequest("method not allowed for this transport")),
+        _ => Err(RequestError::BadRequest(
+            "method not allowed for this transport",
+        )),
     }
 }
 
@@ -119,18 +130,25 @@ async fn handshake(
     upgrade: Option<PendingUpgrade>,
 ) -> Result<Response<Body>, RequestError> {
     if inner.shutting_down.load(Ordering::SeqCst) {
-        return Err(RequestError::TooManySessions);
+        return Err(RequestError::ShuttingDown);
     }
     if transport.is_streaming() && !query.ext {
         return Err(RequestError::BadRequest("streaming transports need ext=1"));
     }
-    let reservation = inner.registry.reserve().map_err(|_| RequestError::TooManySessions)?;
+    let reservation = inner
+        .registry
+        .reserve()
+        .map_err(|_| RequestError::TooManySessions)?;
     let (parts, _body) = request.into_parts();
     let remote_addr = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let mut requested = if query.ext { query.protocols } else { Vec::new() };
+    let mut requested = if query.ext {
+        query.protocols
+    } else {
+        Vec::new()
+    };
     if let Some(header_protocols) = upgrade.as_ref().and_then(|u| u.header_protocols.clone()) {
         requested.extend(header_protocols);
     }
@@ -143,14 +161,19 @@ async fn handshake(
     };
     let accept = match &inner.on_handshake {
         Some(hook) => hook(handshake.clone()).await.map_err(|refusal| {
-            tracing::debug!(reason = refusal.reason(), "handshake refused by the application");
+            tracing::debug!(
+                reason = refusal.reason(),
+                "handshake refused by the application"
+            );
             RequestError::Forbidden
         })?,
         None => Accept::new(),
     };
-    let protocol = accept
-        .protocol
-        .or_else(|| inner.config.select_protocol(handshake.protocols.iter().map(String::as_str)));
+    let protocol = accept.protocol.or_else(|| {
+        inner
+            .config
+            .select_protocol(handshake.protocols.iter().map(String::as_str))
+    });
     let new = Session::new(
         inner.config.clone(),
         SessionParams {
@@ -178,7 +201,9 @@ async fn handshake(
     tokio::spawn((inner.on_connect)(socket));
     match (guard, upgrade) {
         (Some(guard), Some(upgrade)) => Ok(websocket::open(upgrade, guard, open)),
-        (Some(guard), None) => streaming::respond(guard, transport, query.callback, Start::Open(open)),
+        (Some(guard), None) => {
+            streaming::respond(guard, transport, query.callback, Start::Open(open))
+        }
         (None, _) => Ok(polling::open_response(&open)),
     }
 }
@@ -198,6 +223,8 @@ fn open_data(inner: &Inner, session: &Session, transport: Transport) -> OpenData
         ping_timeout: config.ping_timeout.as_millis() as u64,
         max_payload: config.max_payload,
         ext: session.ext().then_some(1),
-        protocol: session.ext().then(|| session.protocol().unwrap_or_default().to_owned()),
+        protocol: session
+            .ext()
+            .then(|| session.protocol().unwrap_or_default().to_owned()),
     }
 }

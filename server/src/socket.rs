@@ -165,7 +165,9 @@ impl SocketSender {
 
 impl fmt::Debug for SocketSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SocketSender").field("id", &self.id()).finish()
+        f.debug_struct("SocketSender")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -175,11 +177,17 @@ impl fmt::Debug for SocketSender {
 pub enum SendError {
     /// The socket closed before the message was queued.
     Closed,
+    /// A text message holding U+001E, the polling payload's record
+    /// separator, which no transport may carry (see protocol-spec 02).
+    RecordSeparator,
 }
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("socket closed")
+        f.write_str(match self {
+            Self::Closed => "socket closed",
+            Self::RecordSeparator => "text message contains U+001E",
+        })
     }
 }
 
@@ -193,6 +201,8 @@ pub enum TrySendError {
     Full(Message),
     /// The socket is closed.
     Closed(Message),
+    /// A text message holding U+001E, which no transport may carry.
+    RecordSeparator(Message),
 }
 
 impl fmt::Display for TrySendError {
@@ -200,6 +210,7 @@ impl fmt::Display for TrySendError {
         match self {
             Self::Full(_) => f.write_str("outbound queue full"),
             Self::Closed(_) => f.write_str("socket closed"),
+            Self::RecordSeparator(_) => f.write_str("text message contains U+001E"),
         }
     }
 }

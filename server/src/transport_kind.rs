@@ -18,7 +18,12 @@ pub enum Transport {
 
 impl Transport {
     /// All transports, best first.
-    pub const ALL: [Transport; 4] = [Self::WebSocket, Self::XhrStreaming, Self::Htmlfile, Self::Polling];
+    pub const ALL: [Transport; 4] = [
+        Self::WebSocket,
+        Self::XhrStreaming,
+        Self::Htmlfile,
+        Self::Polling,
+    ];
 
     /// The name used in the `transport=` query parameter.
     pub fn as_str(self) -> &'static str {

@@ -68,6 +68,8 @@ mod tests {
             ext: Some(1),
             protocol: Some("chat".into()),
         };
-        assert!(data.to_json().ends_with(r#""maxPayload":3,"ext":1,"protocol":"chat"}"#));
+        assert!(data
+            .to_json()
+            .ends_with(r#""maxPayload":3,"ext":1,"protocol":"chat"}"#));
     }
 }

@@ -102,7 +102,18 @@ mod tests {
             assert!(is_valid_callback(good), "{good}");
         }
         let too_long = "a".repeat(CALLBACK_MAX_LEN + 1);
-        for bad in ["", "1a", "a..b", "a.", ".a", "a-b", "a(b)", "alert(1)//", "a b", too_long.as_str()] {
+        for bad in [
+            "",
+            "1a",
+            "a..b",
+            "a.",
+            ".a",
+            "a-b",
+            "a(b)",
+            "alert(1)//",
+            "a b",
+            too_long.as_str(),
+        ] {
             assert!(!is_valid_callback(bad), "{bad}");
         }
     }
@@ -117,7 +128,10 @@ mod tests {
     #[test]
     fn chunk_escapes_markup() {
         let mut out = String::new();
-        chunk(&Packet::Message("</script><!--\u{2028}\"\\&".into()), &mut out);
+        chunk(
+            &Packet::Message("</script><!--\u{2028}\"\\&".into()),
+            &mut out,
+        );
         assert_eq!(
             out,
             "<script>p(\"4\\u003c/script\\u003e\\u003c!--\\u2028\\\"\\\\\\u0026\");</script>\n"

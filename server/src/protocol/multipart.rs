@@ -85,8 +85,15 @@ mod tests {
         let framer = MultipartFramer::new("B");
         let mut out = Vec::new();
         framer.preamble(&mut out);
-        framer.part(&Packet::Message("hi".into()), &mut out).unwrap();
-        framer.part(&Packet::Message(Message::Binary(vec![1u8, 2].into())), &mut out).unwrap();
+        framer
+            .part(&Packet::Message("hi".into()), &mut out)
+            .unwrap();
+        framer
+            .part(
+                &Packet::Message(Message::Binary(vec![1u8, 2].into())),
+                &mut out,
+            )
+            .unwrap();
         framer.end(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.len() - text.trim_start_matches(' ').len(), PADDING_LEN);
@@ -105,6 +112,8 @@ mod tests {
         let hostile = Packet::Message("x\r\n--abc".into());
         assert_eq!(framer.part(&hostile, &mut out), Err(BoundaryCollision));
         assert!(out.is_empty());
-        assert!(framer.part(&Packet::Message("x\r\n--ab".into()), &mut out).is_ok());
+        assert!(framer
+            .part(&Packet::Message("x\r\n--ab".into()), &mut out)
+            .is_ok());
     }
 }

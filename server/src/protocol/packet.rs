@@ -84,6 +84,17 @@ impl CloseFrame {
     /// A message was too large, 1009.
     pub const TOO_BIG: u16 = 1009;
 
+    /// Whether a close packet or WebSocket close frame may carry `code`:
+    /// 1005, 1006 and 1015 only ever describe a close, never travel.
+    pub fn is_sendable(code: u16) -> bool {
+        matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+    }
+
+    /// Whether a client may close with `code`, as `WebSocket.close` allows.
+    pub fn is_client_code(code: u16) -> bool {
+        matches!(code, 1000 | 3000..=4999)
+    }
+
     /// A close frame with this code and reason.
     pub fn new(code: u16, reason: impl Into<String>) -> Self {
         Self {
@@ -218,7 +229,8 @@ impl Packet {
     pub fn decode_text(text: &str) -> Result<Self, DecodeError> {
         let mut chars = text.chars();
         let first = chars.next().ok_or(DecodeError::EmptyPacket)?;
-        let packet_type = PacketType::from_char(first).ok_or(DecodeError::UnknownPacketType(first))?;
+        let packet_type =
+            PacketType::from_char(first).ok_or(DecodeError::UnknownPacketType(first))?;
         let data = chars.as_str();
         Ok(match packet_type {
             PacketType::Open => Self::Open(data.to_owned()),
@@ -271,8 +283,17 @@ mod tests {
     #[test]
     fn rejects_bad_text() {
         assert_eq!(Packet::decode_text(""), Err(DecodeError::EmptyPacket));
-        assert_eq!(Packet::decode_text("9x"), Err(DecodeError::UnknownPacketType('9')));
-        assert_eq!(Packet::decode_text("é"), Err(DecodeError::UnknownPacketType('é')));
-        assert_eq!(Packet::decode_text("1{bad"), Err(DecodeError::InvalidCloseBody));
+        assert_eq!(
+            Packet::decode_text("9x"),
+            Err(DecodeError::UnknownPacketType('9'))
+        );
+        assert_eq!(
+            Packet::decode_text("é"),
+            Err(DecodeError::UnknownPacketType('é'))
+        );
+        assert_eq!(
+            Packet::decode_text("1{bad"),
+            Err(DecodeError::InvalidCloseBody)
+        );
     }
 }

@@ -104,6 +104,9 @@ mod tests {
         assert_eq!(decode_payload(b"4a\x1e", 10), Err(DecodeError::EmptyPacket));
         assert_eq!(decode_payload(b"bAQ", 10), Err(DecodeError::InvalidBase64));
         assert_eq!(decode_payload(b"4\xff", 10), Err(DecodeError::InvalidUtf8));
-        assert_eq!(decode_payload(b"4hello", 3), Err(DecodeError::TooLarge { limit: 3 }));
+        assert_eq!(
+            decode_payload(b"4hello", 3),
+            Err(DecodeError::TooLarge { limit: 3 })
+        );
     }
 }

@@ -17,6 +17,7 @@ mod receiver;
 mod registry;
 mod state;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::{mpsc, Notify, Semaphore, TryAcquireError};
@@ -62,6 +63,8 @@ pub(crate) struct Session {
     pong: Notify,
     inbound: Mutex<Option<mpsc::Sender<Message>>>,
     close_reason: OnceLock<CloseReason>,
+    /// A POST is being handled; a second one at once is a protocol error.
+    post_in_flight: AtomicBool,
 }
 
 /// What the session's creator gets: the session and the receiving end of
@@ -95,8 +98,12 @@ impl Session {
             pong: Notify::new(),
             inbound: Mutex::new(Some(tx)),
             close_reason: OnceLock::new(),
+            post_in_flight: AtomicBool::new(false),
         });
-        NewSession { session, inbound: rx }
+        NewSession {
+            session,
+            inbound: rx,
+        }
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -138,20 +145,32 @@ impl Session {
     /// The state, even if a thread panicked while holding the lock: every
     /// change to it is a single assignment, so it is never half-made.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     // ----- outbound -------------------------------------------------------
 
     /// Queues an application message, waiting for room in the queue.
     pub(crate) async fn send(&self, message: Message) -> Result<(), SendError> {
-        let permit = self.permits.acquire().await.map_err(|_| SendError::Closed)?;
+        if !is_encodable(&message) {
+            return Err(SendError::RecordSeparator);
+        }
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| SendError::Closed)?;
         permit.forget();
         self.enqueue_message(message).map_err(|_| SendError::Closed)
     }
 
     /// Queues an application message if there is room now.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
+        if !is_encodable(&message) {
+            return Err(TrySendError::RecordSeparator(message));
+        }
         match self.permits.try_acquire() {
             Ok(permit) => permit.forget(),
             Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(message)),
@@ -186,24 +205,44 @@ impl Session {
 
     // ----- inbound --------------------------------------------------------
 
+    /// Marks a POST as being handled; `None` if one already is, in which
+    /// case the session is closed (overlapping POSTs could reorder).
+    pub(crate) fn begin_post(self: &Arc<Self>) -> Option<PostGuard> {
+        if self.post_in_flight.swap(true, Ordering::AcqRel) {
+            self.close_now(CloseReason::TransportError(
+                crate::socket::TransportError::Overlap,
+            ));
+            return None;
+        }
+        Some(PostGuard(self.clone()))
+    }
+
     /// Acts on one packet a client sent on an open session.
     pub(crate) async fn handle_packet(&self, packet: Packet) -> Result<(), UnexpectedPacket> {
         match packet {
             Packet::Message(message) => self.deliver(message).await,
             Packet::Pong(_) => self.pong.notify_one(),
-            Packet::Ping(data) => self.push_control(Packet::Pong(data)),
             Packet::Close(frame) => {
-                let frame = frame.unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
+                let frame = frame
+                    .filter(|frame| CloseFrame::is_client_code(frame.code))
+                    .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
                 self.close_now(CloseReason::ClientClosed(frame));
             }
-            Packet::Noop => {}
-            other @ (Packet::Open(_) | Packet::Upgrade) => return Err(UnexpectedPacket(other)),
+            // A repeated upgrade or a noop changes nothing.
+            Packet::Noop | Packet::Upgrade => {}
+            // Only servers open and ping; a client ping is the probe, which
+            // the WebSocket transport answers before the session sees it.
+            other @ (Packet::Open(_) | Packet::Ping(_)) => return Err(UnexpectedPacket(other)),
         }
         Ok(())
     }
 
     async fn deliver(&self, message: Message) {
-        let sender = self.inbound.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sender = self
+            .inbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(sender) = sender {
             // An error means the application dropped its socket: nobody
             // listens any more, and the message has nowhere to go.
@@ -215,7 +254,10 @@ impl Session {
 
     /// Attaches a receiver for `transport`. A second receiver while one is
     /// attached closes the session, as Engine.IO requires.
-    pub(crate) fn attach_receiver(self: &Arc<Self>, transport: Transport) -> Result<ReceiverGuard, AttachError> {
+    pub(crate) fn attach_receiver(
+        self: &Arc<Self>,
+        transport: Transport,
+    ) -> Result<ReceiverGuard, AttachError> {
         self.attach(transport, false)
     }
 
@@ -225,7 +267,11 @@ impl Session {
         self.attach(Transport::WebSocket, true)
     }
 
-    fn attach(self: &Arc<Self>, transport: Transport, take_over: bool) -> Result<ReceiverGuard, AttachError> {
+    fn attach(
+        self: &Arc<Self>,
+        transport: Transport,
+        take_over: bool,
+    ) -> Result<ReceiverGuard, AttachError> {
         let mut state = self.lock();
         if state.phase == Phase::Closed {
             return Err(AttachError::Closed);
@@ -238,7 +284,9 @@ impl Session {
             Some(previous) if take_over => state.release_requested = Some(previous),
             Some(_) => {
                 drop(state);
-                self.close_now(CloseReason::TransportError(crate::socket::TransportError::Overlap));
+                self.close_now(CloseReason::TransportError(
+                    crate::socket::TransportError::Overlap,
+                ));
                 return Err(AttachError::Overlap);
             }
             None => {}
@@ -307,6 +355,9 @@ impl Session {
         }
         state.phase = Phase::Open;
         state.transport = Transport::WebSocket;
+        // The client sends the upgrade packet only after reading its last
+        // stream to the end: nothing streamed needs keeping.
+        state.stream = state::StreamLedger::default();
         state.release_requested = state.receiver;
         drop(state);
         self.receiver_wake.notify_waiters();
@@ -330,14 +381,14 @@ impl Session {
     /// and reason for extension clients) is queued behind what is already
     /// there, and the session ends once it is delivered.
     pub(crate) fn close_gracefully(&self, reason: CloseReason) {
-        let frame = reason.frame();
+        let body = self.close_body(&reason);
         let mut state = self.lock();
         if state.phase.is_ending() {
             return;
         }
         let _ = self.close_reason.set(reason);
         state.phase = Phase::Closing;
-        state.queue.push_back(Packet::Close(self.ext.then_some(frame)));
+        state.queue.push_back(Packet::Close(body));
         drop(state);
         self.stop_inbound();
         self.receiver_wake.notify_waiters();
@@ -354,13 +405,23 @@ impl Session {
         }
         let _ = self.close_reason.set(reason);
         if state.phase != Phase::Closing {
-            let frame = self.close_reason.get().map(CloseReason::frame);
+            let body = self
+                .close_reason
+                .get()
+                .and_then(|reason| self.close_body(reason));
             state.queue.clear();
-            state.queue.push_back(Packet::Close(frame.filter(|_| self.ext)));
+            state.queue.push_back(Packet::Close(body));
         }
         state.phase = Phase::Closed;
         drop(state);
         self.finished();
+    }
+
+    /// The close packet's body: code and reason for extension sessions,
+    /// when the code is one that may travel.
+    fn close_body(&self, reason: &CloseReason) -> Option<CloseFrame> {
+        let frame = reason.frame();
+        (self.ext && CloseFrame::is_sendable(frame.code)).then_some(frame)
     }
 
     /// Ends a session that was closing; its queue is left for a receiver
@@ -383,7 +444,10 @@ impl Session {
     }
 
     fn stop_inbound(&self) {
-        self.inbound.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.inbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 
     /// Waits until the session is closing or closed.
@@ -421,8 +485,29 @@ impl Session {
     }
 }
 
+/// Whether every transport can carry `message`: text may not hold U+001E,
+/// the polling payload's record separator.
+fn is_encodable(message: &Message) -> bool {
+    match message {
+        Message::Text(text) => memchr::memchr(0x1e, text.as_bytes()).is_none(),
+        Message::Binary(_) => true,
+    }
+}
+
+/// A POST being handled; clears the in-flight mark when dropped.
+pub(crate) struct PostGuard(Arc<Session>);
+
+impl Drop for PostGuard {
+    fn drop(&mut self) {
+        self.0.post_in_flight.store(false, Ordering::Release);
+    }
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("id", &self.id).field("ext", &self.ext).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("ext", &self.ext)
+            .finish_non_exhaustive()
     }
 }

@@ -42,7 +42,13 @@ impl ReceiverGuard {
             return Some(Delivery::Released);
         }
         if state.queue.is_empty() {
-            return (state.phase == Phase::Closed).then_some(Delivery::Closed);
+            // While a WebSocket upgrade is under way, no request waits: the
+            // client is pausing its old transport.
+            return match state.phase {
+                Phase::Closed => Some(Delivery::Closed),
+                Phase::Upgrading => Some(Delivery::Released),
+                Phase::Open | Phase::Closing => None,
+            };
         }
         let mut packets = Vec::with_capacity(state.queue.len().min(64));
         let mut used = 0;

@@ -58,7 +58,10 @@ impl Registry {
 
     /// A snapshot of the sessions open now.
     pub(crate) fn snapshot(&self) -> Vec<Arc<Session>> {
-        self.sessions.iter().map(|entry| entry.value().clone()).collect()
+        self.sessions
+            .iter()
+            .map(|entry| entry.value().clone())
+            .collect()
     }
 }
 

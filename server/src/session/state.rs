@@ -119,7 +119,10 @@ mod tests {
             ledger.record(Packet::Message(n.to_string().into()));
         }
         let again = ledger.resume(Some(3)).unwrap();
-        assert_eq!(again, vec![Packet::Message("3".into()), Packet::Message("4".into())]);
+        assert_eq!(
+            again,
+            vec![Packet::Message("3".into()), Packet::Message("4".into())]
+        );
         assert_eq!(ledger.resume(Some(2)), Err(BadAck), "already acknowledged");
         assert_eq!(ledger.resume(Some(6)), Err(BadAck), "never sent");
         assert_eq!(ledger.resume(None), Ok(vec![]));

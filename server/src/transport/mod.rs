@@ -17,7 +17,8 @@ use crate::session::AttachError;
 
 /// `Cache-Control` for every transport response: never store, never
 /// transform (a transforming proxy may buffer to recompress).
-pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store, no-cache, no-transform");
+pub(crate) const NO_STORE: HeaderValue =
+    HeaderValue::from_static("no-store, no-cache, no-transform");
 
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=UTF-8");
 
@@ -33,9 +34,13 @@ pub(crate) fn text_response(body: impl Into<Body>) -> Response<Body> {
 impl From<AttachError> for RequestError {
     fn from(error: AttachError) -> Self {
         match error {
-            AttachError::Overlap => RequestError::BadRequest("another request is already receiving for this session"),
+            AttachError::Overlap => {
+                RequestError::BadRequest("another request is already receiving for this session")
+            }
             AttachError::Closed => RequestError::UnknownSid,
-            AttachError::WrongTransport => RequestError::BadRequest("the session is on another transport"),
+            AttachError::WrongTransport => {
+                RequestError::BadRequest("the session is on another transport")
+            }
         }
     }
 }

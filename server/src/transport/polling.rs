@@ -39,13 +39,21 @@ pub(crate) async fn receive(session: Arc<Session>) -> Result<Response<Body>, Req
 /// A POST: reads the payload (bounded in size and time), hands each packet
 /// to the session, answers `ok`. A client that breaks the protocol loses
 /// its own session and nobody else's.
-pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<Body>, RequestError> {
+pub(crate) async fn send(
+    session: Arc<Session>,
+    body: Body,
+) -> Result<Response<Body>, RequestError> {
     if session.transport() == Transport::WebSocket {
-        return Err(RequestError::BadRequest("the session is on another transport"));
+        return Err(RequestError::BadRequest(
+            "the session is on another transport",
+        ));
     }
     if session.phase() == Phase::Closed {
         return Err(RequestError::UnknownSid);
     }
+    let _post = session
+        .begin_post()
+        .ok_or(RequestError::BadRequest("overlapping POST requests"))?;
     let config = session.config();
     let limit = config.max_payload;
     let bytes = match timeout(config.body_timeout, Limited::new(body, limit).collect()).await {
@@ -74,7 +82,9 @@ pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<B
         Ok(Ok(())) => Ok(text_response("ok")),
         Ok(Err(_unexpected)) => {
             session.close_now(CloseReason::TransportError(TransportError::BadPacket));
-            Err(RequestError::BadRequest("packet type not allowed from a client"))
+            Err(RequestError::BadRequest(
+                "packet type not allowed from a client",
+            ))
         }
         Err(_) => {
             session.close_now(CloseReason::TransportError(TransportError::Stalled));

@@ -20,6 +20,7 @@ use crate::protocol::htmlfile;
 use crate::protocol::multipart::MultipartFramer;
 use crate::protocol::Packet;
 use crate::session::{BadAck, Delivery, ReceiverGuard};
+use crate::socket::{CloseReason, TransportError};
 use crate::Transport;
 
 use super::NO_STORE;
@@ -36,15 +37,16 @@ impl Framing {
             Transport::Htmlfile => Self::Htmlfile {
                 callback: callback.unwrap_or_else(|| htmlfile::DEFAULT_CALLBACK.to_owned()),
             },
-            _ => Self::Multipart(MultipartFramer::new(uuid::Uuid::new_v4().simple().to_string())),
+            _ => Self::Multipart(MultipartFramer::new(
+                uuid::Uuid::new_v4().simple().to_string(),
+            )),
         }
     }
 
     fn content_type(&self) -> HeaderValue {
         match self {
-            Self::Multipart(framer) => {
-                HeaderValue::from_str(&framer.content_type()).unwrap_or(HeaderValue::from_static("multipart/mixed"))
-            }
+            Self::Multipart(framer) => HeaderValue::from_str(&framer.content_type())
+                .unwrap_or(HeaderValue::from_static("multipart/mixed")),
             Self::Htmlfile { .. } => HeaderValue::from_static("text/html; charset=UTF-8"),
         }
     }
@@ -52,7 +54,9 @@ impl Framing {
     fn preamble(&self, out: &mut Vec<u8>) {
         match self {
             Self::Multipart(framer) => framer.preamble(out),
-            Self::Htmlfile { callback } => out.extend_from_slice(htmlfile::preamble(callback).as_bytes()),
+            Self::Htmlfile { callback } => {
+                out.extend_from_slice(htmlfile::preamble(callback).as_bytes())
+            }
         }
     }
 
@@ -104,11 +108,13 @@ pub(crate) fn respond(
             vec![open]
         }
         Start::Resume(ack) => {
-            let mut state = guard.session().lock();
-            state
-                .stream
-                .resume(ack)
-                .map_err(|BadAck| RequestError::BadRequest("ack does not match the packets sent"))?
+            let resumed = guard.session().lock().stream.resume(ack);
+            resumed.map_err(|BadAck| {
+                guard
+                    .session()
+                    .close_now(CloseReason::TransportError(TransportError::BadPacket));
+                RequestError::BadRequest("ack does not match the packets sent")
+            })?
         }
     };
     let framing = Framing::new(transport, callback);
@@ -124,12 +130,18 @@ pub(crate) fn respond(
         written: 0,
         limit,
     };
-    let mut response = Response::new(Body::from_stream(stream::unfold(body, ResponseStream::next_chunk)));
+    let mut response = Response::new(Body::from_stream(stream::unfold(
+        body,
+        ResponseStream::next_chunk,
+    )));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CACHE_CONTROL, NO_STORE);
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 
@@ -163,7 +175,9 @@ impl ResponseStream {
                     if overflow {
                         guard.session().requeue_front(packets[framed..].to_vec());
                     }
-                    let closing = packets[..framed].iter().any(|p| matches!(p, Packet::Close(_)));
+                    let closing = packets[..framed]
+                        .iter()
+                        .any(|p| matches!(p, Packet::Close(_)));
                     overflow || closing || self.written + out.len() >= self.limit
                 }
                 Delivery::Released => {

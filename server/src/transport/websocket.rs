@@ -57,14 +57,24 @@ pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
 /// Checks a WebSocket handshake request (RFC 6455 section 4.2.1).
 pub(crate) fn check_upgrade(request: &mut Request<Body>) -> Result<PendingUpgrade, RequestError> {
     if request.method() != Method::GET {
-        return Err(RequestError::BadRequest("a WebSocket handshake must be a GET"));
+        return Err(RequestError::BadRequest(
+            "a WebSocket handshake must be a GET",
+        ));
     }
     let headers = request.headers();
     if !is_upgrade_request(headers) || !header_has_token(headers, header::CONNECTION, "upgrade") {
-        return Err(RequestError::BadRequest("transport=websocket needs a WebSocket handshake"));
+        return Err(RequestError::BadRequest(
+            "transport=websocket needs a WebSocket handshake",
+        ));
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
-        return Err(RequestError::BadRequest("unsupported Sec-WebSocket-Version"));
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err(RequestError::BadRequest(
+            "unsupported Sec-WebSocket-Version",
+        ));
     }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
@@ -80,10 +90,13 @@ pub(crate) fn check_upgrade(request: &mut Request<Body>) -> Result<PendingUpgrad
             .take(16)
             .collect()
     });
-    let on_upgrade = request
-        .extensions_mut()
-        .remove::<OnUpgrade>()
-        .ok_or(RequestError::BadRequest("this connection cannot be upgraded"))?;
+    let on_upgrade =
+        request
+            .extensions_mut()
+            .remove::<OnUpgrade>()
+            .ok_or(RequestError::BadRequest(
+                "this connection cannot be upgraded",
+            ))?;
     Ok(PendingUpgrade {
         on_upgrade,
         accept_key,
@@ -125,8 +138,14 @@ impl PendingUpgrade {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(config.max_payload))
             .max_frame_size(Some(config.max_payload));
-        let upgraded = timeout(config.upgrade_timeout, self.on_upgrade).await.ok()?.ok()?;
-        Some(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config)).await)
+        let upgraded = timeout(config.upgrade_timeout, self.on_upgrade)
+            .await
+            .ok()?
+            .ok()?;
+        Some(
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
+                .await,
+        )
     }
 }
 
@@ -149,7 +168,10 @@ pub(crate) fn open(pending: PendingUpgrade, guard: ReceiverGuard, open: Packet) 
 }
 
 /// Upgrades an open session: probe, then the upgrade packet, then serve.
-pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Result<Response<Body>, RequestError> {
+pub(crate) fn upgrade(
+    pending: PendingUpgrade,
+    session: Arc<Session>,
+) -> Result<Response<Body>, RequestError> {
     session.begin_websocket_attach()?;
     let response = pending.response(session.protocol());
     tokio::spawn(async move {
@@ -187,7 +209,10 @@ async fn probe(stream: &mut Stream, session: &Session) -> Result<(), ()> {
         };
         match (probed, Packet::decode_text(&text)) {
             (false, Ok(Packet::Ping(data))) if data == "probe" => {
-                stream.send(WsMessage::text("3probe")).await.map_err(|_| ())?;
+                stream
+                    .send(WsMessage::text("3probe"))
+                    .await
+                    .map_err(|_| ())?;
                 session.probe_answered();
                 probed = true;
             }
@@ -265,8 +290,11 @@ fn to_frame(packet: Packet) -> WsMessage {
 /// The WebSocket close frame mirroring a session's close: its code when a
 /// close frame may carry it, else 1000.
 fn close_frame(frame: CloseFrame) -> WsCloseFrame {
-    let sendable = matches!(frame.code, 1000 | 1001 | 1008 | 1009 | 1011 | 3000..=4999);
-    let code = if sendable { frame.code } else { CloseFrame::NORMAL };
+    let code = if CloseFrame::is_sendable(frame.code) {
+        frame.code
+    } else {
+        CloseFrame::NORMAL
+    };
     let mut reason = frame.reason;
     truncate_utf8(&mut reason, 123);
     WsCloseFrame {
