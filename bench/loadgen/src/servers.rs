@@ -93,6 +93,9 @@ impl Server {
         match self {
             Server::NodeSockjs => "/echo",
             Server::Tungstenite => "/",
+            // WIRE.md allows `M` and `M/`; polysock answers 404 on `M/` at the
+            // time of writing, so it gets `M`.
+            Server::Ours => "/engine.io",
             _ => "/engine.io/",
         }
     }

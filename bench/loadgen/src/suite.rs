@@ -150,7 +150,7 @@ pub struct SuiteOpts {
 
 pub async fn run(paths: &Paths, opts: &SuiteOpts) -> Result<Vec<Row>> {
     let pool = Arc::new(SourcePool::new(opts.sources));
-    let (warmup, duration) = if opts.quick { (Duration::from_secs(1), Duration::from_secs(3)) } else { (Duration::from_secs(2), Duration::from_secs(10)) };
+    let (warmup, duration) = if opts.quick { (Duration::from_secs(1), Duration::from_secs(4)) } else { (Duration::from_secs(2), Duration::from_secs(10)) };
     let mut rows = Vec::new();
     for w in workloads(opts.quick) {
         if opts.only_workloads.as_ref().is_some_and(|o| !o.iter().any(|x| x == w.id)) {

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::{dropped, setup};
@@ -108,25 +108,36 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
                         }
                     }
                     m = rx.next() => {
-                        let m = match m {
-                            Some(Ok(m)) => m,
-                            other => { dropped(&ctl); return Err(anyhow!("session closed mid-run: {other:?}")); }
-                        };
-                        let Message::Text(t) = m else { continue };
-                        match t.as_bytes().first() {
-                            Some(b'4') => {
-                                let now = Instant::now();
-                                if let Some(sent) = fifo.pop_front() {
-                                    rec.record(sent, now);
-                                }
-                                if tick.is_none() && now < times.to {
-                                    fifo.push_back(now);
-                                    tx.send(Message::Text(msg.clone())).await?;
+                        // Handle this frame and every frame already buffered,
+                        // then flush the replies with one write.
+                        let mut m = m;
+                        loop {
+                            let msg_in = match m {
+                                Some(Ok(m)) => m,
+                                other => { dropped(&ctl); return Err(anyhow!("session closed mid-run: {other:?}")); }
+                            };
+                            if let Message::Text(t) = msg_in {
+                                match t.as_bytes().first() {
+                                    Some(b'4') => {
+                                        let now = Instant::now();
+                                        if let Some(sent) = fifo.pop_front() {
+                                            rec.record(sent, now);
+                                        }
+                                        if tick.is_none() && now < times.to {
+                                            fifo.push_back(now);
+                                            tx.feed(Message::Text(msg.clone())).await?;
+                                        }
+                                    }
+                                    Some(b'2') if eio => { tx.feed(Message::text("3")).await?; }
+                                    _ => {}
                                 }
                             }
-                            Some(b'2') if eio => { tx.send(Message::text("3")).await?; }
-                            _ => {}
+                            match rx.next().now_or_never() {
+                                Some(next) => m = next,
+                                None => break,
+                            }
                         }
+                        tx.flush().await?;
                     }
                 }
             }

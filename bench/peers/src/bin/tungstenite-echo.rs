@@ -1,7 +1,7 @@
 //! Raw tokio-tungstenite echo server: no session layer, no framing beyond
 //! RFC 6455. The practical ceiling for a websocket transport on this machine.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -22,15 +22,27 @@ async fn main() -> std::io::Result<()> {
         let _ = tcp.set_nodelay(true);
         tokio::spawn(async move {
             let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
-            while let Some(Ok(msg)) = ws.next().await {
-                match msg {
-                    Message::Text(_) | Message::Binary(_) => {
-                        if ws.send(msg).await.is_err() {
-                            break;
+            // Echo every frame already buffered, then flush once: the
+            // cheapest an echo over tungstenite gets.
+            while let Some(Ok(mut msg)) = ws.next().await {
+                loop {
+                    match msg {
+                        Message::Text(_) | Message::Binary(_) => {
+                            if ws.feed(msg).await.is_err() {
+                                return;
+                            }
                         }
+                        Message::Close(_) => return,
+                        _ => {}
                     }
-                    Message::Close(_) => break,
-                    _ => {}
+                    match ws.next().now_or_never() {
+                        Some(Some(Ok(m))) => msg = m,
+                        Some(_) => return,
+                        None => break,
+                    }
+                }
+                if ws.flush().await.is_err() {
+                    return;
                 }
             }
         });
