@@ -19,9 +19,25 @@ export async function openClient(url, opts = {}, ms = DEFAULT_MS) {
     await once(socket, "open", ms, { failOn: ["close", "error"] });
   } catch (err) {
     socket.close();
-    throw new Error(`engine.io-client did not open (${JSON.stringify(opts)}): ${err.message}`);
+    throw new Error(`engine.io-client did not open (${JSON.stringify(opts)}): ${err.message}${transportErrorDetail(client.error)}`);
   }
   return client;
+}
+
+/** The HTTP status / WS failure hidden in a stock TransportError, for messages. */
+export function transportErrorDetail(err) {
+  if (!err) return "";
+  const parts = [];
+  if (err.description !== undefined) {
+    const d = err.description;
+    parts.push(`description: ${typeof d === "number" ? `HTTP ${d}` : d && d.message ? d.message : String(d)}`);
+  }
+  if (err.context && typeof err.context === "object") {
+    const c = err.context;
+    if (c.status !== undefined) parts.push(`status ${c.status}`);
+    if (typeof c.responseText === "string" && c.responseText) parts.push(`body ${JSON.stringify(c.responseText.slice(0, 200))}`);
+  }
+  return parts.length ? ` [${parts.join("; ")}]` : "";
 }
 
 /** A stock Socket plus an ordered inbox and an event log. */
