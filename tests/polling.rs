@@ -13,7 +13,12 @@ async fn handshake_is_plain_eio4() {
     let server = start_echo(Polysock::builder()).await;
     let (sid, open) = server.handshake("").await;
     assert_eq!(sid.len(), 32);
-    let keys: Vec<&str> = open.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = open
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys.len(), 5, "exactly the EIO4 keys: {open}");
     assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
     assert_eq!(open["pingInterval"], 25000);
@@ -42,7 +47,10 @@ async fn several_packets_per_payload_both_ways() {
     let reply = server.post(&query, "4hello\x1ebAQID\x1e4\u{1F600}").await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "ok"));
     assert_eq!(socket.recv().await, Some(Message::Text("hello".into())));
-    assert_eq!(socket.recv().await, Some(Message::Binary(vec![1u8, 2, 3].into())));
+    assert_eq!(
+        socket.recv().await,
+        Some(Message::Binary(vec![1u8, 2, 3].into()))
+    );
     assert_eq!(socket.recv().await, Some(Message::Text("\u{1F600}".into())));
 
     socket.send("one").await.unwrap();
@@ -68,7 +76,12 @@ async fn bad_requests_get_the_protocols_errors() {
     ];
     for (method, query, status, code) in cases {
         let reply = server.request(method, query, "").await;
-        assert_eq!((reply.status, reply.error_code()), (status, Some(code)), "{method} {query}: {}", reply.body);
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (status, Some(code)),
+            "{method} {query}: {}",
+            reply.body
+        );
     }
 }
 
@@ -81,9 +94,17 @@ async fn a_bad_packet_closes_only_its_own_session() {
         let (sid, _) = server.handshake("").await;
         let query = format!("EIO=4&transport=polling&sid={sid}");
         let reply = server.post(&query, bad).await;
-        assert_eq!((reply.status, reply.error_code()), (400, Some(3)), "{bad:?}");
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (400, Some(3)),
+            "{bad:?}"
+        );
         let reply = server.get(&query).await;
-        assert!(reply.body == "1" || reply.error_code() == Some(1), "{bad:?} then GET: {}", reply.body);
+        assert!(
+            reply.body == "1" || reply.error_code() == Some(1),
+            "{bad:?} then GET: {}",
+            reply.body
+        );
     }
     let reply = server.post(&bystander_query, "4still here").await;
     assert_eq!(reply.body, "ok");
@@ -95,7 +116,10 @@ async fn non_utf8_payload_is_refused() {
     let server = start_echo(Polysock::builder()).await;
     let (sid, _) = server.handshake("").await;
     let reply = server
-        .post(&format!("EIO=4&transport=polling&sid={sid}"), vec![b'4', 0xff, 0xfe])
+        .post(
+            &format!("EIO=4&transport=polling&sid={sid}"),
+            vec![b'4', 0xff, 0xfe],
+        )
         .await;
     assert_eq!((reply.status, reply.error_code()), (400, Some(3)));
 }
@@ -110,11 +134,20 @@ async fn a_second_pending_get_closes_the_session() {
     let (a, b) = tokio::join!(raw_get(&url), raw_get(&url));
     let mut replies = [a, b];
     replies.sort();
-    assert_eq!(replies[0].1, "1", "the pending GET ends with a close packet");
+    assert_eq!(
+        replies[0].1, "1",
+        "the pending GET ends with a close packet"
+    );
     assert_eq!(replies[0].0, 200);
     assert_eq!(replies[1].0, 400);
     assert!(replies[1].1.contains("\"code\":3"), "{}", replies[1].1);
-    assert_eq!(server.get(&format!("EIO=4&transport=polling&sid={sid}")).await.error_code(), Some(1));
+    assert_eq!(
+        server
+            .get(&format!("EIO=4&transport=polling&sid={sid}"))
+            .await
+            .error_code(),
+        Some(1)
+    );
 }
 
 /// A plain GET on its own connection (so it can run beside another).
@@ -122,7 +155,10 @@ async fn raw_get(url: &str) -> (u16, String) {
     use http_body_util::BodyExt;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let response = tokio::time::timeout(WAIT, client.get(url.parse().unwrap())).await.unwrap().unwrap();
+    let response = tokio::time::timeout(WAIT, client.get(url.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
@@ -171,7 +207,13 @@ async fn no_pong_means_ping_timeout() {
     .await;
     let (sid, _) = server.handshake("").await;
     let socket = server.socket().await;
-    assert_eq!(server.get(&format!("EIO=4&transport=polling&sid={sid}")).await.body, "2");
+    assert_eq!(
+        server
+            .get(&format!("EIO=4&transport=polling&sid={sid}"))
+            .await
+            .body,
+        "2"
+    );
     tokio::time::timeout(WAIT, socket.closed()).await.unwrap();
     assert_eq!(socket.close_reason(), Some(CloseReason::PingTimeout));
     assert_eq!(server.polysock.socket_count(), 0);
@@ -188,12 +230,27 @@ async fn server_close_reaches_the_client_after_queued_messages() {
         socket.send("last words").await.unwrap();
         socket.close(4000, "done");
     }
-    let stock_reply = server.get(&format!("EIO=4&transport=polling&sid={stock}")).await;
+    let stock_reply = server
+        .get(&format!("EIO=4&transport=polling&sid={stock}"))
+        .await;
     assert_eq!(stock_reply.body, "4last words\x1e1");
-    let ext_reply = server.get(&format!("EIO=4&transport=polling&sid={ext}")).await;
-    assert_eq!(ext_reply.body, "4last words\x1e1{\"code\":4000,\"reason\":\"done\"}");
-    tokio::time::timeout(WAIT, ext_socket.closed()).await.unwrap();
-    assert_eq!(server.get(&format!("EIO=4&transport=polling&sid={ext}")).await.error_code(), Some(1));
+    let ext_reply = server
+        .get(&format!("EIO=4&transport=polling&sid={ext}"))
+        .await;
+    assert_eq!(
+        ext_reply.body,
+        "4last words\x1e1{\"code\":4000,\"reason\":\"done\"}"
+    );
+    tokio::time::timeout(WAIT, ext_socket.closed())
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .get(&format!("EIO=4&transport=polling&sid={ext}"))
+            .await
+            .error_code(),
+        Some(1)
+    );
 }
 
 #[tokio::test]
@@ -202,9 +259,14 @@ async fn client_close_carries_code_and_reason() {
     let (sid, _) = server.handshake("&ext=1").await;
     let mut socket = server.socket().await;
     let query = format!("EIO=4&transport=polling&sid={sid}");
-    server.post(&query, "1{\"code\":4001,\"reason\":\"bye\"}").await;
+    server
+        .post(&query, "1{\"code\":4001,\"reason\":\"bye\"}")
+        .await;
     assert_eq!(socket.recv().await, None);
-    assert_eq!(socket.close_reason().unwrap().frame(), polysock::CloseFrame::new(4001, "bye"));
+    assert_eq!(
+        socket.close_reason().unwrap().frame(),
+        polysock::CloseFrame::new(4001, "bye")
+    );
 }
 
 #[tokio::test]
@@ -212,7 +274,10 @@ async fn send_refuses_the_record_separator() {
     let mut server = start(Polysock::builder()).await;
     server.handshake("").await;
     let socket = server.socket().await;
-    assert_eq!(socket.send("a\u{1e}b").await, Err(polysock::SendError::RecordSeparator));
+    assert_eq!(
+        socket.send("a\u{1e}b").await,
+        Err(polysock::SendError::RecordSeparator)
+    );
 }
 
 #[tokio::test]
@@ -222,5 +287,8 @@ async fn full_queue_makes_try_send_report_full() {
     let socket = server.socket().await;
     socket.try_send("1").unwrap();
     socket.try_send("2").unwrap();
-    assert!(matches!(socket.try_send("3"), Err(polysock::TrySendError::Full(_))));
+    assert!(matches!(
+        socket.try_send("3"),
+        Err(polysock::TrySendError::Full(_))
+    ));
 }

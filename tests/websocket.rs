@@ -17,8 +17,13 @@ async fn direct_open_then_text_and_binary_echo() {
     assert_eq!(open["upgrades"], serde_json::json!([]));
     ws.send(WsMessage::text("4héllo")).await.unwrap();
     assert_eq!(ws_next_text(&mut ws).await, "4héllo");
-    ws.send(WsMessage::binary(vec![0u8, 1, 2, 255])).await.unwrap();
-    assert_eq!(ws_next(&mut ws).await, Some(WsMessage::binary(vec![0u8, 1, 2, 255])));
+    ws.send(WsMessage::binary(vec![0u8, 1, 2, 255]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws_next(&mut ws).await,
+        Some(WsMessage::binary(vec![0u8, 1, 2, 255]))
+    );
 }
 
 #[tokio::test]
@@ -29,7 +34,10 @@ async fn server_close_sends_close_packet_and_frame() {
     let socket = server.socket().await;
     assert_eq!(socket.transport(), Transport::WebSocket);
     socket.close(4002, "why");
-    assert_eq!(ws_next_text(&mut ws).await, "1{\"code\":4002,\"reason\":\"why\"}");
+    assert_eq!(
+        ws_next_text(&mut ws).await,
+        "1{\"code\":4002,\"reason\":\"why\"}"
+    );
     match ws_next(&mut ws).await {
         Some(WsMessage::Close(Some(frame))) => {
             assert_eq!(u16::from(frame.code), 4002);
@@ -42,10 +50,11 @@ async fn server_close_sends_close_packet_and_frame() {
 #[tokio::test]
 async fn subprotocol_header_is_answered() {
     let server = start_echo(Polysock::builder().protocols(["chat"])).await;
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        server.ws_url("EIO=4&transport=websocket&ext=1"),
-    )
-    .unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            server.ws_url("EIO=4&transport=websocket&ext=1"),
+        )
+        .unwrap();
     request
         .headers_mut()
         .insert("sec-websocket-protocol", "superchat, chat".parse().unwrap());
@@ -61,7 +70,9 @@ async fn oversized_frame_closes_with_1009() {
     let mut ws = ws_connect(&server.ws_url("EIO=4&transport=websocket")).await;
     ws_next_text(&mut ws).await;
     let socket = server.socket().await;
-    let _ = ws.send(WsMessage::text(format!("4{}", "x".repeat(2000)))).await;
+    let _ = ws
+        .send(WsMessage::text(format!("4{}", "x".repeat(2000))))
+        .await;
     tokio::time::timeout(WAIT, socket.closed()).await.unwrap();
     assert_eq!(socket.close_reason().unwrap().code(), 1009);
 }
@@ -126,7 +137,10 @@ async fn upgrade_keeps_order_both_ways_and_refuses_polling_after() {
     }
     producer.await.unwrap();
     let expected_down: Vec<String> = (0..DOWN).map(|n| format!("s{n}")).collect();
-    assert_eq!(received, expected_down, "every server message once, in order");
+    assert_eq!(
+        received, expected_down,
+        "every server message once, in order"
+    );
     for n in 0..UP {
         assert_eq!(socket.recv().await, Some(Message::Text(format!("c{n}"))));
     }
@@ -135,10 +149,18 @@ async fn upgrade_keeps_order_both_ways_and_refuses_polling_after() {
     // After the upgrade: no more polling, no second WebSocket.
     assert_eq!(server.get(&poll).await.error_code(), Some(3));
     assert_eq!(server.post(&poll, "4late").await.error_code(), Some(3));
-    let second = tokio_tungstenite::connect_async(server.ws_url(&format!("EIO=4&transport=websocket&sid={sid}"))).await;
+    let second = tokio_tungstenite::connect_async(
+        server.ws_url(&format!("EIO=4&transport=websocket&sid={sid}")),
+    )
+    .await;
     match second {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
-        other => panic!("a second WebSocket must be refused, got {:?}", other.map(|_| ())),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400)
+        }
+        other => panic!(
+            "a second WebSocket must be refused, got {:?}",
+            other.map(|_| ())
+        ),
     }
     // The upgraded socket still works.
     socket.send("after").await.unwrap();
@@ -149,7 +171,10 @@ async fn get_on_own_connection(url: &str) -> String {
     use http_body_util::BodyExt;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let response = tokio::time::timeout(WAIT, client.get(url.parse().unwrap())).await.unwrap().unwrap();
+    let response = tokio::time::timeout(WAIT, client.get(url.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8_lossy(&body).into_owned()
 }

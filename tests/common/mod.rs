@@ -97,7 +97,10 @@ impl TestServer {
 
     /// The next socket the server accepted.
     pub async fn socket(&mut self) -> Socket {
-        timeout(WAIT, self.sockets.recv()).await.expect("a socket in time").expect("server alive")
+        timeout(WAIT, self.sockets.recv())
+            .await
+            .expect("a socket in time")
+            .expect("server alive")
     }
 
     pub async fn request(&self, method: &str, query: &str, body: impl Into<Bytes>) -> Reply {
@@ -106,10 +109,16 @@ impl TestServer {
             .uri(self.url(query))
             .body(Full::new(body.into()))
             .unwrap();
-        let response = timeout(WAIT, self.client.request(request)).await.expect("response in time").unwrap();
+        let response = timeout(WAIT, self.client.request(request))
+            .await
+            .expect("response in time")
+            .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = timeout(WAIT, response.into_body().collect()).await.expect("body in time").unwrap();
+        let body = timeout(WAIT, response.into_body().collect())
+            .await
+            .expect("body in time")
+            .unwrap();
         Reply {
             status,
             headers,
@@ -129,14 +138,20 @@ impl TestServer {
     pub async fn handshake(&self, extra: &str) -> (String, serde_json::Value) {
         let reply = self.get(&format!("EIO=4&transport=polling{extra}")).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let open: serde_json::Value = serde_json::from_str(reply.body.strip_prefix('0').expect("open packet")).unwrap();
+        let open: serde_json::Value =
+            serde_json::from_str(reply.body.strip_prefix('0').expect("open packet")).unwrap();
         (open["sid"].as_str().unwrap().to_owned(), open)
     }
 
     /// A GET whose body is read frame by frame as it arrives.
     pub async fn stream(&self, query: &str) -> Streamed {
-        let request = http::Request::get(self.url(query)).body(Full::new(Bytes::new())).unwrap();
-        let response = timeout(WAIT, self.client.request(request)).await.expect("response in time").unwrap();
+        let request = http::Request::get(self.url(query))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = timeout(WAIT, self.client.request(request))
+            .await
+            .expect("response in time")
+            .unwrap();
         Streamed {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -161,7 +176,10 @@ impl Streamed {
     /// Reads until `done(buffer)` holds or the body ends; false if it ended first.
     pub async fn read_until(&mut self, mut done: impl FnMut(&[u8]) -> bool) -> bool {
         while !done(&self.buffer) {
-            match timeout(WAIT, self.body.frame()).await.expect("stream data in time") {
+            match timeout(WAIT, self.body.frame())
+                .await
+                .expect("stream data in time")
+            {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         self.buffer.extend_from_slice(&data);
@@ -182,7 +200,8 @@ impl Streamed {
     }
 }
 
-pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn ws_connect(url: &str) -> Ws {
     timeout(WAIT, tokio_tungstenite::connect_async(url))
