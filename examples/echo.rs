@@ -111,9 +111,12 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
+/// A session id and why it closed.
+type Closed = (String, Option<CloseReason>);
+
 /// Close reasons of recent sessions, for `@whyclosed`; bounded.
 #[derive(Clone, Default)]
-struct ClosedLog(Arc<Mutex<VecDeque<(String, Option<CloseReason>)>>>);
+struct ClosedLog(Arc<Mutex<VecDeque<Closed>>>);
 
 impl ClosedLog {
     const CAPACITY: usize = 4096;

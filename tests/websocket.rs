@@ -108,7 +108,7 @@ async fn upgrade_keeps_order_both_ways_and_refuses_polling_after() {
     });
     let poll = format!("EIO=4&transport=polling&sid={sid}");
     let mut received = Vec::new();
-    let mut collect = |text: &str, received: &mut Vec<String>| {
+    let collect = |text: &str, received: &mut Vec<String>| {
         if let Some(message) = text.strip_prefix('4') {
             received.push(message.to_owned());
         }

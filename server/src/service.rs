@@ -174,7 +174,7 @@ async fn handshake(
             .config
             .select_protocol(handshake.protocols.iter().map(String::as_str))
     });
-    let new = Session::new(
+    let new = Session::open(
         inner.config.clone(),
         SessionParams {
             transport,

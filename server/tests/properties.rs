@@ -10,7 +10,8 @@ fn message() -> impl Strategy<Value = Packet> {
         any::<String>()
             .prop_filter("no record separator", |s| !s.contains('\u{1e}'))
             .prop_map(|s| Packet::Message(Message::Text(s))),
-        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Packet::Message(Message::Binary(b.into()))),
+        proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|b| Packet::Message(Message::Binary(b.into()))),
         Just(Packet::Ping(String::new())),
         Just(Packet::Pong("probe".into())),
         Just(Packet::Noop),

@@ -3,17 +3,24 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use polysock::protocol::{decode_payload, encode_payload, encode_payload_element, htmlfile, multipart, Message, Packet};
+use polysock::protocol::{
+    decode_payload, encode_payload, encode_payload_element, htmlfile, multipart, Message, Packet,
+};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/../protocol-spec/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../protocol-spec/vectors/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
 fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
-    value[key].as_str().unwrap_or_else(|| panic!("{key} in {value}"))
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} in {value}"))
 }
 
 /// A packet object of the vector files: `{"type", "text"?, "binary_base64"?}`.
@@ -48,11 +55,19 @@ fn packets() {
         assert_eq!(element, str_of(case, "polling"), "{name}: polling");
         match (&packet, case["ws"]["text"].as_str()) {
             (Packet::Message(Message::Binary(bytes)), None) => {
-                assert_eq!(BASE64.encode(bytes), str_of(&case["ws"], "binary_base64"), "{name}: ws")
+                assert_eq!(
+                    BASE64.encode(bytes),
+                    str_of(&case["ws"], "binary_base64"),
+                    "{name}: ws"
+                )
             }
             (_, Some(text)) => {
                 assert_eq!(packet.to_text(), text, "{name}: ws");
-                assert_eq!(Packet::decode_text(text).as_ref(), Ok(&packet), "{name}: ws decode");
+                assert_eq!(
+                    Packet::decode_text(text).as_ref(),
+                    Ok(&packet),
+                    "{name}: ws decode"
+                );
             }
             _ => panic!("{name}: ws form does not match the packet"),
         }
@@ -66,8 +81,17 @@ fn payloads() {
     for case in vectors["valid"].as_array().unwrap() {
         let name = str_of(case, "name");
         let payload = str_of(case, "payload");
-        let expected: Vec<Packet> = case["packets"].as_array().unwrap().iter().map(packet).collect();
-        assert_eq!(decode_payload(payload.as_bytes(), default_max).as_ref(), Ok(&expected), "{name}");
+        let expected: Vec<Packet> = case["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(packet)
+            .collect();
+        assert_eq!(
+            decode_payload(payload.as_bytes(), default_max).as_ref(),
+            Ok(&expected),
+            "{name}"
+        );
         let mut encoded = String::new();
         encode_payload(&expected, &mut encoded);
         assert_eq!(encoded, payload, "{name}: re-encoding");
@@ -75,7 +99,9 @@ fn payloads() {
     for case in vectors["invalid"].as_array().unwrap() {
         let name = str_of(case, "name");
         let bytes = BASE64.decode(str_of(case, "payload_base64")).unwrap();
-        let max = case["max_payload"].as_u64().map_or(default_max, |m| m as usize);
+        let max = case["max_payload"]
+            .as_u64()
+            .map_or(default_max, |m| m as usize);
         match decode_payload(&bytes, max) {
             Err(error) => assert_eq!(error.kind(), str_of(case, "error"), "{name}"),
             Ok(packets) => panic!("{name}: decoded to {packets:?}"),
@@ -86,16 +112,28 @@ fn payloads() {
 #[test]
 fn htmlfile_framing() {
     let vectors = load("htmlfile.json");
-    assert_eq!(str_of(&vectors, "default_callback"), htmlfile::DEFAULT_CALLBACK);
+    assert_eq!(
+        str_of(&vectors, "default_callback"),
+        htmlfile::DEFAULT_CALLBACK
+    );
     assert_eq!(str_of(&vectors, "end"), htmlfile::END);
     for name in vectors["callbacks"]["valid"].as_array().unwrap() {
-        assert!(htmlfile::is_valid_callback(name.as_str().unwrap()), "{name}");
+        assert!(
+            htmlfile::is_valid_callback(name.as_str().unwrap()),
+            "{name}"
+        );
     }
     for name in vectors["callbacks"]["invalid"].as_array().unwrap() {
-        assert!(!htmlfile::is_valid_callback(name.as_str().unwrap()), "{name}");
+        assert!(
+            !htmlfile::is_valid_callback(name.as_str().unwrap()),
+            "{name}"
+        );
     }
     for preamble in vectors["preambles"].as_array().unwrap() {
-        assert_eq!(htmlfile::preamble(str_of(preamble, "callback")), str_of(preamble, "bytes"));
+        assert_eq!(
+            htmlfile::preamble(str_of(preamble, "callback")),
+            str_of(preamble, "bytes")
+        );
     }
     for case in vectors["cases"].as_array().unwrap() {
         let mut chunk = String::new();
@@ -112,20 +150,42 @@ fn htmlfile_framing() {
 #[test]
 fn xhr_streaming_framing() {
     let vectors = load("xhr-streaming.json");
-    assert_eq!(vectors["padding_bytes"].as_u64(), Some(multipart::PADDING_LEN as u64));
+    assert_eq!(
+        vectors["padding_bytes"].as_u64(),
+        Some(multipart::PADDING_LEN as u64)
+    );
     let example = &vectors["preamble_example"];
     let mut preamble = Vec::new();
     multipart::MultipartFramer::new(str_of(example, "boundary")).preamble(&mut preamble);
-    assert_eq!(String::from_utf8(preamble).unwrap(), str_of(example, "bytes"));
-    for case in vectors["cases"].as_array().unwrap().iter().chain(vectors["harmless"].as_array().unwrap()) {
+    assert_eq!(
+        String::from_utf8(preamble).unwrap(),
+        str_of(example, "bytes")
+    );
+    for case in vectors["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(vectors["harmless"].as_array().unwrap())
+    {
         let framer = multipart::MultipartFramer::new(str_of(case, "boundary"));
         let mut out = Vec::new();
         framer.part(&packet(&case["packet"]), &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), str_of(case, "chunk"), "{}", str_of(case, "name"));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            str_of(case, "chunk"),
+            "{}",
+            str_of(case, "name")
+        );
     }
     for case in vectors["collisions"].as_array().unwrap() {
         let framer = multipart::MultipartFramer::new(str_of(case, "boundary"));
-        assert!(framer.part(&packet(&case["packet"]), &mut Vec::new()).is_err(), "{}", str_of(case, "name"));
+        assert!(
+            framer
+                .part(&packet(&case["packet"]), &mut Vec::new())
+                .is_err(),
+            "{}",
+            str_of(case, "name")
+        );
     }
     let mut end = Vec::new();
     multipart::MultipartFramer::new("x").end(&mut end);

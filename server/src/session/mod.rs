@@ -83,7 +83,7 @@ pub(crate) struct SessionParams {
 }
 
 impl Session {
-    pub(crate) fn new(config: Arc<Config>, params: SessionParams) -> NewSession {
+    pub(crate) fn open(config: Arc<Config>, params: SessionParams) -> NewSession {
         let (tx, rx) = mpsc::channel(config.max_inbound_messages);
         let session = Arc::new(Self {
             id: uuid::Uuid::new_v4().simple().to_string().into(),

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every test of the project, on a fresh machine: installs what is missing
+# (Debian's chromium and nginx, the npm packages), then runs
+#   1. formatting and lints,
+#   2. the Rust tests (unit, end-to-end against real servers, doc-tests),
+#   3. the protocol vectors' own check,
+#   4. the JS tests: client unit tests, the stock engine.io-client interop,
+#      headless Chromium, and nginx in front of the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! npm ls --silent >/dev/null 2>&1; then
+  echo "== installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+echo "== cargo fmt, clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== Rust tests"
+cargo test --workspace --quiet
+
+echo "== protocol vectors"
+node protocol-spec/vectors/check.mjs
+
+echo "== JS tests (client units, engine.io-client interop, Chromium, nginx)"
+cargo build --quiet --example echo
+js_tests=()
+for dir in client-js/test tests/interop tests/browser tests/proxy; do
+  [ -d "$dir" ] && while IFS= read -r file; do js_tests+=("$file"); done < <(find "$dir" -name '*.test.mjs' -o -name '*.test.js' | sort)
+done
+node --test --test-reporter=spec "${js_tests[@]}"
