@@ -862,7 +862,8 @@ P.close = function (code, reason) {
   this.readyState = 2;
   this._endProbe();
   this._t.stop();
-  if (code !== undefined) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
+  // A stock server (no "ext" in its open packet) gets a bare close packet.
+  if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
   this._closing = [code === undefined ? 1005 : code, reason || ''];
   this._wbuf.push({ type: 1, data: body, n: 0 });
   this._flush();
@@ -966,6 +967,7 @@ P._opened = function (t, o) {
   this._ping = (o.pingInterval || 25000) + (o.pingTimeout || 20000);
   this._max = o.maxPayload || 1000000;
   this._upgrades = o.upgrades || [];
+  this._ext = !!o.ext;
   this.protocol = o.ext ? o.protocol || '' : '';
   this.transport = t.name;
   this.readyState = 1;

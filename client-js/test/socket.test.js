@@ -65,10 +65,12 @@ test('websocket handshake: query, open event, negotiated protocol, transport nam
   assert.deepEqual(ev.types(), ['open']);
 });
 
-test('a stock server (no ext in the open packet) leaves protocol empty', () => {
-  const { s } = openWs({ protocols: ['chat'] }, '0{"sid":"a","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+test('a stock server (no ext in the open packet): protocol empty, bare close packet', () => {
+  const { s, ws } = openWs({ protocols: ['chat'] }, '0{"sid":"a","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
   assert.equal(s.readyState, 1);
   assert.equal(s.protocol, '');
+  s.close(4001, 'bye');
+  assert.deepEqual(ws.sent, ['1']);
 });
 
 test('messages both ways: text, binary, ping/pong, binaryType', () => {
