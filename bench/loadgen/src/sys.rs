@@ -34,9 +34,10 @@ pub fn pin_to_cpu(cpu: usize) -> bool {
     }
 }
 
-/// Number of CPUs online.
+/// Number of CPUs online (not the affinity mask: the generator pins itself).
 pub fn cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 { n as usize } else { 1 }
 }
 
 /// One reading of a process: CPU time (user+system, all threads) and RSS.

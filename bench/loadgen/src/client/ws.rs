@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::{dropped, setup};
@@ -23,7 +24,11 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
         } else {
             format!("ws://{}/", t.addr)
         };
-        let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.context("ws handshake")?;
+        // Small read buffer: tungstenite's default 128 KiB per socket would
+        // cost the generator gigabytes at scale and a 128 KiB memset per read.
+        let config = WebSocketConfig::default().read_buffer_size(4096);
+        let (mut ws, _) =
+            tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await.context("ws handshake")?;
         if eio {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) if t.starts_with('0') => {}

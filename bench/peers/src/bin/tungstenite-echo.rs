@@ -3,6 +3,7 @@
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
@@ -21,7 +22,10 @@ async fn main() -> std::io::Result<()> {
         };
         let _ = tcp.set_nodelay(true);
         tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+            // 4 KiB read buffer (engineioxide's default) instead of tungstenite's
+            // 128 KiB, which is zero-filled on every read.
+            let config = WebSocketConfig::default().read_buffer_size(4096);
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await else { return };
             // Echo every frame already buffered, then flush once: the
             // cheapest an echo over tungstenite gets.
             while let Some(Ok(mut msg)) = ws.next().await {
