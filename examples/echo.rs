@@ -6,8 +6,8 @@
 //!     --ping-interval 300 --ping-timeout 200 --max-payload 1000000
 //! ```
 //!
-//! Prints `listening on http://ADDR` as its first line. CORS is open to any
-//! origin. With `--test-hooks`, text messages starting with `@` are commands
+//! Prints `listening on http://ADDR` as its first line. Any origin may
+//! connect (CORS answered by Polysock). With `--test-hooks`, text messages starting with `@` are commands
 //! that let tests steer the server (see `--help`).
 
 use std::collections::VecDeque;
@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use axum::Router;
 use polysock::{CloseReason, Message, Polysock, Socket, Transport};
-use tower_http::cors::CorsLayer;
 use tower_http::services::ServeDir;
 
 const HELP: &str = "\
@@ -60,7 +59,7 @@ fn parse_args() -> Result<Options, String> {
         path: "/engine.io".into(),
         static_dir: None,
         test_hooks: false,
-        builder: Polysock::builder(),
+        builder: Polysock::builder().allow_any_origin(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -215,7 +214,6 @@ async fn main() {
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let app = app.layer(CorsLayer::very_permissive());
     let listener = match tokio::net::TcpListener::bind(options.listen).await {
         Ok(listener) => listener,
         Err(error) => {

@@ -178,3 +178,29 @@ async fn get_on_own_connection(url: &str) -> String {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8_lossy(&body).into_owned()
 }
+
+#[tokio::test]
+async fn a_client_close_frame_is_a_clean_close() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame as WsCloseFrame;
+    let mut server = start(Polysock::builder()).await;
+    for (frame, expected) in [
+        (None, 1005),
+        (Some((4001, "bye")), 4001),
+        (Some((1001, "reserved for servers")), 1005),
+    ] {
+        let mut ws = ws_connect(&server.ws_url("EIO=4&transport=websocket")).await;
+        ws_next_text(&mut ws).await;
+        let socket = server.socket().await;
+        let frame = frame.map(|(code, reason): (u16, &str)| WsCloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        });
+        ws.close(frame).await.unwrap();
+        tokio::time::timeout(WAIT, socket.closed()).await.unwrap();
+        match socket.close_reason() {
+            Some(polysock::CloseReason::ClientClosed(frame)) => assert_eq!(frame.code, expected),
+            other => panic!("expected a client close, got {other:?}"),
+        }
+    }
+}

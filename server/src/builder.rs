@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 
 use crate::config::{Config, ConfigError};
 use crate::server::{ConnectHandler, HandshakeHook, Polysock};
-use crate::{Accept, Handshake, Refuse, Socket, Transport, TransportSet};
+use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
 
 /// Builds a [`Polysock`] server.
 ///
@@ -129,6 +129,31 @@ impl Builder {
         S: Into<String>,
     {
         self.config.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Origins allowed besides the server's own (`https://app.example`).
+    /// Requests from other origins get 403 on every transport.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.origins = OriginPolicy::List(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Allows every origin. Convenient in development; in production list
+    /// the origins instead.
+    pub fn allow_any_origin(mut self) -> Self {
+        self.config.origins = OriginPolicy::Any;
+        self
+    }
+
+    /// Lets cross-origin pages send cookies (`withCredentials`); requires a
+    /// list of origins, not [`allow_any_origin`](Self::allow_any_origin).
+    pub fn cors_credentials(mut self, allow: bool) -> Self {
+        self.config.cors_credentials = allow;
         self
     }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::TransportSet;
+use crate::{OriginPolicy, TransportSet};
 
 /// Validated settings of a [`Polysock`](crate::Polysock) server.
 ///
@@ -36,6 +36,11 @@ pub struct Config {
     pub transports: TransportSet,
     /// Subprotocols the server speaks, in its order of preference.
     pub protocols: Vec<String>,
+    /// Origins allowed to connect (default: same origin only).
+    pub origins: OriginPolicy,
+    /// Whether CORS answers allow credentials (cookies) cross-origin
+    /// (default false).
+    pub cors_credentials: bool,
 }
 
 impl Default for Config {
@@ -52,6 +57,8 @@ impl Default for Config {
             response_limit: 128 * 1024,
             transports: TransportSet::all(),
             protocols: Vec::new(),
+            origins: OriginPolicy::SameOrigin,
+            cors_credentials: false,
         }
     }
 }
@@ -97,6 +104,9 @@ impl Config {
         if let Some((_, error)) = checks.into_iter().find(|(failed, _)| *failed) {
             return Err(error);
         }
+        if self.cors_credentials && self.origins == OriginPolicy::Any {
+            return Err(ConfigError::CredentialsWithAnyOrigin);
+        }
         if let Some(bad) = self.protocols.iter().find(|p| !is_token(p)) {
             return Err(ConfigError::InvalidProtocol(bad.clone()));
         }
@@ -141,6 +151,8 @@ pub enum ConfigError {
     InvalidProtocol(String),
     /// No connect handler was given.
     MissingConnectHandler,
+    /// Credentials allowed for any origin: every site could act as the user.
+    CredentialsWithAnyOrigin,
 }
 
 impl fmt::Display for ConfigError {
@@ -153,6 +165,9 @@ impl fmt::Display for ConfigError {
             Self::NoTransports => f.write_str("at least one transport must be enabled"),
             Self::InvalidProtocol(p) => write!(f, "subprotocol {p:?} is not a valid token"),
             Self::MissingConnectHandler => f.write_str("no on_connect handler was given"),
+            Self::CredentialsWithAnyOrigin => f.write_str(
+                "cors_credentials with allow_any_origin would let every site act as the user",
+            ),
         }
     }
 }

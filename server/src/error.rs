@@ -31,6 +31,8 @@ pub(crate) enum RequestError {
     TooManySessions,
     /// The server is shutting down (503).
     ShuttingDown,
+    /// Code 4: the request's `Origin` is not allowed (403).
+    OriginRefused,
 }
 
 #[derive(Serialize)]
@@ -84,6 +86,7 @@ impl RequestError {
             ),
             BodyTimeout => (StatusCode::REQUEST_TIMEOUT, 3, BAD, "request body too slow"),
             TooManySessions => (StatusCode::SERVICE_UNAVAILABLE, 3, BAD, "too many sessions"),
+            OriginRefused => (StatusCode::FORBIDDEN, 4, "Forbidden", "origin not allowed"),
             ShuttingDown => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 3,

@@ -15,6 +15,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::client_script;
 use crate::error::RequestError;
+use crate::origin::{self, Verdict};
 use crate::protocol::{OpenData, Packet};
 use crate::query::Query;
 use crate::server::Inner;
@@ -60,9 +61,21 @@ async fn route(inner: Arc<Inner>, request: Request<Body>) -> Response<Body> {
     if !(path.is_empty() || path == "/") {
         return not_found();
     }
-    handle(inner, request)
-        .await
-        .unwrap_or_else(RequestError::into_response)
+    let verdict = match inner.config.origins.check(request.headers()) {
+        Ok(verdict) => verdict,
+        Err(error) => return error.into_response(),
+    };
+    let mut response = if request.method() == Method::OPTIONS {
+        origin::preflight(request.headers())
+    } else {
+        handle(inner.clone(), request)
+            .await
+            .unwrap_or_else(RequestError::into_response)
+    };
+    if let Verdict::CrossOrigin(origin) = verdict {
+        origin::add_cors_headers(&mut response, origin, inner.config.cors_credentials);
+    }
+    response
 }
 
 fn not_found() -> Response<Body> {

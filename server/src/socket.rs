@@ -244,7 +244,7 @@ impl CloseReason {
     pub fn frame(&self) -> CloseFrame {
         match self {
             Self::ClientClosed(frame) | Self::ServerClosed(frame) => frame.clone(),
-            Self::ServerShutdown => CloseFrame::new(CloseFrame::GOING_AWAY, "server shutting down"),
+            Self::ServerShutdown => CloseFrame::new(CloseFrame::GOING_AWAY, "going away"),
             Self::PingTimeout => CloseFrame::new(CloseFrame::ABNORMAL, "ping timeout"),
             Self::TransportError(error) => CloseFrame::new(error.code(), error.to_string()),
         }

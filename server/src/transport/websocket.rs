@@ -237,7 +237,16 @@ async fn serve(stream: Stream, guard: ReceiverGuard) {
                     Err(_) => return Some(TransportError::BadPacket),
                 },
                 Ok(WsMessage::Binary(bytes)) => Packet::Message(Message::Binary(bytes)),
-                Ok(WsMessage::Close(_)) => return Some(TransportError::ConnectionLost),
+                Ok(WsMessage::Close(frame)) => {
+                    // A close frame is a clean close from the client, with
+                    // its code when it gave one a client may use.
+                    let frame = frame
+                        .map(|f| CloseFrame::new(u16::from(f.code), f.reason.as_str()))
+                        .filter(|f| CloseFrame::is_client_code(f.code))
+                        .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
+                    session.close_now(CloseReason::ClientClosed(frame));
+                    return None;
+                }
                 Ok(_) => continue,
                 Err(WsError::Capacity(_)) => return Some(TransportError::TooLarge),
                 Err(_) => return Some(TransportError::ConnectionLost),

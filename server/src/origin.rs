@@ -1,0 +1,182 @@
+//! Which web origins may talk to the endpoint, and the CORS answers that
+//! let them.
+//!
+//! Checked on every request, WebSocket handshakes included: a browser sends
+//! cookies with a cross-site WebSocket handshake, so without this check any
+//! page could open a socket as the user (cross-site WebSocket hijacking).
+//!
+//! The default, [`OriginPolicy::SameOrigin`], accepts requests without an
+//! `Origin` header (non-browser clients, which carry no ambient
+//! credentials) and requests whose `Origin` names the host they were sent
+//! to; everything else is refused with 403 and the protocol's `Forbidden`
+//! error. Open it up with [`Builder::allowed_origins`](crate::Builder::allowed_origins)
+//! or, for development, [`Builder::allow_any_origin`](crate::Builder::allow_any_origin).
+
+use axum::body::Body;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::error::RequestError;
+
+/// Which origins are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OriginPolicy {
+    /// Only pages served from the host the request was sent to.
+    #[default]
+    SameOrigin,
+    /// Same-origin pages and these origins (`scheme://host[:port]`).
+    List(Vec<String>),
+    /// Any origin. For development; never with credentials in production.
+    Any,
+}
+
+/// The outcome of checking one request's origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// No `Origin`, or the request's own host: no CORS headers needed.
+    NotCrossOrigin,
+    /// An allowed foreign origin: answer with CORS headers naming it.
+    CrossOrigin(HeaderValue),
+}
+
+impl OriginPolicy {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Verdict, RequestError> {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return Ok(Verdict::NotCrossOrigin);
+        };
+        let text = origin.to_str().map_err(|_| RequestError::OriginRefused)?;
+        if is_same_origin(text, headers) {
+            return Ok(Verdict::NotCrossOrigin);
+        }
+        let allowed = match self {
+            Self::SameOrigin => false,
+            Self::Any => true,
+            Self::List(list) => list.iter().any(|allowed| same_origin_text(allowed, text)),
+        };
+        if allowed {
+            Ok(Verdict::CrossOrigin(origin.clone()))
+        } else {
+            Err(RequestError::OriginRefused)
+        }
+    }
+}
+
+/// Whether `origin`'s host and port are those of the request's `Host`.
+fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+    let default_port = match origin.split_once("://").map(|(scheme, _)| scheme) {
+        Some("https") => ":443",
+        _ => ":80",
+    };
+    let strip = |a: &str| {
+        a.strip_suffix(default_port)
+            .unwrap_or(a)
+            .to_ascii_lowercase()
+    };
+    !authority.is_empty() && strip(authority) == strip(host)
+}
+
+fn same_origin_text(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+/// Adds the CORS headers for an allowed foreign origin to a response.
+pub(crate) fn add_cors_headers(
+    response: &mut Response<Body>,
+    origin: HeaderValue,
+    credentials: bool,
+) {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if credentials {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+}
+
+/// The answer to a CORS preflight (`OPTIONS`) from an allowed origin.
+pub(crate) fn preflight(request_headers: &HeaderMap) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    let requested = request_headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| {
+            value.len() <= 1024 && value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        });
+    if let Some(value) = requested.and_then(|value| HeaderValue::from_str(value).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn same_origin_by_default() {
+        let policy = OriginPolicy::SameOrigin;
+        assert_eq!(
+            policy.check(&headers(None, "a.test")),
+            Ok(Verdict::NotCrossOrigin)
+        );
+        assert_eq!(
+            policy.check(&headers(Some("http://a.test:8080"), "a.test:8080")),
+            Ok(Verdict::NotCrossOrigin)
+        );
+        assert_eq!(
+            policy.check(&headers(Some("https://A.test"), "a.test:443")),
+            Ok(Verdict::NotCrossOrigin)
+        );
+        assert_eq!(
+            policy.check(&headers(Some("http://evil.test"), "a.test")),
+            Err(RequestError::OriginRefused)
+        );
+        assert_eq!(
+            policy.check(&headers(Some("null"), "a.test")),
+            Err(RequestError::OriginRefused)
+        );
+    }
+
+    #[test]
+    fn listed_and_any() {
+        let listed = OriginPolicy::List(vec!["https://app.test".into()]);
+        assert!(matches!(
+            listed.check(&headers(Some("https://app.test"), "api.test")),
+            Ok(Verdict::CrossOrigin(_))
+        ));
+        assert!(listed
+            .check(&headers(Some("http://app.test"), "api.test"))
+            .is_err());
+        assert!(matches!(
+            OriginPolicy::Any.check(&headers(Some("http://x.test"), "api.test")),
+            Ok(Verdict::CrossOrigin(_))
+        ));
+    }
+}
