@@ -48,6 +48,7 @@ mod handshake;
 mod origin;
 pub mod protocol;
 mod query;
+mod rooms;
 mod server;
 mod service;
 mod session;
@@ -61,6 +62,7 @@ pub use config::{Config, ConfigError};
 pub use handshake::{Accept, Handshake, Refuse};
 pub use origin::OriginPolicy;
 pub use protocol::{CloseFrame, Message};
+pub use rooms::{Broadcast, Rooms};
 pub use server::Polysock;
 pub use service::PolysockService;
 pub use socket::{
