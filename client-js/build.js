@@ -53,7 +53,8 @@ async function build() {
     ecma: 5,
     ie8: true,
     compress: { passes: 2 },
-    mangle: true,
+    // Internal members (leading underscore) are private: shorten them too.
+    mangle: { properties: { regex: /^_[a-zA-Z]/ } },
     format: { ascii_only: true, comments: /^!/ }
   });
   return { js, min: res.code + '\n' };

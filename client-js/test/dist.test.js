@@ -14,3 +14,21 @@ test('dist/polysock.js and dist/polysock.min.js are fresh (run `node client-js/b
   // Budget: well under engine.io-client 6.6 (9.2 KiB) and sockjs-client 1.6 (16.4 KiB).
   assert.ok(parseFloat(sizes(b).minGzip) < 7.5, 'min+gzip ' + sizes(b).minGzip);
 });
+
+test('the minified file (property-mangled internals) still works: open, echo, close', () => {
+  const Min = require(path.join(__dirname, '..', 'dist', 'polysock.min.js'));
+  const { env, OPEN } = require('./fakes');
+  const f = env({ ws: false });
+  const s = new Min('http://example.test/engine.io', ['chat'], { env: f.env, transports: ['polling'] });
+  const got = [];
+  s.onmessage = (e) => got.push(e.data);
+  f.clock.tick();
+  f.xhrs[0].respond(200, OPEN({ protocol: 'chat' }));
+  assert.equal(s.readyState, 1);
+  assert.equal(s.protocol, 'chat');
+  s.send('x');
+  assert.equal(f.xhrs[2].body, '4x');
+  f.xhrs[1].respond(200, '4y\x1e1{"code":4002,"reason":"why"}');
+  assert.deepEqual(got, ['y']);
+  assert.equal(s.readyState, 3);
+});
