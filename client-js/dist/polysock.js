@@ -353,7 +353,7 @@ HttpTransport.prototype.error = function (why) {
 HttpTransport.prototype.send = function (packets) {
   var self = this;
   this.writable = false;
-  this.posting = request(this.s._env, 'POST', this.url(), encodePayload(packets), function (err) {
+  this.posting = request(this.s._env, 'POST', this.s._url(this.name, this.sid), encodePayload(packets), function (err) {
     self.posting = null;
     if (self.closed) return;
     if (err !== null) return self.error('POST failed: ' + err);

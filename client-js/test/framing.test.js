@@ -195,6 +195,8 @@ test('htmlfile: callback name is valid per the spec, and the scripted body reach
   // pong for the ping, by POST
   const post = f.xhrs.find((x) => x.method === 'POST');
   assert.equal(post.body, '3');
+  assert.equal(post.query.get('ack'), null, 'ack=N belongs to receiving GETs only');
+  assert.equal(post.query.get('transport'), 'htmlfile');
   // p(null) ended the response: the iframe goes, the next one asks with ack=N
   f.clock.tick();
   assert.equal(dom.frames.length, 2);
