@@ -135,7 +135,11 @@ impl PendingUpgrade {
 
     async fn into_stream(self, session: &Session) -> Option<Stream> {
         let config = session.config();
+        // tungstenite's default 128 KiB read buffer per connection would
+        // dominate an idle session's memory; 4 KiB grows when needed.
         let ws_config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(16 * 1024)
             .max_message_size(Some(config.max_payload))
             .max_frame_size(Some(config.max_payload));
         let upgraded = timeout(config.upgrade_timeout, self.on_upgrade)
