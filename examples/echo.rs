@@ -185,6 +185,22 @@ fn command(socket: &Socket, log: &ClosedLog, text: &str) -> Option<Message> {
     Some(Message::Text(reply))
 }
 
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM: what process managers send.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 #[tokio::main]
 async fn main() {
     let options = match parse_args() {
@@ -226,7 +242,7 @@ async fn main() {
     let shutdown = {
         let realtime = realtime.clone();
         async move {
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
             realtime.shutdown(Duration::from_secs(5)).await;
         }
     };

@@ -274,17 +274,9 @@ describe(`(c) control: pings rarer than ${nginxVersion()}'s proxy_read_timeout`,
 
 // ---------------------------------------------------------------------------
 describe("(d) graceful shutdown seen by the browser client (direct, no nginx)", () => {
-  const SKIP = {
-    // examples/echo.rs only awaits tokio::signal::ctrl_c() (SIGINT); nothing
-    // handles SIGTERM, so the process dies at once and never calls shutdown.
-    SIGTERM:
-      "bug: echo example ignores SIGTERM for graceful shutdown (only tokio::signal::ctrl_c): " +
-      "process is killed by the signal (exit code null, signal SIGTERM); the page's websocket and polling " +
-      "sockets get onclose {code:1006, reason:'', wasClean:false} instead of {1001, 'going away', true}",
-  };
   for (const signal of ["SIGINT", "SIGTERM"]) {
     const name = `${signal}: onclose reports 1001 on websocket and on polling; the server exits`;
-    test(name, { skip: SKIP[signal] || false }, async (t) => {
+    test(name, async (t) => {
       const srv = await startEchoServer(echoArgsWithPage());
       try {
         await withPage(srv.url, async (page) => {
