@@ -1,0 +1,392 @@
+//! Chat: rooms, nicknames, messages and join/leave notices, in any browser.
+//!
+//! ```text
+//! cargo run --release --example chat            # then open http://127.0.0.1:3000
+//! cargo run --release --example chat -- --listen 0.0.0.0:8080 --path /rt
+//! ```
+//!
+//! Everything is in this binary: the page (`examples/chat/`, embedded with
+//! `include_str!`) and the Polysock client it loads from `<path>/polysock.js`.
+//! The page negotiates the `chat` subprotocol, shows the transport in use,
+//! and can force one: pick it in the page, or open
+//! `http://127.0.0.1:3000/?transport=htmlfile`.
+//!
+//! Page and server speak JSON. From the page:
+//!
+//! ```text
+//! {"type":"nick","nick":"ada"}            {"type":"join","room":"rust"}
+//! {"type":"say","room":"rust","text":"hi"} {"type":"leave","room":"rust"}
+//! ```
+//!
+//! From the server: `welcome` (id, nick, protocol, rooms), `rooms` (the list
+//! with member counts, to everyone), `joined` / `left` (to the room, with
+//! its members' nicknames), `message`, `renamed` and `error`.
+//!
+//! The server side is a few lines on top of [`polysock::Rooms`]: a socket
+//! joins and leaves rooms, a message goes to `rooms.to(room)`, and at
+//! disconnect `rooms.leave_all(id)` says which rooms to notify.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use polysock::{Message, Polysock, Rooms, Socket, SocketSender};
+use serde_json::{json, Value};
+
+const INDEX_HTML: &str = include_str!("chat/index.html");
+const CHAT_JS: &str = include_str!("chat/chat.js");
+const CHAT_CSS: &str = include_str!("chat/chat.css");
+
+/// Rooms every visitor sees listed, even when empty.
+const DEFAULT_ROOMS: [&str; 3] = ["lobby", "rust", "random"];
+const MAX_NAME: usize = 24;
+const MAX_TEXT: usize = 2000;
+const MAX_ROOMS_PER_SOCKET: usize = 16;
+
+const HELP: &str = "\
+chat: a Polysock chat server (page and client included)
+
+USAGE:
+    chat [--listen ADDR] [--path PATH]
+
+OPTIONS:
+    --listen ADDR   address to bind (default 127.0.0.1:3000; port 0 picks one)
+    --path PATH     Polysock mount point (default /engine.io)
+    -h, --help      print this help
+";
+
+/// What every connection shares.
+struct Chat {
+    rooms: Rooms,
+    /// Nickname of each open socket, by id.
+    nicks: Mutex<HashMap<String, String>>,
+    /// The server, to tell everyone about the room list.
+    server: OnceLock<Polysock>,
+}
+
+impl Chat {
+    fn nick(&self, id: &str) -> String {
+        let nicks = self.nicks.lock().unwrap_or_else(|p| p.into_inner());
+        nicks.get(id).cloned().unwrap_or_default()
+    }
+
+    fn set_nick(&self, id: &str, nick: Option<String>) {
+        let mut nicks = self.nicks.lock().unwrap_or_else(|p| p.into_inner());
+        match nick {
+            Some(nick) => nicks.insert(id.to_owned(), nick),
+            None => nicks.remove(id),
+        };
+    }
+
+    /// The nicknames in a room, sorted.
+    fn member_nicks(&self, room: &str) -> Vec<String> {
+        let ids = self.rooms.members(room);
+        let nicks = self.nicks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = ids.iter().filter_map(|id| nicks.get(id).cloned()).collect();
+        names.sort_unstable_by_key(|name| name.to_lowercase());
+        names
+    }
+
+    /// The default rooms and every room with members, with member counts.
+    fn room_list(&self) -> Value {
+        let mut names: Vec<String> = DEFAULT_ROOMS.iter().map(|s| s.to_string()).collect();
+        for room in self.rooms.rooms() {
+            if !names.contains(&room) {
+                names.push(room);
+            }
+        }
+        let list: Vec<Value> = names
+            .into_iter()
+            .map(|name| json!({ "name": name, "count": self.rooms.members(&name).len() }))
+            .collect();
+        Value::Array(list)
+    }
+
+    /// Tells every socket, in a room or not, the current room list.
+    fn announce_rooms(&self) {
+        if let Some(server) = self.server.get() {
+            server.broadcast(json!({ "type": "rooms", "rooms": self.room_list() }).to_string());
+        }
+    }
+
+    fn to_room(&self, room: &str, event: Value) {
+        self.rooms.to(room).send(event.to_string());
+    }
+}
+
+/// One socket, from hello to goodbye.
+async fn session(mut socket: Socket, chat: Arc<Chat>) {
+    let id = socket.id().to_owned();
+    let sender = socket.sender();
+    let nick = format!("guest-{}", id.chars().take(4).collect::<String>());
+    chat.set_nick(&id, Some(nick.clone()));
+    let welcome = json!({
+        "type": "welcome",
+        "id": id,
+        "nick": nick,
+        "protocol": socket.protocol().unwrap_or(""),
+        "transport": socket.transport().to_string(),
+        "rooms": chat.room_list(),
+    });
+    if socket.send(welcome.to_string()).await.is_err() {
+        chat.set_nick(&id, None);
+        return;
+    }
+    while let Some(message) = socket.recv().await {
+        let reply = match message {
+            Message::Text(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(request) => handle(&chat, &sender, &request),
+                Err(_) => Err("messages are JSON objects".to_owned()),
+            },
+            Message::Binary(_) => Err("binary messages are not part of this chat".to_owned()),
+        };
+        if let Err(error) = reply {
+            let error = json!({ "type": "error", "text": error });
+            if socket.send(error.to_string()).await.is_err() {
+                break;
+            }
+        }
+    }
+    // Gone: tell the rooms it was in.
+    let nick = chat.nick(&id);
+    let left = chat.rooms.leave_all(&id);
+    chat.set_nick(&id, None);
+    for room in &left {
+        let members = chat.member_nicks(room);
+        chat.to_room(
+            room,
+            json!({ "type": "left", "room": room, "id": id, "nick": nick, "members": members }),
+        );
+    }
+    if !left.is_empty() {
+        chat.announce_rooms();
+    }
+}
+
+/// Acts on one request from the page; `Err` is shown to the sender.
+fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), String> {
+    let id = sender.id();
+    let field = |name: &str| request.get(name).and_then(Value::as_str).unwrap_or("");
+    match field("type") {
+        "nick" => {
+            let nick = clean_nick(field("nick"))?;
+            let old = chat.nick(id);
+            chat.set_nick(id, Some(nick.clone()));
+            let event = json!({ "type": "renamed", "id": id, "old": old, "nick": nick });
+            let rooms = chat.rooms.rooms_of(id);
+            if rooms.is_empty() {
+                let _ = sender.try_send(event.to_string());
+            } else {
+                let mut to = chat.rooms.to(rooms[0].clone());
+                for room in &rooms[1..] {
+                    to = to.to(room.clone());
+                }
+                to.send(event.to_string());
+                for room in &rooms {
+                    let members = chat.member_nicks(room);
+                    chat.to_room(
+                        room,
+                        json!({ "type": "members", "room": room, "members": members }),
+                    );
+                }
+            }
+            Ok(())
+        }
+        "join" => {
+            let room = clean_room(field("room"))?;
+            if chat.rooms.rooms_of(id).len() >= MAX_ROOMS_PER_SOCKET {
+                return Err(format!("at most {MAX_ROOMS_PER_SOCKET} rooms at once"));
+            }
+            if chat.rooms.join(sender, room.clone()) {
+                let members = chat.member_nicks(&room);
+                let event = json!({
+                    "type": "joined", "room": room, "id": id,
+                    "nick": chat.nick(id), "members": members,
+                });
+                chat.to_room(&room, event);
+                chat.announce_rooms();
+            }
+            Ok(())
+        }
+        "leave" => {
+            let room = clean_room(field("room"))?;
+            if chat.rooms.leave(id, &room) {
+                let members = chat.member_nicks(&room);
+                let event = json!({
+                    "type": "left", "room": room, "id": id,
+                    "nick": chat.nick(id), "members": members,
+                });
+                chat.to_room(&room, event.clone());
+                let _ = sender.try_send(event.to_string());
+                chat.announce_rooms();
+            }
+            Ok(())
+        }
+        "say" => {
+            let room = clean_room(field("room"))?;
+            if !chat.rooms.rooms_of(id).contains(&room) {
+                return Err(format!("join {room} first"));
+            }
+            let text: String = field("text").chars().filter(|c| !c.is_control()).collect();
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(());
+            }
+            if text.chars().count() > MAX_TEXT {
+                return Err(format!("messages are at most {MAX_TEXT} characters"));
+            }
+            let event = json!({
+                "type": "message", "room": room, "id": id,
+                "nick": chat.nick(id), "text": text,
+            });
+            chat.to_room(&room, event);
+            Ok(())
+        }
+        other => Err(format!("unknown request type {other:?}")),
+    }
+}
+
+fn clean_nick(nick: &str) -> Result<String, String> {
+    let nick: String = nick.chars().filter(|c| !c.is_control()).collect();
+    let nick = nick.trim();
+    if nick.is_empty() || nick.chars().count() > MAX_NAME {
+        return Err(format!("a nickname has 1 to {MAX_NAME} characters"));
+    }
+    Ok(nick.to_owned())
+}
+
+fn clean_room(room: &str) -> Result<String, String> {
+    let room = room.trim().to_lowercase();
+    let valid = !room.is_empty()
+        && room.len() <= MAX_NAME
+        && room
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(format!(
+            "a room name has 1 to {MAX_NAME} letters, digits, - or _"
+        ));
+    }
+    Ok(room)
+}
+
+struct Options {
+    listen: SocketAddr,
+    path: String,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        path: "/engine.io".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            "--listen" => {
+                options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?
+            }
+            "--path" => options.path = value()?,
+            other => return Err(format!("unknown option {other} (see --help)")),
+        }
+    }
+    // The path is written into the page: keep it to plain path characters.
+    let plain = options
+        .path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+    if !options.path.starts_with('/') || options.path.len() < 2 || !plain {
+        return Err("--path must start with / and hold only letters, digits, /, -, _ or .".into());
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("chat: {error}");
+            std::process::exit(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+
+    let chat = Arc::new(Chat {
+        rooms: Rooms::new(),
+        nicks: Mutex::new(HashMap::new()),
+        server: OnceLock::new(),
+    });
+    let realtime = Polysock::builder()
+        .protocols(["chat"])
+        .on_connect({
+            let chat = chat.clone();
+            move |socket| session(socket, chat.clone())
+        })
+        .build()
+        .expect("valid configuration");
+    let _ = chat.server.set(realtime.clone());
+
+    let index = INDEX_HTML.replace("{{MOUNT}}", options.path.trim_end_matches('/'));
+    let app = Router::new()
+        .route("/", get(move || async move { Html(index) }))
+        .route(
+            "/chat.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CHAT_JS) }),
+        )
+        .route(
+            "/chat.css",
+            get(|| async { asset("text/css; charset=utf-8", CHAT_CSS) }),
+        )
+        .nest_service(&options.path, realtime.service());
+
+    let listener = match tokio::net::TcpListener::bind(options.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("chat: cannot listen on {}: {error}", options.listen);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(options.listen);
+    println!("listening on http://{addr}");
+    let shutdown = {
+        let realtime = realtime.clone();
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+            realtime.shutdown(Duration::from_secs(5)).await;
+        }
+    };
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    if let Err(error) = served {
+        eprintln!("chat: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
