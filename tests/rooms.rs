@@ -16,18 +16,6 @@ use polysock::{CloseReason, Polysock, Rooms};
 use rooms_support::{connect, next_message, read_until, Peer};
 use tokio::time::timeout;
 
-/// Waits, at most [`WAIT`], until `done()` holds.
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let wait = async {
-        while !done() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    timeout(WAIT, wait)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {WAIT:?}"));
-}
-
 /// Sends `end` straight to the peer and returns what it received before.
 async fn drain(peer: &mut Peer) -> Vec<String> {
     peer.socket.try_send("end").unwrap();
@@ -99,7 +87,7 @@ async fn sends_reach_the_targeted_members_once() {
 }
 
 #[tokio::test]
-async fn closed_members_are_removed() {
+async fn closed_members_stop_receiving_and_leave_all_reports_their_rooms() {
     let mut server = start(Polysock::builder()).await;
     let mut a = connect(&mut server).await;
     let mut b = connect(&mut server).await;
@@ -108,46 +96,48 @@ async fn closed_members_are_removed() {
     for peer in [&a, &b, &c] {
         rooms.join(&peer.socket.sender(), "x");
     }
+    rooms.join(&b.socket.sender(), "y");
 
-    // b's client goes away; its socket closes and leaves the room by itself.
+    // b's client goes away: it is no longer listed nor sent to...
     b.ws.close(None).await.unwrap();
     timeout(WAIT, b.socket.closed()).await.expect("b closed");
     assert!(!rooms.members("x").contains(&b.id()));
-    eventually("b removed by its watcher", || {
-        rooms.rooms_of(&b.id()).is_empty()
-    })
-    .await;
-
-    // The server closes c: a send finds it closed (or the watcher got there).
+    // ...c is closed by the server; a send finds it closed and prunes it.
     c.socket.close(4000, "bye");
     assert_eq!(rooms.to("x").send("after"), 1);
-    eventually("c removed", || rooms.rooms_of(&c.id()).is_empty()).await;
     assert_eq!(rooms.members("x"), vec![a.id()]);
+    assert!(rooms.members("y").is_empty());
     assert_eq!(drain(&mut a).await, ["after"]);
+
+    // ...but their rooms are kept for the disconnect handler to announce.
+    assert_eq!(rooms.rooms_of(&b.id()), ["x", "y"]);
+    assert_eq!(rooms.leave_all(&b.id()), ["x", "y"]);
+    assert_eq!(rooms.leave_all(&c.id()), ["x"]);
+    assert!(rooms.socket(&c.id()).is_none());
+    assert_eq!(rooms.rooms(), ["x"]);
 
     // A closed socket cannot join.
     assert!(!rooms.join(&c.socket.sender(), "x"));
 }
 
 #[tokio::test]
-async fn joins_outside_a_runtime_are_pruned_by_sends() {
+async fn works_from_threads_outside_the_runtime() {
     let mut server = start(Polysock::builder()).await;
     let a = connect(&mut server).await;
     let mut b = connect(&mut server).await;
     let rooms = Rooms::new();
-    let sender = a.socket.sender();
-    // No Tokio context on this thread: no watcher task is spawned.
-    let joined = {
+    let (sa, sb) = (a.socket.sender(), b.socket.sender());
+    let sent = {
         let rooms = rooms.clone();
-        std::thread::spawn(move || rooms.join(&sender, "x"))
-            .join()
-            .unwrap()
+        std::thread::spawn(move || {
+            assert!(rooms.join(&sa, "x"));
+            assert!(rooms.join(&sb, "x"));
+            rooms.to("x").except(sa.id()).send("one")
+        })
+        .join()
+        .unwrap()
     };
-    assert!(joined);
-    rooms.join(&b.socket.sender(), "x");
-    a.socket.close(4000, "bye");
-    assert_eq!(rooms.to("x").send("one"), 1);
-    assert!(rooms.rooms_of(&a.id()).is_empty(), "pruned by the send");
+    assert_eq!(sent, 1);
     assert_eq!(drain(&mut b).await, ["one"]);
 }
 
@@ -176,7 +166,7 @@ async fn a_member_that_cannot_keep_up_is_closed_with_1008() {
         other => panic!("expected a 1008 close, got {other:?}"),
     }
     assert_eq!(rooms.members("x"), vec![fast.id()]);
-    assert!(rooms.rooms_of(slow.id()).is_empty());
+    assert_eq!(rooms.leave_all(slow.id()), ["x"]);
 }
 
 /// One line of a churning peer's log, parsed.
@@ -333,6 +323,16 @@ async fn joins_leaves_and_disconnects_race_broadcasts() {
                 }
                 socket.closed().await;
                 assert!(!rooms.members("r").contains(&socket.id().to_owned()));
+                // What the disconnect handler does: it learns the rooms to tell.
+                let left = rooms.leave_all(socket.id());
+                assert_eq!(
+                    left,
+                    if i % 3 == 2 {
+                        vec![]
+                    } else {
+                        vec!["r".to_owned()]
+                    }
+                );
             });
         }
         while let Some(done) = tasks.join_next().await {
@@ -344,11 +344,8 @@ async fn joins_leaves_and_disconnects_race_broadcasts() {
         .expect("no deadlock: the race finished in time");
 
     // Closed sockets are gone; only the stable members remain.
-    rooms.to("r").send("b9:0");
-    eventually("closed sockets pruned", || {
-        rooms.members("r").len() == STABLE && rooms.all().send("ping:0") == STABLE
-    })
-    .await;
+    assert_eq!(rooms.members("r").len(), STABLE);
+    assert_eq!(rooms.all().send("ping:0"), STABLE);
 
     for (_, socket) in &sockets {
         socket.try_send("end").unwrap();

@@ -368,7 +368,11 @@
     setStatus('client script missing (' + MOUNT + '/polysock.js)', 'closed');
     return;
   }
-  connect();
   // The client has no event for an upgrade: look at the transport often.
   setInterval(showTransport, 250);
+  // Connect once the page has loaded: a streaming iframe (htmlfile) started
+  // earlier would keep the page "loading" for as long as it is open.
+  if (doc.readyState === 'complete') connect();
+  else if (window.addEventListener) window.addEventListener('load', connect, false);
+  else window.attachEvent('onload', connect);
 })();

@@ -39,15 +39,19 @@
 //! hold up the others. A member whose outbound queue is full cannot keep up;
 //! like [`Polysock::broadcast`], the send closes it with 1008 (policy
 //! violation, reason "too slow: outbound queue full") rather than let it
-//! silently miss a message, and removes it from its rooms.
+//! silently miss a message, and takes it out of the rooms' member lists.
 //!
 //! # Closed sockets
 //!
-//! A closed socket stops being a member: when the application calls
-//! [`Rooms::leave_all`] at disconnect (the usual place), when a send finds it
-//! closed, and, when `join` runs inside a Tokio runtime, by a small task
-//! that waits for the socket to close. [`Rooms::members`] never lists a
-//! socket that is already closed.
+//! A closed socket stops receiving at once: sends skip it, and the first
+//! send that finds it closed removes it from the rooms' member lists.
+//! [`Rooms::members`] never lists a closed socket. What the registry keeps
+//! is the list of rooms the socket was in, until the application calls
+//! [`Rooms::leave_all`] at disconnect (after
+//! [`Socket::recv`](crate::Socket::recv) returns `None`, as above), so that
+//! call always returns the rooms to tell. Nothing removes that record
+//! behind the application's back; call `leave_all` for every socket that
+//! joined a room, or its entry stays.
 //!
 //! # Concurrency
 //!
@@ -76,9 +80,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 
 use crate::protocol::{CloseFrame, Message};
 use crate::socket::{SocketSender, TrySendError};
@@ -98,13 +102,13 @@ pub struct Rooms {
 
 #[derive(Default)]
 struct Inner {
-    /// Each member socket: its sender and the rooms it is in. Locked before
-    /// `rooms` whenever both are needed.
+    /// Each socket that joined: its sender and the rooms it is in (until
+    /// it leaves them, even once closed). Locked before `rooms` whenever
+    /// both are needed.
     sockets: DashMap<String, Member>,
-    /// Each non-empty room: its members by id.
+    /// Each non-empty room: its members by id, less the closed sockets
+    /// that a send already pruned.
     rooms: DashMap<String, HashMap<String, SocketSender>>,
-    /// Sockets with a task waiting for them to close.
-    watched: DashSet<String>,
 }
 
 struct Member {
@@ -143,8 +147,6 @@ impl Rooms {
             .entry(room)
             .or_default()
             .insert(id.to_owned(), socket.clone());
-        drop(member);
-        self.watch(socket);
         true
     }
 
@@ -220,7 +222,8 @@ impl Rooms {
         ids
     }
 
-    /// The rooms the socket is in, sorted.
+    /// The rooms the socket is in, sorted. A closed socket keeps its rooms
+    /// here until [`Rooms::leave_all`].
     pub fn rooms_of(&self, id: &str) -> Vec<String> {
         let mut rooms: Vec<String> = match self.inner.sockets.get(id) {
             Some(member) => member.rooms.iter().cloned().collect(),
@@ -242,12 +245,23 @@ impl Rooms {
         rooms
     }
 
-    /// The sender of a socket that is in at least one room.
+    /// The sender of a socket that is in at least one room (or was, when it
+    /// closed, until [`Rooms::leave_all`]).
     pub fn socket(&self, id: &str) -> Option<SocketSender> {
         self.inner
             .sockets
             .get(id)
             .map(|member| member.sender.clone())
+    }
+
+    /// Takes a closed socket out of its rooms' member lists, keeping its
+    /// own list of rooms for `leave_all`.
+    fn prune(&self, id: &str) {
+        if let Some(member) = self.inner.sockets.get(id) {
+            for room in &member.rooms {
+                self.remove_from_room(id, room);
+            }
+        }
     }
 
     fn remove_from_room(&self, id: &str, room: &str) {
@@ -257,28 +271,6 @@ impl Rooms {
         self.inner
             .rooms
             .remove_if(room, |_, members| members.is_empty());
-    }
-
-    /// Spawns, once per socket and only inside a Tokio runtime, a task that
-    /// removes the socket from its rooms when it closes. The task holds the
-    /// registry weakly.
-    fn watch(&self, socket: &SocketSender) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if !self.inner.watched.insert(socket.id().to_owned()) {
-            return;
-        }
-        let registry: Weak<Inner> = Arc::downgrade(&self.inner);
-        let socket = socket.clone();
-        runtime.spawn(async move {
-            socket.closed().await;
-            if let Some(inner) = registry.upgrade() {
-                let rooms = Rooms { inner };
-                rooms.leave_all(socket.id());
-                rooms.inner.watched.remove(socket.id());
-            }
-        });
     }
 
     /// Queues `message` for one member; says whether it was queued and
@@ -340,7 +332,8 @@ impl Broadcast<'_> {
 
     /// Queues the message for every targeted socket without waiting and
     /// returns for how many it was queued. A member whose queue is full is
-    /// closed with 1008; closed members are removed from their rooms. A text
+    /// closed with 1008; closed members are taken out of the rooms' member
+    /// lists (see [`Rooms::members`]). A text
     /// message holding U+001E reaches nobody (see [`SocketSender::try_send`]).
     pub fn send(self, message: impl Into<Message>) -> usize {
         let message = message.into();
@@ -383,7 +376,7 @@ impl Broadcast<'_> {
         }
         // Every lock is released: pruning may take them.
         for id in prune {
-            self.rooms.leave_all(&id);
+            self.rooms.prune(&id);
         }
         queued
     }
