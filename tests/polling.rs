@@ -72,7 +72,7 @@ async fn bad_requests_get_the_protocols_errors() {
         ("PUT", "EIO=4&transport=polling", 400, 2),
         ("GET", "EIO=4&transport=polling&sid=nosuchsession", 400, 1),
         ("GET", "EIO=4&transport=websocket", 400, 3),
-        ("GET", "EIO=4&transport=xhr-streaming", 400, 3),
+        ("GET", "EIO=4&transport=xhr-streaming", 400, 0),
     ];
     for (method, query, status, code) in cases {
         let reply = server.request(method, query, "").await;

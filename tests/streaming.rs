@@ -245,11 +245,14 @@ async fn a_cut_stream_resumes_from_the_ack() {
 async fn a_second_receiver_is_refused() {
     for transport in [Transport::XhrStreaming, Transport::Htmlfile] {
         let server = start(Polysock::builder()).await;
-        let (sid, _) = server.handshake("&ext=1").await;
-        let mut first = server
-            .stream(&query(transport, &format!("&sid={sid}")))
-            .await;
+        let mut first = server.stream(&query(transport, "")).await;
         assert_eq!(first.status, 200);
+        let mut framing = Framing::for_response(transport, &first);
+        let open = next_packet(&mut first, &mut framing).await.unwrap();
+        let sid = serde_json::from_str::<serde_json::Value>(&open[1..]).unwrap()["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let second = server.get(&query(transport, &format!("&sid={sid}"))).await;
         assert_eq!((second.status, second.error_code()), (400, Some(3)));
         // The session is closed; the first stream ends with a close packet.
@@ -286,10 +289,31 @@ async fn bad_callback_names_are_refused() {
 }
 
 #[tokio::test]
+async fn a_session_stays_on_its_transport() {
+    let server = start(Polysock::builder()).await;
+    let (sid, _) = server.handshake("&ext=1").await;
+    let reply = server
+        .get(&query(Transport::Htmlfile, &format!("&sid={sid}")))
+        .await;
+    assert_eq!((reply.status, reply.error_code()), (400, Some(3)));
+    let poll = server
+        .post(&format!("EIO=4&transport=polling&sid={sid}"), "4still open")
+        .await;
+    assert_eq!(
+        poll.body, "ok",
+        "a transport mismatch leaves the session alone"
+    );
+}
+
+#[tokio::test]
 async fn stock_sessions_cannot_stream() {
     let server = start(Polysock::builder()).await;
     let reply = server.get("EIO=4&transport=xhr-streaming").await;
-    assert_eq!(reply.error_code(), Some(3));
+    assert_eq!(
+        reply.error_code(),
+        Some(0),
+        "unknown to a client without ext=1"
+    );
     let (sid, _) = server.handshake("").await;
     let reply = server
         .get(&format!("EIO=4&transport=htmlfile&sid={sid}"))

@@ -146,7 +146,8 @@ async fn handshake(
         return Err(RequestError::ShuttingDown);
     }
     if transport.is_streaming() && !query.ext {
-        return Err(RequestError::BadRequest("streaming transports need ext=1"));
+        // To a client that did not ask for the extensions, they do not exist.
+        return Err(RequestError::UnknownTransport);
     }
     let reservation = inner
         .registry

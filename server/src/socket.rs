@@ -263,6 +263,8 @@ pub enum TransportError {
     BadPacket,
     /// The client sent a payload or message over the size limit.
     TooLarge,
+    /// The client sent a WebSocket text frame that is not UTF-8.
+    InvalidText,
     /// The application did not read fast enough to take a POST in time.
     Stalled,
 }
@@ -273,6 +275,7 @@ impl TransportError {
             Self::ConnectionLost | Self::Stalled => CloseFrame::ABNORMAL,
             Self::Overlap | Self::BadPacket => CloseFrame::POLICY,
             Self::TooLarge => CloseFrame::TOO_BIG,
+            Self::InvalidText => CloseFrame::INVALID_DATA,
         }
     }
 }
@@ -284,6 +287,7 @@ impl fmt::Display for TransportError {
             Self::Overlap => "overlapping receive requests",
             Self::BadPacket => "invalid packet",
             Self::TooLarge => "message too large",
+            Self::InvalidText => "text frame is not UTF-8",
             Self::Stalled => "application not reading",
         })
     }

@@ -79,6 +79,8 @@ impl CloseFrame {
     pub const NO_STATUS: u16 = 1005;
     /// The connection was lost without a close packet, 1006.
     pub const ABNORMAL: u16 = 1006;
+    /// A text frame that is not UTF-8, 1007.
+    pub const INVALID_DATA: u16 = 1007;
     /// The peer broke the protocol or a policy, 1008.
     pub const POLICY: u16 = 1008;
     /// A message was too large, 1009.

@@ -276,8 +276,7 @@ impl Session {
         if state.phase == Phase::Closed {
             return Err(AttachError::Closed);
         }
-        let websocket_session = state.transport == Transport::WebSocket;
-        if websocket_session != (transport == Transport::WebSocket) {
+        if state.transport != transport {
             return Err(AttachError::WrongTransport);
         }
         match state.receiver {

@@ -56,6 +56,10 @@ pub(crate) async fn send(
         .ok_or(RequestError::BadRequest("overlapping POST requests"))?;
     let config = session.config();
     let limit = config.max_payload;
+    if announced_length(&body).is_some_and(|length| length > limit as u64) {
+        session.close_now(CloseReason::TransportError(TransportError::TooLarge));
+        return Err(RequestError::PayloadTooLarge);
+    }
     let bytes = match timeout(config.body_timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
@@ -91,6 +95,11 @@ pub(crate) async fn send(
             Err(RequestError::BodyTimeout)
         }
     }
+}
+
+/// The body length the request announced (`Content-Length`), if any.
+fn announced_length(body: &Body) -> Option<u64> {
+    http_body::Body::size_hint(body).exact()
 }
 
 /// The `detail` of the error answering a payload that did not decode.

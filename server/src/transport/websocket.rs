@@ -184,13 +184,21 @@ pub(crate) fn upgrade(
             return;
         };
         let upgrade_timeout = session.config().upgrade_timeout;
-        match timeout(upgrade_timeout, probe(&mut stream, &session)).await {
-            Ok(Ok(())) => {}
-            _ => {
-                session.abandon_upgrade();
-                let _ = stream.close(None).await;
-                return;
-            }
+        let refusal = match timeout(upgrade_timeout, probe(&mut stream, &session)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(())) => Some(close_frame(CloseFrame::new(
+                CloseFrame::POLICY,
+                "bad upgrade probe",
+            ))),
+            Err(_) => Some(close_frame(CloseFrame::new(
+                CloseFrame::POLICY,
+                "upgrade timed out",
+            ))),
+        };
+        if let Some(frame) = refusal {
+            session.abandon_upgrade();
+            let _ = stream.close(Some(frame)).await;
+            return;
         }
         match session.take_over_receiver() {
             Ok(guard) => serve(stream, guard).await,
@@ -253,6 +261,7 @@ async fn serve(stream: Stream, guard: ReceiverGuard) {
                 }
                 Ok(_) => continue,
                 Err(WsError::Capacity(_)) => return Some(TransportError::TooLarge),
+                Err(WsError::Utf8(_)) => return Some(TransportError::InvalidText),
                 Err(_) => return Some(TransportError::ConnectionLost),
             };
             if session.handle_packet(packet).await.is_err() {
