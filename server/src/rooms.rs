@@ -38,85 +38,86 @@ use crate::socket::{SocketSender, TrySendError};
 /// The reason given to a member closed because its queue was full.
 const TOO_SLOW: &str = "too slow: outbound queue full";
 
-///  Rooms, socket.io style: named groups of sockets to send to together.
+/// Rooms, socket.io style: a registry of named groups of sockets to send
+/// to together. Cheap to clone; every clone is the same registry.
 ///
-///  [`Rooms`] is a registry the application keeps beside its [`Polysock`]
-///  server (it is built only on [`SocketSender`], so any number of
-///  registries can coexist). A socket [joins](Rooms::join) and
-///  [leaves](Rooms::leave) rooms by name; a message goes to one room, to
-///  several, or to every socket in any room, optionally
-///  [except](Broadcast::except) one socket (usually the sender).
+/// [`Rooms`] is a registry the application keeps beside its [`Polysock`]
+/// server (it is built only on [`SocketSender`], so any number of
+/// registries can coexist). A socket [joins](Rooms::join) and
+/// [leaves](Rooms::leave) rooms by name; a message goes to one room, to
+/// several, or to every socket in any room, optionally
+/// [except](Broadcast::except) one socket (usually the sender).
 ///
-///  ```
-///  use polysock::{Polysock, Rooms};
+/// ```
+/// use polysock::{Polysock, Rooms};
 ///
-///  let rooms = Rooms::new();
-///  let server = Polysock::builder()
-///      .on_connect({
-///          let rooms = rooms.clone();
-///          move |mut socket| {
-///              let rooms = rooms.clone();
-///              async move {
-///                  let id = socket.id().to_owned();
-///                  rooms.join(&socket.sender(), "lobby");
-///                  while let Some(message) = socket.recv().await {
-///                      // Everyone else in the lobby gets the message.
-///                      rooms.to("lobby").except(&id).send(message);
-///                  }
-///                  rooms.leave_all(&id);
-///              }
-///          }
-///      })
-///      .build()
-///      .unwrap();
-///  # drop(server);
-///  ```
+/// let rooms = Rooms::new();
+/// let server = Polysock::builder()
+///     .on_connect({
+///         let rooms = rooms.clone();
+///         move |mut socket| {
+///             let rooms = rooms.clone();
+///             async move {
+///                 let id = socket.id().to_owned();
+///                 rooms.join(&socket.sender(), "lobby");
+///                 while let Some(message) = socket.recv().await {
+///                     // Everyone else in the lobby gets the message.
+///                     rooms.to("lobby").except(&id).send(message);
+///                 }
+///                 rooms.leave_all(&id);
+///             }
+///         }
+///     })
+///     .build()
+///     .unwrap();
+/// # drop(server);
+/// ```
 ///
-///  # Sending never waits
+/// # Sending never waits
 ///
-///  A send to many sockets uses [`SocketSender::try_send`]: it queues the
-///  message for each member and returns at once, so one slow client cannot
-///  hold up the others. A member whose outbound queue is full cannot keep up;
-///  like [`Polysock::broadcast`], the send closes it with 1008 (policy
-///  violation, reason "too slow: outbound queue full") rather than let it
-///  silently miss a message, and takes it out of the rooms' member lists.
+/// A send to many sockets uses [`SocketSender::try_send`]: it queues the
+/// message for each member and returns at once, so one slow client cannot
+/// hold up the others. A member whose outbound queue is full cannot keep up;
+/// like [`Polysock::broadcast`], the send closes it with 1008 (policy
+/// violation, reason "too slow: outbound queue full") rather than let it
+/// silently miss a message, and takes it out of the rooms' member lists.
 ///
-///  # Closed sockets
+/// # Closed sockets
 ///
-///  A closed socket stops receiving at once: sends skip it, and the first
-///  send that finds it closed removes it from the rooms' member lists.
-///  [`Rooms::members`] never lists a closed socket. What the registry keeps
-///  is the list of rooms the socket was in, until the application calls
-///  [`Rooms::leave_all`] at disconnect (after
-///  [`Socket::recv`](crate::Socket::recv) returns `None`, as above), so that
-///  call always returns the rooms to tell. Nothing removes that record
-///  behind the application's back; call `leave_all` for every socket that
-///  joined a room, or its entry stays.
+/// A closed socket stops receiving at once: sends skip it, and the first
+/// send that finds it closed removes it from the rooms' member lists.
+/// [`Rooms::members`] never lists a closed socket. What the registry keeps
+/// is the list of rooms the socket was in, until the application calls
+/// [`Rooms::leave_all`] at disconnect (after
+/// [`Socket::recv`](crate::Socket::recv) returns `None`, as above), so that
+/// call always returns the rooms to tell. Nothing removes that record
+/// behind the application's back; call `leave_all` for every socket that
+/// joined a room, or its entry stays.
 ///
-///  # Concurrency
+/// # Concurrency
 ///
-///  Every method takes `&self` and may be called from any task at the same
-///  time as any other; none awaits, none panics on a race. Each room is
-///  guarded by a lock held only while the room's members are visited
-///  (`try_send` does not block), so a send to a room is atomic with respect
-///  to joins and leaves of that room:
+/// Every method takes `&self` and may be called from any task at the same
+/// time as any other; none awaits, none panics on a race. Each room is
+/// guarded by a lock held only while the room's members are visited
+/// (`try_send` does not block), so a send to a room is atomic with respect
+/// to joins and leaves of that room:
 ///
-///  * when [`Rooms::leave`] (or [`Rooms::leave_all`]) has returned, no later
-///    send to that room queues anything for that socket. Messages queued
-///    before it returned are still delivered, in order, as for any socket;
-///  * when [`Rooms::join`] has returned `true`, every send to that room
-///    that starts afterwards queues the message for the socket (until it
-///    leaves, closes or is closed for being too slow);
-///  * a send that races a join or a leave either includes the socket or does
-///    not, never half.
+/// * when [`Rooms::leave`] (or [`Rooms::leave_all`]) has returned, no later
+///   send to that room queues anything for that socket. Messages queued
+///   before it returned are still delivered, in order, as for any socket;
+/// * when [`Rooms::join`] has returned `true`, every send to that room
+///   that starts afterwards queues the message for the socket (until it
+///   leaves, closes or is closed for being too slow);
+/// * a send that races a join or a leave either includes the socket or does
+///   not, never half.
 ///
-///  A send to several rooms visits them one after the other and queues each
-///  message at most once per socket; the guarantees above hold room by room.
-///  Locks are always taken in the same order (socket, then room) and never
-///  across an `.await`, so there is no deadlock.
+/// A send to several rooms visits them one after the other and queues each
+/// message at most once per socket; the guarantees above hold room by room.
+/// Locks are always taken in the same order (socket, then room) and never
+/// across an `.await`, so there is no deadlock.
 ///
-///  [`Polysock`]: crate::Polysock
-///  [`Polysock::broadcast`]: crate::Polysock::broadcast
+/// [`Polysock`]: crate::Polysock
+/// [`Polysock::broadcast`]: crate::Polysock::broadcast
 #[derive(Clone, Default)]
 pub struct Rooms {
     inner: Arc<Inner>,
