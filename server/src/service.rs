@@ -10,8 +10,9 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 
 use crate::client_script;
 use crate::error::RequestError;
@@ -195,8 +196,8 @@ async fn handshake(
             ext: query.ext,
             protocol,
             request: RequestInfo {
-                uri: handshake.uri,
-                headers: handshake.headers,
+                uri: detached_uri(handshake.uri),
+                headers: detached_headers(handshake.headers),
                 remote_addr,
                 extensions: accept.extensions,
             },
@@ -222,6 +223,26 @@ async fn handshake(
     }
 }
 
+/// A copy of `uri` in its own allocation. hyper parses the URI and header
+/// values as slices of the connection's read buffer (8 KiB or more), so
+/// keeping them for a session's life would keep that whole buffer alive
+/// for every idle socket.
+fn detached_uri(uri: Uri) -> Uri {
+    Uri::from_maybe_shared(Bytes::copy_from_slice(uri.to_string().as_bytes())).unwrap_or(uri)
+}
+
+/// A copy of `headers` whose values own their bytes (see [`detached_uri`]).
+fn detached_headers(headers: HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+            .unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    owned
+}
+
 fn open_data(inner: &Inner, session: &Session, transport: Transport) -> OpenData {
     let config = &inner.config;
     let websocket_on = config.transports.contains(Transport::WebSocket);
@@ -240,5 +261,37 @@ fn open_data(inner: &Inner, session: &Session, transport: Transport) -> OpenData
         protocol: session
             .ext()
             .then(|| session.protocol().unwrap_or_default().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `inner` points into `outer`'s bytes.
+    fn shares(outer: &Bytes, inner: &[u8]) -> bool {
+        let range = outer.as_ptr_range();
+        range.contains(&inner.as_ptr())
+    }
+
+    #[test]
+    fn session_request_info_does_not_pin_the_read_buffer() {
+        let buffer =
+            Bytes::from(b"/engine.io/?EIO=4&transport=websocket token=abc; theme=dark".to_vec());
+        let uri = Uri::from_maybe_shared(buffer.slice(..37)).unwrap();
+        let mut headers = HeaderMap::new();
+        let mut cookie = HeaderValue::from_maybe_shared(buffer.slice(38..)).unwrap();
+        cookie.set_sensitive(true);
+        headers.insert(http::header::COOKIE, cookie);
+        assert!(shares(&buffer, headers[http::header::COOKIE].as_bytes()));
+
+        let headers = detached_headers(headers);
+        let uri = detached_uri(uri);
+        let cookie = &headers[http::header::COOKIE];
+        assert_eq!(cookie, "token=abc; theme=dark");
+        assert!(cookie.is_sensitive());
+        assert!(!shares(&buffer, cookie.as_bytes()));
+        assert_eq!(uri, "/engine.io/?EIO=4&transport=websocket");
+        assert!(!shares(&buffer, uri.path().as_bytes()));
     }
 }
