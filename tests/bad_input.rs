@@ -48,7 +48,15 @@ async fn echoes(server: &TestServer, query: &str) {
 
 /// An echo server and its bystander.
 async fn setup(builder: Builder) -> (TestServer, Bystander) {
-    let server = start_echo(builder).await;
+    setup_with(builder, |serving| serving).await
+}
+
+/// [`setup`] with the HTTP server's limits adjusted.
+async fn setup_with(
+    builder: Builder,
+    serving: impl FnOnce(Serving) -> Serving,
+) -> (TestServer, Bystander) {
+    let server = start_echo_with(builder, serving).await;
     let bystander = Bystander::open(&server).await;
     (server, bystander)
 }
@@ -678,13 +686,55 @@ async fn row37_absurd_headers() {
     bystander.still_echoes(&server).await;
 }
 
+/// The limits of 10-limits.md §10.2 at their edge: a head of exactly
+/// 16 KiB and exactly 100 headers are served, one byte or one header more
+/// is refused by the HTTP layer.
+#[tokio::test]
+async fn row37a_head_at_the_limits() {
+    let (server, bystander) = setup(Polysock::builder()).await;
+    const QUERY: &str = "EIO=4&transport=polling";
+    // raw::head writes Host and Connection; `extra` headers come on top.
+    let headers =
+        |extra: usize| -> String { (0..extra).map(|n| format!("X-H{n}: v\r\n")).collect() };
+    let sized = |total: usize| -> String {
+        let bare = raw::head("GET", server.addr, QUERY, "X-Pad: \r\n").len();
+        let pad = "a".repeat(total - bare);
+        raw::head("GET", server.addr, QUERY, &format!("X-Pad: {pad}\r\n"))
+    };
+    let cases = [
+        (
+            "100 headers",
+            raw::head("GET", server.addr, QUERY, &headers(98)),
+            true,
+        ),
+        (
+            "101 headers",
+            raw::head("GET", server.addr, QUERY, &headers(99)),
+            false,
+        ),
+        ("head of 16384 bytes", sized(16 * 1024), true),
+        ("head of 16385 bytes", sized(16 * 1024 + 1), false),
+    ];
+    for (what, request, served) in cases {
+        let reply = raw::exchange(server.addr, request.as_bytes(), WAIT).await;
+        if served {
+            assert_eq!(reply.status, Some(200), "{what}: {}", reply.text);
+            assert!(reply.body().starts_with("0{"), "{what}: the open packet");
+        } else {
+            assert_http_refusal(&reply, &[431, 400], what);
+        }
+    }
+    bystander.still_echoes(&server).await;
+}
+
 #[tokio::test]
 async fn row38_huge_request_line() {
     let (server, bystander) = setup(Polysock::builder()).await;
     let query = format!("EIO=4&transport=polling&pad={}", "a".repeat(100 * 1024));
     let request = raw::head("GET", server.addr, &query, "");
     let reply = raw::exchange(server.addr, request.as_bytes(), WAIT).await;
-    assert_http_refusal(&reply, &[414, 400], "100 KiB request line");
+    // The request line is part of the 16 KiB head: 431 from polysock::serve.
+    assert_http_refusal(&reply, &[414, 431, 400], "100 KiB request line");
     bystander.still_echoes(&server).await;
 }
 
@@ -720,29 +770,44 @@ async fn row39_bytes_that_are_not_http() {
     bystander.still_echoes(&server).await;
 }
 
+/// A head sent one byte every 100 ms and never finished: closed with no
+/// response once the head timeout (1 s here, 10 s by default) passes.
 #[tokio::test]
-#[ignore = "server bug (limits, 10-limits.md): no request-head timeout under axum::serve; a head sent one byte per second still has its connection open after 15 s, spec row 40 / 10-limits.md say closed after the 10 s head timeout. Takes 15 s."]
 async fn row40_slowloris() {
-    let (server, bystander) = setup(Polysock::builder()).await;
+    let head_timeout = Duration::from_secs(1);
+    let margin = Duration::from_secs(3);
+    let (server, bystander) = setup_with(Polysock::builder(), |serving| {
+        serving.header_read_timeout(head_timeout)
+    })
+    .await;
     let request = raw::head("GET", server.addr, "EIO=4&transport=polling", "");
+    // All but the last byte: the head is never complete. At 100 ms a byte
+    // this takes far longer than the timeout.
+    let partial = &request.as_bytes()[..request.len() - 1];
+    assert!(partial.len() as u32 * Duration::from_millis(100) > head_timeout + margin);
     let mut stream = raw::connect(server.addr).await;
     let started = Instant::now();
-    let mut closed = false;
-    for byte in request.as_bytes().iter().take(15) {
+    let mut closed_after = None;
+    for byte in partial {
         if stream.write_all(&[*byte]).await.is_err() {
-            closed = true;
+            closed_after = Some(started.elapsed());
             break;
         }
-        let reply = raw::read_reply(&mut stream, Duration::from_secs(1)).await;
+        let reply = raw::read_reply(&mut stream, Duration::from_millis(100)).await;
+        assert_eq!(reply.text, "", "no response to an unfinished head");
         if reply.closed {
-            closed = true;
+            closed_after = Some(started.elapsed());
             break;
         }
     }
+    let closed_after = closed_after.expect("connection closed before the head was sent");
     assert!(
-        closed,
-        "connection still open after {:?}",
-        started.elapsed()
+        closed_after >= head_timeout - Duration::from_millis(100),
+        "closed by the head timeout, not before it: {closed_after:?}"
+    );
+    assert!(
+        closed_after <= head_timeout + margin,
+        "closed within the head timeout and a margin: {closed_after:?}"
     );
     bystander.still_echoes(&server).await;
 }

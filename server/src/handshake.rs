@@ -53,7 +53,9 @@ impl Handshake {
         &self.headers
     }
 
-    /// The client's address, when the server records connect info.
+    /// The client's address, when the server records it: [`serve`](crate::serve)
+    /// does, and so does axum's
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
     }

@@ -26,7 +26,7 @@
 //!         .build()?;
 //!     let app = Router::new().nest_service("/engine.io", realtime.service());
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//!     axum::serve(listener, app).await?;
+//!     polysock::serve(listener, app).await?;
 //!     Ok(())
 //! }
 //! ```
@@ -34,8 +34,10 @@
 //! The layers, top to bottom: the [`PolysockService`] reads requests and
 //! picks a transport; the transports adapt HTTP and WebSocket to a session;
 //! the session layer holds the queue, heartbeat and state of each client;
-//! [`protocol`] is the sans-IO codec. The wire protocol is specified in
-//! `protocol-spec/` in the repository.
+//! [`protocol`] is the sans-IO codec. Around them, [`serve`] runs the HTTP
+//! server with the request-head limits `axum::serve` lacks (a head timeout
+//! against slowloris clients, head size and header count). The wire
+//! protocol is specified in `protocol-spec/` in the repository.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -49,6 +51,7 @@ mod origin;
 pub mod protocol;
 mod query;
 mod rooms;
+mod serve;
 mod server;
 mod service;
 mod session;
@@ -63,6 +66,7 @@ pub use handshake::{Accept, Handshake, Refuse};
 pub use origin::OriginPolicy;
 pub use protocol::{CloseFrame, Message};
 pub use rooms::{Broadcast, Rooms};
+pub use serve::{serve, Serve};
 pub use server::Polysock;
 pub use service::PolysockService;
 pub use socket::{

@@ -32,7 +32,7 @@ pub(crate) type HandshakeHook =
 ///     .build()?;
 /// let app = Router::new().nest_service("/engine.io", realtime.service());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// axum::serve(listener, app).await?;
+/// polysock::serve(listener, app).await?;
 /// # Ok(())
 /// # }
 /// ```

@@ -314,6 +314,7 @@ impl RequestInfo {
     }
 
     /// The client's address, when the server was started with
+    /// [`serve`](crate::serve) or with axum's
     /// `into_make_service_with_connect_info::<SocketAddr>()`.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr

@@ -29,8 +29,17 @@ pub struct TestServer {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
+/// How the test server is served: `polysock::serve` with its defaults
+/// unless a test changes them.
+pub type Serving = polysock::Serve<Router>;
+
 /// Starts a server whose connect handler passes each socket to the test.
 pub async fn start(builder: Builder) -> TestServer {
+    start_with(builder, |serving| serving).await
+}
+
+/// [`start`], with `serving` adjusting the HTTP server (limits, timeouts).
+pub async fn start_with(builder: Builder, serving: impl FnOnce(Serving) -> Serving) -> TestServer {
     let (tx, sockets) = mpsc::unbounded_channel();
     let polysock = builder
         .on_connect(move |socket| {
@@ -44,8 +53,9 @@ pub async fn start(builder: Builder) -> TestServer {
     let app = Router::new().nest_service("/engine.io", polysock.service());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let serve = serving(polysock::serve(listener, app));
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        serve.await.unwrap();
     });
     TestServer {
         addr,
@@ -57,7 +67,15 @@ pub async fn start(builder: Builder) -> TestServer {
 
 /// An echo server: every socket echoes what it receives.
 pub async fn start_echo(builder: Builder) -> TestServer {
-    let mut server = start(builder).await;
+    start_echo_with(builder, |serving| serving).await
+}
+
+/// [`start_echo`], with `serving` adjusting the HTTP server.
+pub async fn start_echo_with(
+    builder: Builder,
+    serving: impl FnOnce(Serving) -> Serving,
+) -> TestServer {
+    let mut server = start_with(builder, serving).await;
     let mut sockets = std::mem::replace(&mut server.sockets, mpsc::unbounded_channel().1);
     tokio::spawn(async move {
         while let Some(mut socket) = sockets.recv().await {

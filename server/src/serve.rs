@@ -1,0 +1,349 @@
+//! [`serve`]: an HTTP/1.1 server for an axum app (or any tower service)
+//! that enforces the request-head limits of `protocol-spec/10-limits.md`
+//! §10.2, which `axum::serve` does not.
+//!
+//! `axum::serve` sets no request-head timeout, so a client that sends its
+//! head one byte per second (slowloris) keeps its connection, and the task
+//! and buffer behind it, forever. [`serve`] runs hyper's HTTP/1.1 connection
+//! directly with a timer and these bounds:
+//!
+//! | bound | default | at the bound |
+//! |---|---|---|
+//! | request head timeout | 10 s | connection closed, no response |
+//! | request head size (request line and headers) | 16 KiB | `431`, connection closed |
+//! | number of headers | 100 | `431`, connection closed |
+//!
+//! It also sets `TCP_NODELAY` on every connection, keeps HTTP upgrades
+//! working (the WebSocket transport needs them), inserts the peer address as
+//! axum's [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) so that
+//! [`Handshake::remote_addr`](crate::Handshake::remote_addr) and
+//! [`RequestInfo::remote_addr`](crate::RequestInfo::remote_addr) are set,
+//! retries failed accepts (out of file descriptors, say) with a short
+//! back-off instead of stopping, and shuts down gracefully.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use axum::Router;
+//! use polysock::Polysock;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let realtime = Polysock::builder()
+//!     .on_connect(|mut socket| async move {
+//!         while let Some(message) = socket.recv().await {
+//!             let _ = socket.send(message).await;
+//!         }
+//!     })
+//!     .build()?;
+//! let app = Router::new().nest_service("/engine.io", realtime.service());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! polysock::serve(listener, app)
+//!     .with_graceful_shutdown(async move {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!         // Sockets first (close 1001), then the HTTP server.
+//!         realtime.shutdown(Duration::from_secs(5)).await;
+//!     })
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Shutdown, once the signal future completes:
+//!
+//! ```text
+//!  signal done ──> stop accepting, close the listener
+//!              ──> every connection: finish the request in progress, then close
+//!                  (idle keep-alive connections close at once)
+//!              ──> after the drain timeout: close whatever is still open
+//!              ──> the serve future returns Ok(())
+//! ```
+//!
+//! Connections already upgraded to WebSocket are no longer HTTP connections
+//! and are not waited for; close them with
+//! [`Polysock::shutdown`](crate::Polysock::shutdown) inside the signal
+//! future, as above.
+//!
+//! HTTP/2 and TLS are not served here. Behind a TLS-terminating proxy that
+//! speaks HTTP/1.1 to its upstream (nginx does) this is all that is needed;
+//! otherwise build the same connection with your own acceptor, as
+//! `docs/embedding.md` ("Serving") shows.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{poll_fn, Future, IntoFuture};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Shortest and longest pause after an accept error that is not about one
+/// connection (out of file descriptors, out of memory).
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Serves `service` on `listener` over HTTP/1.1 with the request-head
+/// limits of this module; await the returned [`Serve`] to run it.
+///
+/// `service` is any tower service taking `Request<axum::body::Body>`: an
+/// axum [`Router`](axum::Router) (with its state already applied), or a
+/// [`PolysockService`](crate::PolysockService) on its own. The future runs
+/// until the signal given to [`Serve::with_graceful_shutdown`] completes
+/// and the connections have drained; without one, forever. It does not
+/// return errors: failed accepts are logged (with `tracing`, target
+/// `polysock::serve`) and retried. The `io::Result` makes it a drop-in
+/// replacement for `axum::serve`.
+pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
+    Serve {
+        listener,
+        service,
+        header_read_timeout: Duration::from_secs(10),
+        max_header_size: 16 * 1024,
+        max_headers: 100,
+        drain_timeout: Duration::from_secs(10),
+        signal: None,
+    }
+}
+
+/// An HTTP/1.1 server in the making, returned by [`serve`]: set its limits
+/// and shutdown signal, then `.await` it.
+#[must_use = "a Serve does nothing until it is awaited"]
+pub struct Serve<S> {
+    listener: TcpListener,
+    service: S,
+    header_read_timeout: Duration,
+    max_header_size: usize,
+    max_headers: usize,
+    drain_timeout: Duration,
+    signal: Option<Signal>,
+}
+
+impl<S> Serve<S> {
+    /// Time a client has to send a complete request head, from when the
+    /// server starts waiting for it; past it the connection is closed
+    /// without a response. Default 10 s.
+    ///
+    /// The wait starts when the connection opens and again after each
+    /// response, so this is also how long an idle keep-alive connection
+    /// stays open. A zero duration closes every connection before its first
+    /// request.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Largest request head (request line and headers) in bytes; a larger
+    /// one is answered `431 Request Header Fields Too Large` and the
+    /// connection closed. Default 16 KiB. Values above hyper's read buffer
+    /// (about 400 KB) have no further effect.
+    pub fn max_header_size(mut self, bytes: usize) -> Self {
+        self.max_header_size = bytes;
+        self
+    }
+
+    /// Most header lines a request may carry; one more is answered `431`
+    /// and the connection closed. Default 100.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// After the shutdown signal, how long connections get to finish the
+    /// request in progress; those still open then are closed. Default 10 s.
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Stops the server when `signal` completes: no more connections are
+    /// accepted, open ones finish their request in progress (bounded by
+    /// [`drain_timeout`](Self::drain_timeout)), then the future returns.
+    pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.signal = Some(Box::pin(signal));
+        self
+    }
+}
+
+impl<S> fmt::Debug for Serve<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_header_size", &self.max_header_size)
+            .field("max_headers", &self.max_headers)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("graceful_shutdown", &self.signal.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> IntoFuture for Serve<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+impl<S, B> Serve<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    async fn run(self) -> io::Result<()> {
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_header_size(self.max_header_size)
+            .max_headers(self.max_headers);
+        let http = Arc::new(http);
+        let (stop, stopping) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        let mut signal = self
+            .signal
+            .unwrap_or_else(|| Box::pin(std::future::pending()));
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut signal => break,
+                Some(ended) = connections.join_next() => log_panic(ended),
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        backoff = ACCEPT_BACKOFF_MIN;
+                        connections.spawn(connection(
+                            http.clone(),
+                            stream,
+                            peer,
+                            self.service.clone(),
+                            stopping.clone(),
+                        ));
+                    }
+                    Err(error) if is_connection_error(&error) => {
+                        tracing::debug!(%error, "accept: connection failed before it was accepted");
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, ?backoff, "accept failed; retrying");
+                        tokio::select! {
+                            () = &mut signal => break,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    }
+                },
+            }
+        }
+        drop(self.listener);
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(self.drain_timeout, async {
+            while let Some(ended) = connections.join_next().await {
+                log_panic(ended);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::debug!(
+                open = connections.len(),
+                "drain timeout: closing the connections still open"
+            );
+            connections.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+/// Serves one connection until it ends, or, once `stopping` turns true,
+/// until its request in progress is answered.
+async fn connection<S, B>(
+    http: Arc<http1::Builder>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: S,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: tower_service::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
+    }
+    let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let mut service = service.clone();
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(ConnectInfo(peer));
+        async move {
+            poll_fn(|cx| service.poll_ready(cx)).await?;
+            service.call(request).await
+        }
+    });
+    let mut conn = pin!(http
+        .serve_connection(TokioIo::new(stream), handler)
+        .with_upgrades());
+    let stop = async move {
+        // An error means the server itself is gone: stop as well.
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = stop => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(error) = ended {
+        // Timeouts, oversized heads, resets: what clients do, not news.
+        tracing::debug!(%error, %peer, "connection ended with an error");
+    }
+}
+
+fn log_panic(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = ended {
+        if error.is_panic() {
+            tracing::error!(%error, "a connection task panicked");
+        }
+    }
+}
+
+/// Accept errors about the one connection being accepted; the listener is
+/// fine and the next accept can follow at once.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
