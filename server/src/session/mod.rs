@@ -217,10 +217,26 @@ impl Session {
         Some(PostGuard(self.clone()))
     }
 
+    /// The way in to the application's socket, for one transport loop or
+    /// one POST to hold while it hands over packets: taken once, not per
+    /// message.
+    pub(crate) fn inlet(&self) -> Inlet {
+        Inlet(
+            self.inbound
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+
     /// Acts on one packet a client sent on an open session.
-    pub(crate) async fn handle_packet(&self, packet: Packet) -> Result<(), UnexpectedPacket> {
+    pub(crate) async fn handle_packet(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+    ) -> Result<(), UnexpectedPacket> {
         match packet {
-            Packet::Message(message) => self.deliver(message).await,
+            Packet::Message(message) => self.deliver(inlet, message).await,
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close(frame) => {
                 let frame = frame
@@ -237,13 +253,13 @@ impl Session {
         Ok(())
     }
 
-    async fn deliver(&self, message: Message) {
-        let sender = self
-            .inbound
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(sender) = sender {
+    async fn deliver(&self, inlet: &Inlet, message: Message) {
+        // Nothing is delivered once the session is closing, even to an
+        // inlet taken before.
+        if self.close_reason.get().is_some() {
+            return;
+        }
+        if let Some(sender) = &inlet.0 {
             // An error means the application dropped its socket: nobody
             // listens any more, and the message has nowhere to go.
             let _ = sender.send(message).await;
@@ -492,6 +508,10 @@ fn is_encodable(message: &Message) -> bool {
         Message::Binary(_) => true,
     }
 }
+
+/// A hold on the application's inbound channel (see [`Session::inlet`]).
+/// The socket's `recv` ends once the session and every inlet let go.
+pub(crate) struct Inlet(Option<mpsc::Sender<Message>>);
 
 /// A POST being handled; clears the in-flight mark when dropped.
 pub(crate) struct PostGuard(Arc<Session>);

@@ -85,10 +85,10 @@ impl ReceiverGuard {
     }
 
     /// Records packets written to a streaming response (for resuming).
-    pub(crate) fn record_streamed(&self, packets: &[Packet]) {
+    pub(crate) fn record_streamed(&self, packets: impl IntoIterator<Item = Packet>) {
         let mut state = self.session.lock();
         for packet in packets {
-            state.stream.record(packet.clone());
+            state.stream.record(packet);
         }
     }
 }

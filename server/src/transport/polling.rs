@@ -77,8 +77,9 @@ pub(crate) async fn send(
         RequestError::BadRequest(decode_error_detail(&error))
     })?;
     let delivery = async {
+        let inlet = session.inlet();
         for packet in packets {
-            session.handle_packet(packet).await?;
+            session.handle_packet(&inlet, packet).await?;
         }
         Ok::<(), crate::session::UnexpectedPacket>(())
     };

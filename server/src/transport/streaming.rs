@@ -18,7 +18,7 @@ use http::{header, HeaderValue, Response};
 use crate::error::RequestError;
 use crate::protocol::htmlfile;
 use crate::protocol::multipart::MultipartFramer;
-use crate::protocol::Packet;
+use crate::protocol::{encoded_len, Packet};
 use crate::session::{BadAck, Delivery, ReceiverGuard};
 use crate::socket::{CloseReason, TransportError};
 use crate::Transport;
@@ -104,7 +104,7 @@ pub(crate) fn respond(
 ) -> Result<Response<Body>, RequestError> {
     let first = match start {
         Start::Open(open) => {
-            guard.record_streamed(std::slice::from_ref(&open));
+            guard.record_streamed([open.clone()]);
             vec![open]
         }
         Start::Resume(ack) => {
@@ -145,6 +145,13 @@ pub(crate) fn respond(
     Ok(response)
 }
 
+/// Room for `packets` once framed, so a chunk is built without regrowing:
+/// their payload-encoded size plus each framing's per-packet overhead
+/// (part headers, or the script tag around a call).
+fn framed_len_estimate(packets: &[Packet]) -> usize {
+    packets.iter().map(|packet| encoded_len(packet) + 96).sum()
+}
+
 /// The state behind one streaming response body.
 struct ResponseStream {
     /// The receiver slot; dropped (freeing the slot) when the body ends or
@@ -168,24 +175,24 @@ impl ResponseStream {
             true
         } else {
             match guard.next(self.limit - self.written).await {
-                Delivery::Packets(packets) => {
+                Delivery::Packets(mut packets) => {
+                    out.reserve(framed_len_estimate(&packets));
                     let framed = self.framing.packets(&packets, &mut out);
-                    guard.record_streamed(&packets[..framed]);
-                    let overflow = packets.len() > framed;
-                    if overflow {
-                        guard.session().requeue_front(packets[framed..].to_vec());
+                    let overflow = packets.split_off(framed);
+                    let closing = packets.iter().any(|p| matches!(p, Packet::Close(_)));
+                    guard.record_streamed(packets);
+                    let overflowed = !overflow.is_empty();
+                    if overflowed {
+                        guard.session().requeue_front(overflow);
                     }
-                    let closing = packets[..framed]
-                        .iter()
-                        .any(|p| matches!(p, Packet::Close(_)));
-                    overflow || closing || self.written + out.len() >= self.limit
+                    overflowed || closing || self.written + out.len() >= self.limit
                 }
                 Delivery::Released => {
                     // An upgrade probe: a noop tells the client this
                     // response ended on purpose.
                     let noop = [Packet::Noop];
                     self.framing.packets(&noop, &mut out);
-                    guard.record_streamed(&noop);
+                    guard.record_streamed(noop);
                     true
                 }
                 Delivery::Closed => true,

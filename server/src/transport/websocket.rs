@@ -22,8 +22,10 @@ use std::sync::Arc;
 use axum::body::Body;
 use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use hyper::upgrade::OnUpgrade;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -36,7 +38,9 @@ use crate::protocol::{CloseFrame, Message, Packet};
 use crate::session::{Delivery, ReceiverGuard, Session};
 use crate::socket::{CloseReason, TransportError};
 
-type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// What a WebSocket runs over.
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
 
 /// A checked WebSocket handshake, not yet answered.
 pub(crate) struct PendingUpgrade {
@@ -146,10 +150,36 @@ impl PendingUpgrade {
             .await
             .ok()?
             .ok()?;
-        Some(
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config))
-                .await,
-        )
+        Some(Stream::new(upgraded, ws_config).await)
+    }
+}
+
+/// The connection under a WebSocket. Served by [`crate::serve`] or axum's
+/// `serve`, the upgraded connection is a plain `TcpStream` and is used
+/// as one: no boxed IO object and no rewind layer on every read.
+enum Stream {
+    Tcp(WebSocketStream<TcpStream>),
+    Other(WebSocketStream<TokioIo<Upgraded>>),
+}
+
+impl Stream {
+    async fn new(upgraded: Upgraded, config: WebSocketConfig) -> Self {
+        let role = Role::Server;
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => {
+                let tcp = parts.io.into_inner();
+                let stream = if parts.read_buf.is_empty() {
+                    WebSocketStream::from_raw_socket(tcp, role, Some(config)).await
+                } else {
+                    let part = parts.read_buf.to_vec();
+                    WebSocketStream::from_partially_read(tcp, part, role, Some(config)).await
+                };
+                Self::Tcp(stream)
+            }
+            Err(upgraded) => Self::Other(
+                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), role, Some(config)).await,
+            ),
+        }
     }
 }
 
@@ -158,17 +188,22 @@ pub(crate) fn open(pending: PendingUpgrade, guard: ReceiverGuard, open: Packet) 
     let response = pending.response(guard.session().protocol());
     tokio::spawn(async move {
         let session = guard.session().clone();
-        let Some(mut stream) = pending.into_stream(&session).await else {
-            session.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
-            return;
-        };
-        if stream.send(WsMessage::text(open.to_text())).await.is_err() {
-            session.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
-            return;
+        match pending.into_stream(&session).await {
+            Some(Stream::Tcp(stream)) => open_session(stream, guard, open).await,
+            Some(Stream::Other(stream)) => open_session(stream, guard, open).await,
+            None => session.close_now(CloseReason::TransportError(TransportError::ConnectionLost)),
         }
-        serve(stream, guard).await;
     });
     response
+}
+
+async fn open_session<S: Io>(mut stream: WebSocketStream<S>, guard: ReceiverGuard, open: Packet) {
+    if stream.send(WsMessage::text(open.to_text())).await.is_err() {
+        let session = guard.session();
+        session.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
+        return;
+    }
+    serve(stream, guard).await;
 }
 
 /// Upgrades an open session: probe, then the upgrade packet, then serve.
@@ -179,39 +214,43 @@ pub(crate) fn upgrade(
     session.begin_websocket_attach()?;
     let response = pending.response(session.protocol());
     tokio::spawn(async move {
-        let Some(mut stream) = pending.into_stream(&session).await else {
-            session.abandon_upgrade();
-            return;
-        };
-        let upgrade_timeout = session.config().upgrade_timeout;
-        let refusal = match timeout(upgrade_timeout, probe(&mut stream, &session)).await {
-            Ok(Ok(())) => None,
-            Ok(Err(())) => Some(close_frame(CloseFrame::new(
-                CloseFrame::POLICY,
-                "bad upgrade probe",
-            ))),
-            Err(_) => Some(close_frame(CloseFrame::new(
-                CloseFrame::POLICY,
-                "upgrade timed out",
-            ))),
-        };
-        if let Some(frame) = refusal {
-            session.abandon_upgrade();
-            let _ = stream.close(Some(frame)).await;
-            return;
-        }
-        match session.take_over_receiver() {
-            Ok(guard) => serve(stream, guard).await,
-            Err(_) => {
-                let _ = stream.close(None).await;
-            }
+        match pending.into_stream(&session).await {
+            Some(Stream::Tcp(stream)) => upgrade_session(stream, session).await,
+            Some(Stream::Other(stream)) => upgrade_session(stream, session).await,
+            None => session.abandon_upgrade(),
         }
     });
     Ok(response)
 }
 
+async fn upgrade_session<S: Io>(mut stream: WebSocketStream<S>, session: Arc<Session>) {
+    let upgrade_timeout = session.config().upgrade_timeout;
+    let refusal = match timeout(upgrade_timeout, probe(&mut stream, &session)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(())) => Some(close_frame(CloseFrame::new(
+            CloseFrame::POLICY,
+            "bad upgrade probe",
+        ))),
+        Err(_) => Some(close_frame(CloseFrame::new(
+            CloseFrame::POLICY,
+            "upgrade timed out",
+        ))),
+    };
+    if let Some(frame) = refusal {
+        session.abandon_upgrade();
+        let _ = stream.close(Some(frame)).await;
+        return;
+    }
+    match session.take_over_receiver() {
+        Ok(guard) => serve(stream, guard).await,
+        Err(_) => {
+            let _ = stream.close(None).await;
+        }
+    }
+}
+
 /// The probe exchange: `2probe` answered `3probe`, then `5`.
-async fn probe(stream: &mut Stream, session: &Session) -> Result<(), ()> {
+async fn probe<S: Io>(stream: &mut WebSocketStream<S>, session: &Session) -> Result<(), ()> {
     let mut probed = false;
     while let Some(frame) = stream.next().await {
         let text = match frame {
@@ -238,10 +277,11 @@ async fn probe(stream: &mut Stream, session: &Session) -> Result<(), ()> {
 
 /// Carries the session until either side ends it: frames in go to the
 /// session, the queue drains out, batched into one flush.
-async fn serve(stream: Stream, guard: ReceiverGuard) {
+async fn serve<S: Io>(stream: WebSocketStream<S>, guard: ReceiverGuard) {
     let session = guard.session().clone();
     let (mut sink, mut source) = stream.split();
     let reader = async {
+        let inlet = session.inlet();
         while let Some(frame) = source.next().await {
             let packet = match frame {
                 Ok(WsMessage::Text(text)) => match Packet::decode_text(&text) {
@@ -264,7 +304,7 @@ async fn serve(stream: Stream, guard: ReceiverGuard) {
                 Err(WsError::Utf8(_)) => return Some(TransportError::InvalidText),
                 Err(_) => return Some(TransportError::ConnectionLost),
             };
-            if session.handle_packet(packet).await.is_err() {
+            if session.handle_packet(&inlet, packet).await.is_err() {
                 return Some(TransportError::BadPacket);
             }
         }
