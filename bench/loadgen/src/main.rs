@@ -52,6 +52,10 @@ enum Cmd {
     Run {
         #[arg(long)]
         quick: bool,
+        /// Run each (workload, server) pair this many times, servers
+        /// interleaved, and report the median run.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Only these servers (ids: ours, tungstenite, engineioxide, engineio, sockjs), comma separated.
         #[arg(long, value_delimiter = ',')]
         servers: Option<Vec<String>>,
@@ -137,11 +141,11 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
     let paths = Paths { repo: repo.canonicalize()?, bench: bench.clone(), logs: bench.join("results/logs") };
     let server_cpu = if pin { Some(1) } else { None };
     match cli.cmd {
-        Cmd::Run { quick, servers, workloads, out, command } => {
+        Cmd::Run { quick, rounds, servers, workloads, out, command } => {
             let only_servers = servers
                 .map(|v| v.iter().map(|s| Server::from_id(s).ok_or_else(|| anyhow!("unknown server {s}"))).collect::<Result<Vec<_>>>())
                 .transpose()?;
-            let opts = suite::SuiteOpts { quick, only_servers, only_workloads: workloads, server_cpu, sources: cli.sources };
+            let opts = suite::SuiteOpts { quick, only_servers, only_workloads: workloads, server_cpu, sources: cli.sources, rounds };
             eprintln!("polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}", cli.client_threads);
             let rows = suite::run(&paths, &opts).await?;
             let meta = report::Meta {
@@ -149,6 +153,7 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 command,
                 machine: machine(),
                 versions: versions(&paths),
+                rounds,
                 pinning: if pin {
                     format!("generator pinned to CPU 0 ({} thread), each server pinned to CPU 1 (taskset)", cli.client_threads)
                 } else {

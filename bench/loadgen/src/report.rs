@@ -14,6 +14,8 @@ pub struct Meta {
     pub machine: String,
     pub versions: String,
     pub pinning: String,
+    /// Runs per (workload, server) pair; the median is reported.
+    pub rounds: usize,
 }
 
 fn find<'a>(rows: &'a [Row], w: &str, s: Server) -> Option<&'a LoadResult> {
@@ -36,7 +38,12 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
     let _ = writeln!(o, "- machine: {}", meta.machine);
     let _ = writeln!(o, "- CPU placement: {}", meta.pinning);
     let _ = writeln!(o, "- versions: {}", meta.versions);
-    let _ = writeln!(o, "- mode: {}\n", if quick { "quick" } else { "full" });
+    let _ = writeln!(o, "- mode: {}", if quick { "quick" } else { "full" });
+    let _ = writeln!(
+        o,
+        "- rounds: {} (servers interleaved round by round; each row is the median run)\n",
+        meta.rounds
+    );
     let _ = writeln!(
         o,
         "Every (workload, server) pair runs against a freshly started server process. \

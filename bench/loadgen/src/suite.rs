@@ -146,6 +146,9 @@ pub struct SuiteOpts {
     pub only_workloads: Option<Vec<String>>,
     pub server_cpu: Option<usize>,
     pub sources: usize,
+    /// Each (workload, server) pair runs this many times, the servers
+    /// interleaved round by round; the report keeps the median run.
+    pub rounds: usize,
 }
 
 pub async fn run(paths: &Paths, opts: &SuiteOpts) -> Result<Vec<Row>> {
@@ -156,54 +159,88 @@ pub async fn run(paths: &Paths, opts: &SuiteOpts) -> Result<Vec<Row>> {
         if opts.only_workloads.as_ref().is_some_and(|o| !o.iter().any(|x| x == w.id)) {
             continue;
         }
-        for &s in &w.servers {
-            if opts.only_servers.as_ref().is_some_and(|o| !o.contains(&s)) {
-                continue;
+        let servers: Vec<Server> = w
+            .servers
+            .iter()
+            .copied()
+            .filter(|s| opts.only_servers.as_ref().is_none_or(|o| o.contains(s)))
+            .collect();
+        let mut runs: Vec<Vec<Row>> = vec![Vec::new(); servers.len()];
+        for round in 0..opts.rounds.max(1) {
+            if opts.rounds > 1 {
+                eprintln!("[{}] round {} of {}", w.id, round + 1, opts.rounds);
             }
-            let mut row = Row { workload: w.id.to_string(), server: s, result: None, skipped: None };
-            if !paths.available(s) {
-                row.skipped = Some("not built".into());
-                eprintln!("[{}] {}: skipped (not built)", w.id, s.name());
-                rows.push(row);
-                continue;
+            for (i, &s) in servers.iter().enumerate() {
+                runs[i].push(run_one(paths, &w, s, warmup, duration, &pool, opts).await);
             }
-            let kind = s.kind(w.transport).expect("workload lists only servers with the transport");
-            let sopts = ServerOpts { ping_interval_ms: 25_000, ping_timeout_ms: 20_000, cpu: opts.server_cpu };
-            let running = match servers::start(paths, s, sopts, w.id).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("[{}] {}: failed to start: {e:#}", w.id, s.name());
-                    row.skipped = Some(format!("failed to start: {e:#}"));
-                    rows.push(row);
-                    continue;
-                }
-            };
-            let target = Arc::new(Target { addr: running.addr, path: s.path().to_string(), pool: pool.clone() });
-            let cfg = LoadCfg {
-                kind,
-                mode: w.mode,
-                sessions: w.sessions,
-                size: w.size,
-                warmup: if w.metric == Metric::IdleMemory { Duration::from_secs(2) } else { warmup },
-                duration: if w.metric == Metric::IdleMemory { Duration::from_secs(1) } else { duration },
-                connect_concurrency: 64,
-            };
-            let r = load::run(cfg, target, Some(running.pid)).await;
-            running.stop().await;
-            match r {
-                Ok(r) => {
-                    eprintln!(
-                        "[{}] {:<24} {:>10.0} msg/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}%  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
-                        w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct,
-                        r.server_rss_mib, r.idle_kib_per_session, r.sessions_ok, r.sessions_failed, r.dropped,
-                        r.first_error.as_ref().map(|e| format!("  first error: {e}")).unwrap_or_default()
-                    );
-                    row.result = Some(r);
-                }
-                Err(e) => row.skipped = Some(format!("run failed: {e:#}")),
-            }
-            rows.push(row);
         }
+        rows.extend(runs.into_iter().map(|r| median(r, w.metric)));
     }
     Ok(rows)
+}
+
+/// One run of workload `w` against server `s`, on a fresh server process.
+async fn run_one(
+    paths: &Paths,
+    w: &Workload,
+    s: Server,
+    warmup: Duration,
+    duration: Duration,
+    pool: &Arc<SourcePool>,
+    opts: &SuiteOpts,
+) -> Row {
+    let mut row = Row { workload: w.id.to_string(), server: s, result: None, skipped: None };
+    if !paths.available(s) {
+        row.skipped = Some("not built".into());
+        eprintln!("[{}] {}: skipped (not built)", w.id, s.name());
+        return row;
+    }
+    let kind = s.kind(w.transport).expect("workload lists only servers with the transport");
+    let sopts = ServerOpts { ping_interval_ms: 25_000, ping_timeout_ms: 20_000, cpu: opts.server_cpu };
+    let running = match servers::start(paths, s, sopts, w.id).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("[{}] {}: failed to start: {e:#}", w.id, s.name());
+            row.skipped = Some(format!("failed to start: {e:#}"));
+            return row;
+        }
+    };
+    let target = Arc::new(Target { addr: running.addr, path: s.path().to_string(), pool: pool.clone() });
+    let cfg = LoadCfg {
+        kind,
+        mode: w.mode,
+        sessions: w.sessions,
+        size: w.size,
+        warmup: if w.metric == Metric::IdleMemory { Duration::from_secs(2) } else { warmup },
+        duration: if w.metric == Metric::IdleMemory { Duration::from_secs(1) } else { duration },
+        connect_concurrency: 64,
+    };
+    let r = load::run(cfg, target, Some(running.pid)).await;
+    running.stop().await;
+    match r {
+        Ok(r) => {
+            eprintln!(
+                "[{}] {:<24} {:>10.0} msg/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}%  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
+                w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct,
+                r.server_rss_mib, r.idle_kib_per_session, r.sessions_ok, r.sessions_failed, r.dropped,
+                r.first_error.as_ref().map(|e| format!("  first error: {e}")).unwrap_or_default()
+            );
+            row.result = Some(r);
+        }
+        Err(e) => row.skipped = Some(format!("run failed: {e:#}")),
+    }
+    row
+}
+
+/// The run whose headline figure is the median of the rounds (msgs/s, or
+/// KiB per idle session); runs that failed sort last.
+fn median(mut runs: Vec<Row>, metric: Metric) -> Row {
+    let key = |row: &Row| match (&row.result, metric) {
+        (None, _) => f64::NEG_INFINITY,
+        (Some(r), Metric::IdleMemory) => -r.idle_kib_per_session,
+        (Some(r), _) => r.msgs_per_s,
+    };
+    runs.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    let ok = runs.iter().filter(|r| r.result.is_some()).count();
+    runs.swap_remove(ok / 2)
 }
