@@ -16,6 +16,7 @@
 //! the element). `&` is escaped too, so the text stays inert if a page ever
 //! treats the chunk as markup (XHTML parsers, or copy into an attribute).
 
+use super::payload::element_parts;
 use super::{encode_payload_element, Packet};
 
 /// Minimum length of the preamble, so browsers start running the document
@@ -57,30 +58,57 @@ pub fn preamble(callback: &str) -> String {
 
 /// One packet as a script chunk: `<script>p("...");</script>\n`.
 pub fn chunk(packet: &Packet, out: &mut String) {
-    let mut element = String::new();
-    encode_payload_element(packet, &mut element);
     out.push_str("<script>p(\"");
-    escape_js_string(&element, out);
+    match element_parts(packet) {
+        Some((kind, rest)) => {
+            // The type character is a digit: nothing to escape.
+            out.push(kind);
+            escape_js_string(rest, out);
+        }
+        None => {
+            let mut element = String::new();
+            encode_payload_element(packet, &mut element);
+            escape_js_string(&element, out);
+        }
+    }
     out.push_str("\");</script>\n");
 }
 
 /// Escapes `text` for the inside of a double-quoted JavaScript string
-/// literal embedded in an HTML script element.
+/// literal embedded in an HTML script element. Runs that need no escape
+/// are copied whole.
 pub fn escape_js_string(text: &str, out: &mut String) {
     out.reserve(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\u{1f}' | '\u{7f}' => {
-                push_unicode_escape(c, out)
+    let bytes = text.as_bytes();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let (escape, len) = match bytes[at] {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            b'<' | b'>' | b'&' | 0..=0x1f | 0x7f => (None, 1),
+            // U+2028 and U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
+            0xe2 if matches!(bytes.get(at + 1..at + 3), Some([0x80, 0xa8 | 0xa9])) => (None, 3),
+            _ => {
+                at += 1;
+                continue;
             }
-            _ => out.push(c),
+        };
+        out.push_str(&text[copied..at]);
+        match escape {
+            Some(escape) => out.push_str(escape),
+            None => {
+                let c = text[at..].chars().next().unwrap_or('\0');
+                push_unicode_escape(c, out);
+            }
         }
+        at += len;
+        copied = at;
     }
+    out.push_str(&text[copied..]);
 }
 
 fn push_unicode_escape(c: char, out: &mut String) {
@@ -123,6 +151,19 @@ mod tests {
         let text = preamble("x.y");
         assert!(text.len() > PREAMBLE_MIN_LEN);
         assert!(text.contains("var p=parent.x.y;"));
+    }
+
+    #[test]
+    fn escapes_only_what_needs_it_and_copies_the_rest() {
+        let mut out = String::new();
+        escape_js_string("a\u{2028}b\u{2029}c € ✓\u{2027}</x>\"\\\n\u{1}", &mut out);
+        assert_eq!(
+            out,
+            "a\\u2028b\\u2029c € ✓\u{2027}\\u003c/x\\u003e\\\"\\\\\\n\\u0001"
+        );
+        let mut plain = String::new();
+        escape_js_string("plain text, nothing to do", &mut plain);
+        assert_eq!(plain, "plain text, nothing to do");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use memchr::memmem;
 
+use super::payload::element_parts;
 use super::{encode_payload_element, Packet};
 
 /// Bytes of padding before the first delimiter.
@@ -58,13 +59,25 @@ impl MultipartFramer {
 
     /// One packet as a part, followed by the delimiter.
     pub fn part(&self, packet: &Packet, out: &mut Vec<u8>) -> Result<(), BoundaryCollision> {
-        let mut element = String::new();
-        encode_payload_element(packet, &mut element);
-        if memmem::find(element.as_bytes(), self.delimiter.as_bytes()).is_some() {
+        let start = out.len();
+        out.extend_from_slice(PART_HEADERS.as_bytes());
+        let element_start = out.len();
+        match element_parts(packet) {
+            Some((kind, rest)) => {
+                let mut utf8 = [0; 4];
+                out.extend_from_slice(kind.encode_utf8(&mut utf8).as_bytes());
+                out.extend_from_slice(rest.as_bytes());
+            }
+            None => {
+                let mut element = String::new();
+                encode_payload_element(packet, &mut element);
+                out.extend_from_slice(element.as_bytes());
+            }
+        }
+        if memmem::find(&out[element_start..], self.delimiter.as_bytes()).is_some() {
+            out.truncate(start);
             return Err(BoundaryCollision);
         }
-        out.extend_from_slice(PART_HEADERS.as_bytes());
-        out.extend_from_slice(element.as_bytes());
         out.extend_from_slice(self.delimiter.as_bytes());
         Ok(())
     }

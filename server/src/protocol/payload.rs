@@ -22,6 +22,20 @@ pub fn encode_payload_element(packet: &Packet, out: &mut String) {
     }
 }
 
+/// The payload element of `packet` as its type character and a borrowed
+/// rest, for the packets whose element is just that (all but binary
+/// messages and close packets with a body). Lets framers copy the text
+/// once, straight into their output.
+pub(crate) fn element_parts(packet: &Packet) -> Option<(char, &str)> {
+    let rest = match packet {
+        Packet::Message(Message::Text(text)) => text.as_str(),
+        Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) => data.as_str(),
+        Packet::Close(None) | Packet::Upgrade | Packet::Noop => "",
+        Packet::Message(Message::Binary(_)) | Packet::Close(Some(_)) => return None,
+    };
+    Some((packet.packet_type().as_char(), rest))
+}
+
 /// The number of bytes [`encode_payload_element`] writes for `packet`.
 pub fn encoded_len(packet: &Packet) -> usize {
     match packet {

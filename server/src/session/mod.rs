@@ -157,11 +157,17 @@ impl Session {
         if !is_encodable(&message) {
             return Err(SendError::RecordSeparator);
         }
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| SendError::Closed)?;
+        // The queue has room nearly always: take a permit without building
+        // the acquire future unless there is none.
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::NoPermits) => self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| SendError::Closed)?,
+            Err(TryAcquireError::Closed) => return Err(SendError::Closed),
+        };
         permit.forget();
         self.enqueue_message(message).map_err(|_| SendError::Closed)
     }
@@ -180,27 +186,35 @@ impl Session {
     }
 
     fn enqueue_message(&self, message: Message) -> Result<(), Message> {
-        let mut state = self.lock();
+        let state = self.lock();
         if !state.phase.is_open() {
             drop(state);
             self.permits.add_permits(1);
             return Err(message);
         }
-        state.queue.push_back(Packet::Message(message));
-        drop(state);
-        self.receiver_wake.notify_waiters();
+        self.push(state, Packet::Message(message));
         Ok(())
+    }
+
+    /// Queues `packet`, waking the receiver only when the queue goes from
+    /// empty to not: a receiver waits only after finding it empty, so a
+    /// push behind others has nobody new to wake.
+    fn push(&self, mut state: MutexGuard<'_, State>, packet: Packet) {
+        let was_empty = state.queue.is_empty();
+        state.queue.push_back(packet);
+        drop(state);
+        if was_empty {
+            self.receiver_wake.notify_waiters();
+        }
     }
 
     /// Queues a control packet; never waits, never counts against the bound.
     pub(crate) fn push_control(&self, packet: Packet) {
-        let mut state = self.lock();
+        let state = self.lock();
         if state.phase == Phase::Closed {
             return;
         }
-        state.queue.push_back(packet);
-        drop(state);
-        self.receiver_wake.notify_waiters();
+        self.push(state, packet);
     }
 
     // ----- inbound --------------------------------------------------------
@@ -259,9 +273,10 @@ impl Session {
         if self.close_reason.get().is_some() {
             return;
         }
-        if let Some(sender) = &inlet.0 {
-            // An error means the application dropped its socket: nobody
-            // listens any more, and the message has nowhere to go.
+        let Some(sender) = &inlet.0 else { return };
+        // An error means the application dropped its socket: nobody
+        // listens any more, and the message has nowhere to go.
+        if let Err(mpsc::error::TrySendError::Full(message)) = sender.try_send(message) {
             let _ = sender.send(message).await;
         }
     }

@@ -69,11 +69,15 @@ impl Framing {
                 .take_while(|packet| framer.part(packet, out).is_ok())
                 .count(),
             Self::Htmlfile { .. } => {
-                let mut text = String::new();
+                let mut text = String::with_capacity(out.capacity() - out.len());
                 for packet in packets {
                     htmlfile::chunk(packet, &mut text);
                 }
-                out.extend_from_slice(text.as_bytes());
+                if out.is_empty() {
+                    *out = text.into_bytes();
+                } else {
+                    out.extend_from_slice(text.as_bytes());
+                }
                 packets.len()
             }
         }
