@@ -239,7 +239,10 @@ where
                 Some(ended) = connections.join_next() => log_panic(ended),
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        backoff = ACCEPT_BACKOFF_MIN;
+                        // Eased back, not reset: at the fd limit accepts fail
+                        // and succeed in turn, and a reset would log an
+                        // error every few milliseconds.
+                        backoff = (backoff / 2).max(ACCEPT_BACKOFF_MIN);
                         connections.spawn(connection(
                             http.clone(),
                             stream,

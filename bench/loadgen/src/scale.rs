@@ -104,7 +104,15 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
         let _ = writeln!(out, "| {step} | {held} | {failed} | {dropped} | {pings} | {rss:.0} | {per:.1} | {cpu:.0} | {:.1} |", ramp.as_secs_f64());
         eprintln!("[scale {}] asked {step} held {held} failed {failed} dropped {dropped} pings {pings} rss {rss:.0} MiB cpu {cpu:.0}% ramp {:.1}s", o.transport.name(), ramp.as_secs_f64());
         if s1.is_none() {
-            limit = "the server process died".into();
+            limit = if sys::alive(running.pid) {
+                // Reading /proc needs a file descriptor, and the generator
+                // holds one socket per session under the same limit.
+                "file descriptors: the generator reached its RLIMIT_NOFILE and could not even \
+                 open /proc to sample the server (still running, refusing accepts with EMFILE)"
+                    .into()
+            } else {
+                "the server process died".into()
+            };
             break;
         }
         if failed > 0 || dropped > 0 {

@@ -68,6 +68,12 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     Some(ProcSample { at, cpu_secs: ticks / hz, rss_kib })
 }
 
+/// Whether process `pid` exists. Needs no file descriptor, unlike
+/// [`sample`], so it still answers when this process is at its fd limit.
+pub fn alive(pid: u32) -> bool {
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
 /// CPU use between two samples, in percent of one core.
 pub fn cpu_percent(a: &ProcSample, b: &ProcSample) -> f64 {
     let wall = b.at.duration_since(a.at).as_secs_f64();
