@@ -52,16 +52,7 @@ impl AsyncWrite for Wrapped {
 
 #[tokio::test]
 async fn websocket_over_a_connection_that_is_not_a_tcp_stream() {
-    let polysock = Polysock::builder()
-        .on_connect(|mut socket| async move {
-            while let Some(message) = socket.recv().await {
-                if socket.send(message).await.is_err() {
-                    break;
-                }
-            }
-        })
-        .build()
-        .unwrap();
+    let polysock = Polysock::builder().on_connect(echo).build().unwrap();
     let app = Router::new().nest_service("/engine.io", polysock.service());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -228,7 +228,7 @@ async fn handshake(
 /// keeping them for a session's life would keep that whole buffer alive
 /// for every idle socket.
 fn detached_uri(uri: Uri) -> Uri {
-    Uri::from_maybe_shared(Bytes::copy_from_slice(uri.to_string().as_bytes())).unwrap_or(uri)
+    Uri::from_maybe_shared(Bytes::from(uri.to_string())).unwrap_or(uri)
 }
 
 /// A copy of `headers` whose values own their bytes (see [`detached_uri`]).

@@ -78,17 +78,20 @@ pub async fn start_echo_with(
     let mut server = start_with(builder, serving).await;
     let mut sockets = std::mem::replace(&mut server.sockets, mpsc::unbounded_channel().1);
     tokio::spawn(async move {
-        while let Some(mut socket) = sockets.recv().await {
-            tokio::spawn(async move {
-                while let Some(message) = socket.recv().await {
-                    if socket.send(message).await.is_err() {
-                        break;
-                    }
-                }
-            });
+        while let Some(socket) = sockets.recv().await {
+            tokio::spawn(echo(socket));
         }
     });
     server
+}
+
+/// Echoes every message back until the socket closes.
+pub async fn echo(mut socket: Socket) {
+    while let Some(message) = socket.recv().await {
+        if socket.send(message).await.is_err() {
+            break;
+        }
+    }
 }
 
 pub struct Reply {

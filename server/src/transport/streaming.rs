@@ -69,15 +69,14 @@ impl Framing {
                 .take_while(|packet| framer.part(packet, out).is_ok())
                 .count(),
             Self::Htmlfile { .. } => {
-                let mut text = String::with_capacity(out.capacity() - out.len());
+                // An htmlfile body is all text: write the chunks into the
+                // buffer itself rather than into a second one to copy over.
+                let mut text = String::from_utf8(std::mem::take(out))
+                    .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
                 for packet in packets {
                     htmlfile::chunk(packet, &mut text);
                 }
-                if out.is_empty() {
-                    *out = text.into_bytes();
-                } else {
-                    out.extend_from_slice(text.as_bytes());
-                }
+                *out = text.into_bytes();
                 packets.len()
             }
         }

@@ -167,14 +167,9 @@ impl Stream {
         let role = Role::Server;
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
-                let tcp = parts.io.into_inner();
-                let stream = if parts.read_buf.is_empty() {
-                    WebSocketStream::from_raw_socket(tcp, role, Some(config)).await
-                } else {
-                    let part = parts.read_buf.to_vec();
-                    WebSocketStream::from_partially_read(tcp, part, role, Some(config)).await
-                };
-                Self::Tcp(stream)
+                // Bytes hyper read past the head are the first frames.
+                let (tcp, part) = (parts.io.into_inner(), parts.read_buf.to_vec());
+                Self::Tcp(WebSocketStream::from_partially_read(tcp, part, role, Some(config)).await)
             }
             Err(upgraded) => Self::Other(
                 WebSocketStream::from_raw_socket(TokioIo::new(upgraded), role, Some(config)).await,
