@@ -401,6 +401,29 @@ pub(crate) fn ledger_bytes(config: &Config) -> usize {
         .saturating_mul(2)
 }
 
+/// A session opened directly, without HTTP, for the session's own tests.
+#[cfg(test)]
+pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session> {
+    let request = RequestInfo {
+        uri: http::Uri::from_static("/"),
+        headers: http::HeaderMap::new(),
+        remote_addr: None,
+        extensions: http::Extensions::new(),
+    };
+    let new = Session::open(
+        Arc::new(config),
+        SessionParams {
+            transport,
+            ext: true,
+            protocol: None,
+            request,
+        },
+    );
+    // The application's end: dropped, as by a handler that never reads.
+    drop(new.inbound);
+    new.session
+}
+
 /// A refusal the machine never gives for this event.
 #[cold]
 fn unreachable_refusal() -> ! {
