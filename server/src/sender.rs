@@ -85,9 +85,23 @@ impl fmt::Debug for SocketSender {
 /// send to many sockets reached it.
 pub(crate) const TOO_SLOW: &str = "too slow: outbound queue full";
 
-pub(crate) fn close(session: &Session, code: u16, reason: String) -> Result<(), InvalidCloseCode> {
+/// Closes with `code` and `reason`; the reason is cut (at a character
+/// boundary) to the 123 bytes a WebSocket close frame can carry, so every
+/// transport reports the same text.
+pub(crate) fn close(
+    session: &Session,
+    code: u16,
+    mut reason: String,
+) -> Result<(), InvalidCloseCode> {
     if !CloseFrame::is_application_code(code) {
         return Err(InvalidCloseCode(code));
+    }
+    if reason.len() > CloseFrame::MAX_REASON {
+        let mut end = CloseFrame::MAX_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
     }
     session.close_gracefully(CloseReason::ServerClosed(CloseFrame::new(code, reason)));
     Ok(())

@@ -134,7 +134,9 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 
 impl PendingUpgrade {
     /// The `101 Switching Protocols` answer. The chosen subprotocol is named
-    /// only when the client offered some in the header, as RFC 6455 says.
+    /// only when the client offered it in the header: RFC 6455 lets the
+    /// server pick only one of the header's values (a browser fails the
+    /// connection otherwise).
     fn response(&self, protocol: Option<&str>) -> Response<Body> {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -144,10 +146,16 @@ impl PendingUpgrade {
         if let Ok(accept) = HeaderValue::from_str(&self.accept_key) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
-        if self.header_protocols.is_some() {
-            if let Some(value) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
-                headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-            }
+        let offered = |p: &&str| {
+            self.header_protocols
+                .as_ref()
+                .is_some_and(|list| list.iter().any(|o| o == p))
+        };
+        if let Some(value) = protocol
+            .filter(offered)
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
         }
         response
     }
