@@ -661,7 +661,7 @@ async fn item7_one_client_holds_a_tenth_and_abandoned_handshakes_are_reaped() {
     let reaped_after = abandoned_at.elapsed();
     eprintln!("item7: the 10 abandoned handshakes reaped within {reaped_after:?}");
     assert!(
-        reaped_after < first_request + ms(1000),
+        reaped_after < first_request + ms(2600),
         "reaped {reaped_after:?} after, not about first_request_timeout"
     );
     // Places freed: 127.0.0.1 connects again (the reaped sessions may take
