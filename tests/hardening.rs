@@ -853,6 +853,57 @@ async fn item8_packets_queued_while_probing_go_out_once_on_the_websocket() {
     assert_eq!(on_websocket, expected);
 }
 
+/// The same on polling, with the client's GET arriving while the probe is
+/// under way (chapter 05 §5.3 step 3: it is answered at once): every packet
+/// queued while probing reaches the client exactly once and in order,
+/// across that GET and the WebSocket.
+#[tokio::test]
+async fn item8_polling_upgrade_delivers_probing_packets_once_in_order() {
+    let _shared = shared().await;
+    let mut server = start(Polysock::builder()).await;
+    let (sid, _) = server.handshake("").await;
+    let socket = server.socket().await;
+    let mut ws = RawWs::connect(server.addr, &format!("EIO=4&transport=websocket&sid={sid}")).await;
+    ws.send(client_frame(0x81, b"2probe", true)).await;
+    assert_eq!(ws.text().await.as_deref(), Some("3probe"));
+    for i in 0..5 {
+        socket.send(format!("probing {i}")).await.unwrap();
+    }
+    let polled = server
+        .get(&format!("EIO=4&transport=polling&sid={sid}"))
+        .await;
+    assert_eq!(polled.status, 200, "{}", polled.body);
+    let mut received: Vec<String> = polled
+        .body
+        .split('\u{1e}')
+        .filter(|packet| packet.starts_with('4'))
+        .map(str::to_owned)
+        .collect();
+    let on_polling = received.len();
+    ws.send(client_frame(0x81, b"5", true)).await;
+    socket.send("after").await.unwrap();
+    loop {
+        let text = ws.text().await.expect("the WebSocket stays open");
+        if text == "6" {
+            continue;
+        }
+        let done = text == "4after";
+        received.push(text);
+        if done {
+            break;
+        }
+    }
+    eprintln!(
+        "item8: polling upgrade: GET while probing answered {:?}; {} probing packets on polling, the rest on the WebSocket",
+        polled.body, on_polling
+    );
+    let expected: Vec<String> = (0..5)
+        .map(|i| format!("4probing {i}"))
+        .chain(["4after".to_owned()])
+        .collect();
+    assert_eq!(received, expected);
+}
+
 /// `send` of text holding U+001E is refused with an error that says why,
 /// and the socket keeps working.
 #[tokio::test]
