@@ -917,6 +917,68 @@ async fn item8_polling_upgrade_delivers_probing_packets_once_in_order() {
     assert_eq!(received, expected);
 }
 
+/// The upgrade of a stream whose client has stopped reading: packets are
+/// still in the queue (the response cannot take them) when `2probe`
+/// arrives. Every message accepted reaches the client exactly once and in
+/// order, across the stream (read to its end afterwards) and the WebSocket.
+#[tokio::test]
+async fn item8_upgrade_of_a_stalled_stream_loses_and_repeats_nothing() {
+    let _shared = shared().await;
+    // A response limit far beyond what the connection buffers hold, so the
+    // stream is stalled by its client, not ended by the limit.
+    let mut server = start(Polysock::builder().response_limit(64 * 1024 * KIB)).await;
+    // Not read until after the probe: the connection's buffers fill up.
+    let mut stream = server.stream("EIO=4&transport=xhr-streaming&ext=1").await;
+    let socket = server.socket().await;
+    let filler = "x".repeat(16 * KIB);
+    let (mut accepted, mut full_in_a_row) = (0usize, 0);
+    // Full for 10 tries in a row, 20 ms apart: the stream has stopped
+    // taking packets and the queue holds some.
+    while full_in_a_row < 10 {
+        match socket.try_send(format!("m{accepted}:{filler}")) {
+            Ok(()) => {
+                accepted += 1;
+                full_in_a_row = 0;
+            }
+            Err(TrySendError::Full(_)) => {
+                full_in_a_row += 1;
+                sleep(ms(20)).await;
+            }
+            Err(other) => panic!("try_send: {other}"),
+        }
+        assert!(accepted < 10_000, "the stream never stopped taking packets");
+    }
+    let queued_at_probe = socket.buffered_bytes();
+    let mut ws = RawWs::connect(
+        server.addr,
+        &format!("EIO=4&transport=websocket&sid={}", socket.id()),
+    )
+    .await;
+    ws.send(client_frame(0x81, b"2probe", true)).await;
+    assert_eq!(ws.text().await.as_deref(), Some("3probe"));
+    stream.read_to_end().await;
+    let streamed = String::from_utf8_lossy(&stream.buffer).into_owned();
+    let mut received: Vec<usize> = streamed
+        .split("\r\n\r\n4m")
+        .skip(1)
+        .map(|part| part.split(':').next().unwrap().parse().unwrap())
+        .collect();
+    let on_stream = received.len();
+    ws.send(client_frame(0x81, b"5", true)).await;
+    while received.len() < accepted {
+        let text = ws.text().await.expect("the WebSocket carries the rest");
+        if let Some(rest) = text.strip_prefix("4m") {
+            received.push(rest.split(':').next().unwrap().parse().unwrap());
+        }
+    }
+    eprintln!(
+        "item8: stalled stream upgraded: {accepted} messages of 16 KiB accepted, {queued_at_probe} bytes queued at 2probe; {on_stream} came on the stream, {} on the WebSocket",
+        accepted - on_stream
+    );
+    assert!(streamed.contains("\r\n\r\n6\r\n"), "the stream ends with 6");
+    assert_eq!(received, (0..accepted).collect::<Vec<_>>());
+}
+
 /// `send` of text holding U+001E is refused with an error that says why,
 /// and the socket keeps working.
 #[tokio::test]
