@@ -333,8 +333,9 @@ async fn probe(stream: &mut impl Ws, session: &Session) -> Result<(), ()> {
 /// Carries the session until either side ends it: frames in go to the
 /// session, the queue drains out in batches of at most
 /// [`WRITE_BATCH_BYTES`], each reported delivered once flushed. Whatever
-/// the client does, the connection is gone within [`CLOSE_TIMEOUT`] of the
-/// session closing.
+/// the client does, the connection is gone within twice [`CLOSE_TIMEOUT`]
+/// of the session closing (once for a stuck writer, once for the closing
+/// handshake).
 async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
     let session = receiver.session().clone();
     let (mut sink, mut source) = stream.split();
