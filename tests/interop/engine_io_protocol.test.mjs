@@ -191,17 +191,14 @@ class Client {
     return withTimeout(this.closePromise, WAIT_MS, `${this.url}: close`);
   }
 
+  /** The next message; fails if the socket closes or `ms` pass first. */
   async next(ms = WAIT_MS) {
-    const deadline = Date.now() + ms;
-    while (this.messages.length === 0) {
-      if (this.closeEvent) {
-        throw new Error(`${this.url}: closed ${JSON.stringify(this.closeEvent)} while a message was awaited`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.url}: no message within ${ms} ms`);
-      await withTimeout(new Promise((resolve) => (this.waiter = resolve)), left, `${this.url}: message`).catch(
-        () => {},
-      );
+    if (this.messages.length === 0 && !this.closeEvent) {
+      // One reader at a time; a message or the close wakes it.
+      await withTimeout(new Promise((resolve) => (this.waiter = resolve)), ms, `${this.url}: next message`);
+    }
+    if (this.messages.length === 0) {
+      throw new Error(`${this.url}: closed ${JSON.stringify(this.closeEvent)} while a message was awaited`);
     }
     return this.messages.shift();
   }
