@@ -56,6 +56,7 @@ mod server;
 mod service;
 mod session;
 mod socket;
+mod sockjs;
 mod transport;
 mod transport_kind;
 
@@ -71,5 +72,8 @@ pub use server::Polysock;
 pub use service::PolysockService;
 pub use socket::{
     CloseReason, RequestInfo, SendError, Socket, SocketSender, TransportError, TrySendError,
+};
+pub use sockjs::{
+    SockJs, SockJsBuilder, SockJsConfigError, SockJsOptions, SockJsService, SockJsTransport,
 };
 pub use transport_kind::{Transport, TransportSet};
