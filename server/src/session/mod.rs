@@ -154,7 +154,7 @@ impl Session {
 
     /// Queues an application message, waiting for room in the queue.
     pub(crate) async fn send(&self, message: Message) -> Result<(), SendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(SendError::RecordSeparator);
         }
         // The queue has room nearly always: take a permit without building
@@ -174,7 +174,7 @@ impl Session {
 
     /// Queues an application message if there is room now.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(TrySendError::RecordSeparator(message));
         }
         match self.permits.try_acquire() {
@@ -183,6 +183,11 @@ impl Session {
             Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(message)),
         }
         self.enqueue_message(message).map_err(TrySendError::Closed)
+    }
+
+    /// SockJS sessions (issue 17) frame text as JSON, so U+001E travels.
+    fn carries_any_text(&self) -> bool {
+        matches!(self.transport(), Transport::SockJs(_))
     }
 
     fn enqueue_message(&self, message: Message) -> Result<(), Message> {

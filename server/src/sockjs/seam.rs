@@ -421,10 +421,12 @@ async fn drive(endpoint: Arc<Endpoint>, session: Arc<SjSession>, key: Option<Str
         engine.close_reason(),
         Some(CloseReason::TransportError(TransportError::ConnectionLost))
     );
-    while !lost {
-        let _ = attached.wait_for(|on| !*on).await;
-        if timeout(delay, attached.wait_for(|on| *on)).await.is_err() {
-            break;
+    if !lost {
+        loop {
+            let _ = attached.wait_for(|on| !*on).await;
+            if timeout(delay, attached.wait_for(|on| *on)).await.is_err() {
+                break;
+            }
         }
     }
     endpoint

@@ -27,6 +27,7 @@ use crate::socket::TransportError;
 pub struct SockJsService {
     endpoint: Arc<Endpoint>,
     iframe: Arc<(String, HeaderValue)>,
+    prefix: Option<Arc<str>>,
 }
 
 impl SockJsService {
@@ -37,7 +38,19 @@ impl SockJsService {
         Self {
             endpoint,
             iframe: Arc::new((page, etag)),
+            prefix: None,
         }
+    }
+
+    /// The service for mounting with `Router::route_service` at `prefix`
+    /// and `prefix/{*rest}`: it strips `prefix` itself and sees the rest
+    /// of the path exactly as sent. (`nest_service` strips it too, but
+    /// also turns `prefix//` into `prefix/`, which the protocol wants
+    /// answered 404.)
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
+        self.prefix = Some(prefix.trim_end_matches('/').into());
+        self
     }
 }
 
@@ -69,7 +82,14 @@ impl tower_service::Service<Request<Body>> for SockJsService {
 
 impl SockJsService {
     async fn handle(&self, request: Request<Body>) -> Result<Response<Body>, SockJsError> {
-        let path = request.uri().path().to_owned();
+        let full = request.uri().path();
+        let path = match &self.prefix {
+            Some(prefix) => full
+                .strip_prefix(&**prefix)
+                .ok_or(SockJsError::NotFound)?
+                .to_owned(),
+            None => full.to_owned(),
+        };
         let method = request.method().clone();
         let endpoint = &self.endpoint;
         let (session, transport) = match route(&path) {

@@ -258,9 +258,23 @@ impl Link {
         } else {
             let _ = sink.send(WsMessage::Close(None)).await;
         }
+        // Wait (briefly) for the client's close frame before the TCP
+        // connection goes: closing first would cut off a client still
+        // reading what came before.
+        let _ = timeout(CLOSE_WAIT, async {
+            while let Some(Ok(frame)) = source.next().await {
+                if frame.is_close() {
+                    break;
+                }
+            }
+        })
+        .await;
         let _ = sink.close().await;
     }
 }
+
+/// How long a closing WebSocket waits for the client's close frame.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The WebSocket close frame for a session's close: its code when a close
 /// frame may carry it, else 1000; the reason cut to the 123 bytes allowed.
