@@ -271,6 +271,11 @@ impl Streamed {
         }
     }
 
+    /// Whether the body has ended (waits for data or the end; keeps data).
+    pub async fn is_at_end(&mut self) -> bool {
+        self.buffer.is_empty() && !self.fill(1).await
+    }
+
     /// The body ends with nothing more.
     pub async fn expect_end(&mut self) {
         assert!(!self.fill(1).await, "more data: {:?}", self.buffer);
