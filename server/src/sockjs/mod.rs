@@ -92,11 +92,6 @@ impl fmt::Display for SockJsTransport {
     }
 }
 
-/// Where the iframe page loads sockjs-client from unless told otherwise
-/// (sockjs-node's default is the same CDN).
-pub const DEFAULT_SOCKJS_URL: &str =
-    "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
-
 /// The endpoint's settings, named as sockjs-node names them.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -126,7 +121,7 @@ impl Default for SockJsOptions {
             disconnect_delay: Duration::from_secs(5),
             jsessionid: false,
             websocket: true,
-            sockjs_url: DEFAULT_SOCKJS_URL.to_owned(),
+            sockjs_url: SockJs::DEFAULT_SOCKJS_URL.to_owned(),
         }
     }
 }
@@ -162,6 +157,11 @@ pub struct SockJs {
 }
 
 impl SockJs {
+    /// Where the iframe page loads sockjs-client from unless told otherwise
+    /// (sockjs-node's default is the same CDN).
+    pub const DEFAULT_SOCKJS_URL: &'static str =
+        "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
+
     /// A builder for an endpoint of `server`.
     pub fn builder(server: &Polysock) -> SockJsBuilder {
         SockJsBuilder {
