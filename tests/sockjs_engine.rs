@@ -267,8 +267,9 @@ async fn stream_ended(stream: &mut support::Streamed) -> bool {
 
 // ----- the SockJS rows of the bad-input table (protocol-spec 09) ------------
 
-#[tokio::test]
-async fn bad_input_rows() {
+/// A server with a 1 KiB `max_payload`, one open xhr session on it, and
+/// the application's sender for that session.
+async fn bad_input_setup() -> (support::SockJsServer, String, polysock::SocketSender) {
     let mut server = start(
         Polysock::builder().allow_any_origin().max_payload(1024),
         |b| b,
@@ -277,9 +278,28 @@ async fn bad_input_rows() {
     let url = session_url("/echo");
     assert_eq!(server.post(&format!("{url}/xhr"), "").await.body, "o\n");
     let socket = server.socket().await;
+    (server, url, socket)
+}
 
-    // Bad JSON in xhr_send: 500, the session stays.
-    for body in [r#"["x"#, "[1]", "{}", "\"x\"", "[\"\u{1}\"]"] {
+/// The session still works: a message goes round.
+async fn still_echoes(server: &support::SockJsServer, url: &str) {
+    assert_eq!(
+        server
+            .post(&format!("{url}/xhr_send"), r#"["ok?"]"#)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        server.post(&format!("{url}/xhr"), "").await.body,
+        "a[\"ok?\"]\n"
+    );
+}
+
+#[tokio::test]
+async fn row_s1_bad_json_in_xhr_send() {
+    let (server, url, socket) = bad_input_setup().await;
+    for body in [r#"["x"#, "[1]", "{}", "\"x\"", "[\"\u{1}\"]", r#"["\x"]"#] {
         let reply = server.post(&format!("{url}/xhr_send"), body).await;
         assert_eq!(
             (reply.status, reply.body.as_str()),
@@ -296,14 +316,72 @@ async fn bad_input_rows() {
         )
         .await;
     assert_eq!(not_utf8.status, 500);
-    // Empty body: 500, the session stays.
+    let jsonp = server
+        .request(
+            "POST",
+            &format!("{url}/jsonp_send"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "d=%5B%22x",
+        )
+        .await;
+    assert_eq!(
+        (jsonp.status, jsonp.body.as_str()),
+        (500, "Broken JSON encoding.")
+    );
+    assert!(!socket.is_closed());
+    still_echoes(&server, &url).await;
+}
+
+#[tokio::test]
+async fn row_s2_empty_body() {
+    let (server, url, socket) = bad_input_setup().await;
     let reply = server.post(&format!("{url}/xhr_send"), "").await;
     assert_eq!(
         (reply.status, reply.body.as_str()),
         (500, "Payload expected.")
     );
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    for body in ["", "d=", "p=p"] {
+        let reply = server
+            .request("POST", &format!("{url}/jsonp_send"), &form, body)
+            .await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (500, "Payload expected."),
+            "{body:?}"
+        );
+    }
     assert!(!socket.is_closed());
-    // Unknown session: 404.
+    still_echoes(&server, &url).await;
+}
+
+#[tokio::test]
+async fn row_s3_oversize_body() {
+    let (server, url, socket) = bad_input_setup().await;
+    let big = format!("[\"{}\"]", "x".repeat(2000));
+    let reply = server.post(&format!("{url}/xhr_send"), &big).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (413, "Payload too large.")
+    );
+    timeout(WAIT, socket.closed()).await.expect("closed");
+    assert_eq!(
+        server.post(&format!("{url}/xhr"), "").await.body,
+        "c[1009,\"message too large\"]\n"
+    );
+    // Exactly max_payload is fine on another session.
+    let url = session_url("/echo");
+    assert_eq!(server.post(&format!("{url}/xhr"), "").await.body, "o\n");
+    let exact = format!("[\"{}\"]", "x".repeat(1024 - 4));
+    assert_eq!(
+        server.post(&format!("{url}/xhr_send"), &exact).await.status,
+        204
+    );
+}
+
+#[tokio::test]
+async fn row_s4_unknown_session() {
+    let (server, url, socket) = bad_input_setup().await;
     let reply = server
         .post(&format!("{}/xhr_send", session_url("/echo")), r#"["x"]"#)
         .await;
@@ -317,7 +395,14 @@ async fn bad_input_rows() {
         )
         .await;
     assert_eq!(reply.status, 404);
-    // Wrong method: 405 with Allow.
+    assert_eq!(server.polysock.socket_count(), 1);
+    assert!(!socket.is_closed());
+    still_echoes(&server, &url).await;
+}
+
+#[tokio::test]
+async fn row_s5_wrong_method() {
+    let (server, url, socket) = bad_input_setup().await;
     for (method, path, allow) in [
         ("GET", "xhr_send", "OPTIONS, POST"),
         ("GET", "xhr", "OPTIONS, POST"),
@@ -333,30 +418,50 @@ async fn bad_input_rows() {
             .await;
         assert_eq!(reply.status, 405, "{method} {path}");
         assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+        assert!(reply.body.is_empty());
     }
-    // A session id with path characters, or too long: 404, no session.
+    for (method, path) in [
+        ("POST", "/echo/info"),
+        ("PUT", "/echo"),
+        ("POST", "/echo/iframe.html"),
+    ] {
+        assert_eq!(
+            server.request(method, path, &[], "").await.status,
+            405,
+            "{method} {path}"
+        );
+    }
+    assert!(!socket.is_closed());
+    still_echoes(&server, &url).await;
+}
+
+#[tokio::test]
+async fn row_s6_session_id_with_path_characters() {
+    let (server, url, socket) = bad_input_setup().await;
     let long = "x".repeat(129);
     for path in [
         "/echo/a./b/xhr",
         "/echo/a/b./xhr",
         "/echo/a/../xhr",
+        "/echo/../../xhr",
         "/echo/a/b/c/xhr",
         "/echo/a//xhr",
+        "/echo/a/b/xhr/",
         &format!("/echo/a/{long}/xhr"),
     ] {
         assert_eq!(server.post(path, "").await.status, 404, "{path}");
+        assert_eq!(
+            server
+                .post(&path.replace("/xhr", "/xhr_send"), "[]")
+                .await
+                .status,
+            404
+        );
     }
+    // Nothing was opened, the session carries on.
     assert_eq!(server.polysock.socket_count(), 1);
     assert!(!socket.is_closed());
-    // Oversize body: 413, and the session is closed (1009).
-    let big = format!("[\"{}\"]", "x".repeat(2000));
-    let reply = server.post(&format!("{url}/xhr_send"), &big).await;
-    assert_eq!(reply.status, 413);
-    timeout(WAIT, socket.closed()).await.expect("closed");
-    assert_eq!(
-        server.post(&format!("{url}/xhr"), "").await.body,
-        "c[1009,\"message too large\"]\n"
-    );
+    still_echoes(&server, &url).await;
 }
 
 #[tokio::test]
