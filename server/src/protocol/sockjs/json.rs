@@ -430,4 +430,22 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_survives_quoting(text in "\\PC*|[\\x00-\\x1f\\u{2028}<>&\"\\\\]*") {
+            let mut frame = String::from("[");
+            quote(&text, &mut frame);
+            frame.push(']');
+            let inert = !frame.contains('<') && !frame.contains('\u{2028}');
+            proptest::prop_assert!(inert, "unescaped text in {}", frame);
+            proptest::prop_assert_eq!(parse_messages(&frame), Ok(vec![text]));
+        }
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC*|[\\[\\]\",\\\\u0-9a-fA-F ]*") {
+            let _ = parse_messages(&text);
+            let _ = parse_websocket_frame(&text);
+        }
+    }
 }
