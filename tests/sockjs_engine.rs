@@ -107,6 +107,24 @@ async fn broadcast_and_rooms_reach_sockjs_and_engine_io_sessions() {
     );
     assert_eq!(eio(format!("&sid={sid}")).await, "4to all");
 
+    // The SockJS session's engine id means nothing to the Engine.IO
+    // endpoint: no Engine.IO packet can reach it or end it.
+    let post = http::Request::post(format!("{base}&sid={}", sockjs_socket.id()))
+        .body(Full::new(Bytes::from_static(b"4injected\x1e1")))
+        .unwrap();
+    let response = timeout(WAIT, client.request(post)).await.unwrap().unwrap();
+    assert_eq!(response.status(), 400);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["code"], 1);
+    assert_eq!(
+        eio(format!("&sid={}", sockjs_socket.id()))
+            .await
+            .contains("\"code\":1"),
+        true
+    );
+    assert!(!sockjs_socket.is_closed());
+
     let rooms = Rooms::new();
     assert!(rooms.join(&sockjs_socket, "lobby"));
     assert!(rooms.join(&engine_socket, "lobby"));

@@ -115,6 +115,11 @@ async fn handle(
         return handshake(&inner, request, transport, query, upgrade).await;
     };
     let session = inner.registry.get(sid).ok_or(RequestError::UnknownSid)?;
+    // A SockJS session (issue 17) shares the registry but not the wire: to
+    // Engine.IO requests its id is unknown.
+    if matches!(session.transport(), Transport::SockJs(_)) {
+        return Err(RequestError::UnknownSid);
+    }
     match (transport, request.method().clone(), upgrade) {
         (Transport::WebSocket, _, Some(upgrade)) => websocket::upgrade(upgrade, session),
         (Transport::Polling, Method::GET, _) => polling::receive(session).await,

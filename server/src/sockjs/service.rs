@@ -119,10 +119,17 @@ impl SockJsService {
         }
         let origin = check_origin(endpoint, &request)?;
         let request_headers = request.headers().clone();
+        // Errors too carry the CORS headers, so a cross-origin client can
+        // read their status.
         let mut response = self
             .session_request(request, &session, transport, &method)
-            .await?;
+            .await
+            .unwrap_or_else(SockJsError::into_response);
         let headers = response.headers_mut();
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
         h::add_cors(headers, origin);
         if endpoint.options.jsessionid {
             h::add_jsessionid(&request_headers, headers);
