@@ -546,3 +546,61 @@ async fn the_handshake_hook_sees_and_may_refuse_sockjs_sessions() {
     assert_eq!(post(true).await, (200, "o\n".to_owned()));
     assert_eq!(polysock.socket_count(), 1);
 }
+
+#[tokio::test]
+async fn racing_first_requests_share_one_session() {
+    // A hook that yields widens the window between looking the id up and
+    // claiming it, so the requests really race.
+    let builder = Polysock::builder()
+        .allow_any_origin()
+        .on_handshake(|_handshake| async {
+            tokio::task::yield_now().await;
+            Ok(polysock::Accept::new())
+        });
+    let mut server = start(builder, |b| b.heartbeat_delay(Duration::from_millis(100))).await;
+    let url = session_url("/echo");
+    let server_ref = &server;
+    let replies = futures::future::join_all((0..8).map(|n| {
+        let url = url.clone();
+        async move {
+            if n % 2 == 0 {
+                return (server_ref.post(&format!("{url}/xhr"), "").await.body, None);
+            }
+            let mut stream = server_ref
+                .stream("POST", &format!("{url}/xhr_streaming"), &[])
+                .await;
+            stream.skip(2049).await;
+            // Kept open: a receiver cut off would end the session.
+            (stream.until("\n").await + "\n", Some(stream))
+        }
+    }))
+    .await;
+    let (replies, _streams): (Vec<String>, Vec<_>) = replies.into_iter().unzip();
+    // Every first frame: one `o` in all, the others `h` or the busy close.
+    let firsts: Vec<&str> = replies
+        .iter()
+        .map(|body| body.trim_start_matches('h').trim_start_matches('\n'))
+        .map(|body| body.split('\n').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        firsts.iter().filter(|f| **f == "o").count(),
+        1,
+        "{firsts:?}"
+    );
+    for first in &firsts {
+        assert!(
+            ["o", "", "c[2010,\"Another connection still open\"]"].contains(first),
+            "{first:?}"
+        );
+    }
+    let socket = server.socket().await;
+    assert_eq!(server.polysock.socket_count(), 1);
+    assert!(!socket.is_closed());
+    assert_eq!(
+        server
+            .post(&format!("{url}/xhr_send"), r#"["one"]"#)
+            .await
+            .status,
+        204
+    );
+}

@@ -137,7 +137,9 @@ pub(crate) enum Next {
 /// session, its driver and the connect handler. `attach` makes the new
 /// request the receiver before anyone else can see the session. With a
 /// `key`, the session is held by that id (HTTP transports); without, it
-/// lives as long as its WebSocket.
+/// lives as long as its WebSocket. Returns the session, the slot (when
+/// `attach` and the session is new) and whether it is new: `false` when
+/// another request opened the same id first.
 pub(crate) async fn open(
     endpoint: &Arc<Endpoint>,
     parts: &Parts,
@@ -168,15 +170,9 @@ pub(crate) async fn open(
     // in one step, so two requests racing for a new id share one session.
     let vacant = match key {
         Some(key) => match endpoint.sessions.entry(key.to_owned()) {
-            Entry::Occupied(existing) => {
-                let session = existing.get().clone();
-                drop(existing);
-                let slot = match attach.then(|| session.attach()) {
-                    Some(Attach::Attached(slot)) => Some(slot),
-                    _ => None,
-                };
-                return Ok((session, slot, false));
-            }
+            // Another request opened it meanwhile: the caller attaches
+            // as to any existing session.
+            Entry::Occupied(existing) => return Ok((existing.get().clone(), None, false)),
             Entry::Vacant(vacant) => Some(vacant),
         },
         None => None,
