@@ -315,3 +315,55 @@ impl Ws {
         }
     }
 }
+
+// ----- assertions the protocol suite makes everywhere -----------------------
+
+pub fn assert_not_cached(headers: &http::HeaderMap) {
+    assert_eq!(
+        headers["cache-control"],
+        "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+    );
+    assert!(headers.get("expires").is_none());
+    assert!(headers.get("last-modified").is_none());
+}
+
+pub fn assert_cors(headers: &http::HeaderMap, origin: &str) {
+    assert_eq!(headers["access-control-allow-origin"], origin);
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+}
+
+pub fn content_type(headers: &http::HeaderMap) -> String {
+    headers["content-type"].to_str().unwrap().replace(' ', "")
+}
+
+pub async fn verify_options(server: &SockJsServer, path: &str, methods: &str) {
+    for origin in ["test", "null"] {
+        let reply = server
+            .request(
+                "OPTIONS",
+                path,
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", methods),
+                ],
+                "",
+            )
+            .await;
+        assert!(reply.status == 204 || reply.status == 200, "{path}");
+        let cache = reply.header("cache-control").unwrap();
+        assert!(cache.contains("public") && cache.contains("max-age=31536000"));
+        assert!(reply.header("expires").is_some());
+        let max_age: u64 = reply
+            .header("access-control-max-age")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(max_age > 1_000_000);
+        let allowed = reply.header("access-control-allow-methods").unwrap();
+        for method in methods.split(',') {
+            assert!(allowed.contains(method.trim()), "{allowed} lacks {method}");
+        }
+        assert!(reply.body.is_empty());
+        assert_cors(&reply.headers, origin);
+    }
+}
