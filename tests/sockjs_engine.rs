@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use polysock::{Polysock, Refuse, Rooms, SockJs, SockJsTransport, Transport};
+use polysock::{Polysock, Refuse, SockJs, SockJsTransport, Transport};
 use tokio::time::timeout;
 
 use support::{session_url, start, start_default, WAIT};
@@ -30,14 +30,15 @@ async fn transport_names_the_sockjs_transport() {
     let socket = server.socket().await;
     assert_eq!(socket.transport(), sockjs(SockJsTransport::XhrPolling));
     assert_eq!(socket.transport().as_str(), "sockjs-xhr-polling");
-    // Whichever transport receives for the session is the one named.
+    // Another receiving transport may serve the session; the one it opened
+    // on stays named (the engine moves sessions only to a WebSocket).
     let mut stream = server
         .stream("POST", &format!("{url}/xhr_streaming"), &[])
         .await;
     stream.skip(2049).await;
     server.post(&format!("{url}/xhr_send"), r#"["x"]"#).await;
     stream.expect("a[\"x\"]\n").await;
-    assert_eq!(socket.transport(), sockjs(SockJsTransport::XhrStreaming));
+    assert_eq!(socket.transport(), sockjs(SockJsTransport::XhrPolling));
 
     let _ws = {
         let mut ws = server
@@ -121,7 +122,7 @@ async fn broadcast_and_rooms_reach_sockjs_and_engine_io_sessions() {
     assert!(polled.contains("\"code\":1"), "{polled}");
     assert!(!sockjs_socket.is_closed());
 
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms();
     assert!(rooms.join(&sockjs_socket, "lobby"));
     assert!(rooms.join(&engine_socket, "lobby"));
     assert_eq!(rooms.to("lobby").send("in the lobby"), 2);
@@ -137,7 +138,7 @@ async fn server_close_reaches_the_client_as_a_close_frame() {
     let mut server = start_default().await;
     let url = session_url("/echo");
     assert_eq!(server.post(&format!("{url}/xhr"), "").await.body, "o\n");
-    server.socket().await.close(4001, "bye </script>");
+    server.socket().await.close(4001, "bye </script>").unwrap();
     let expected = "c[4001,\"bye \\u003c/script\\u003e\"]\n";
     assert_eq!(server.post(&format!("{url}/xhr"), "").await.body, expected);
     assert_eq!(server.post(&format!("{url}/xhr"), "").await.body, expected);
@@ -153,7 +154,7 @@ async fn server_close_reaches_the_client_as_a_close_frame() {
         .websocket(&format!("{}/websocket", session_url("/echo")))
         .await;
     assert_eq!(ws.recv().await, "o");
-    server.socket().await.close(4002, "done");
+    server.socket().await.close(4002, "done").unwrap();
     assert_eq!(ws.recv().await, r#"c[4002,"done"]"#);
     assert_eq!(ws.closed().await, Some((4002, "done".to_owned())));
 
@@ -166,7 +167,7 @@ async fn server_close_reaches_the_client_as_a_close_frame() {
     stream.expect("o\n").await;
     let socket = server.socket().await;
     socket.send("last words").await.unwrap();
-    socket.close(3001, "later");
+    socket.close(3001, "later").unwrap();
     stream.expect("a[\"last words\"]\n").await;
     stream.expect("c[3001,\"later\"]\n").await;
     stream.expect_end().await;

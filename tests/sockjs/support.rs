@@ -57,7 +57,9 @@ pub async fn start(
         .expect("valid configuration");
     let closer = Polysock::builder()
         .allow_any_origin()
-        .on_connect(|socket: Socket| async move { socket.close(3000, "Go away!") })
+        .on_connect(|socket: Socket| async move {
+            let _ = socket.close(3000, "Go away!");
+        })
         .build()
         .expect("valid configuration");
     let echo = tune(SockJs::builder(&polysock).response_limit(4096))

@@ -186,7 +186,7 @@ impl SockJs {
     /// answering with their close frame); WebSocket sessions are not held
     /// by id and not counted.
     pub fn session_count(&self) -> usize {
-        self.endpoint.sessions.len()
+        self.endpoint.held()
     }
 }
 
@@ -260,7 +260,7 @@ impl SockJsBuilder {
             return Err(SockJsConfigError::InvalidSockJsUrl);
         }
         Ok(SockJs {
-            endpoint: Arc::new(seam::Endpoint::new(self.server.inner.clone(), options)),
+            endpoint: Arc::new(seam::Endpoint::new(self.server.engine.clone(), options)),
         })
     }
 }

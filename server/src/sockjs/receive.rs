@@ -70,7 +70,7 @@ async fn receiver(
         Some(session) => session,
         None => {
             let (session, slot, created) =
-                seam::open(endpoint, parts, Some(id), transport, streaming)
+                seam::open_held(endpoint, parts, id, transport, streaming)
                     .await
                     .map_err(open_error)?;
             if created {
@@ -80,10 +80,7 @@ async fn receiver(
         }
     };
     Ok(match session.attach() {
-        Attach::Attached(slot) => {
-            session.set_transport(transport);
-            Receiver::Attached(slot)
-        }
+        Attach::Attached(slot) => Receiver::Attached(slot),
         Attach::Busy => {
             let (code, reason) = ANOTHER_CONNECTION;
             Receiver::Frame(close_text(&(code, reason.to_owned())))

@@ -1,17 +1,17 @@
-//! The seam between the SockJS endpoint and the session layer: the only
-//! file of `sockjs/` that names `crate::session`.
+//! The seam between the SockJS endpoint and the engine: the only file of
+//! `sockjs/` that names `crate::engine` or `crate::session`.
 //!
-//! A SockJS session is an engine [`Session`] (in the server's registry, so
-//! rooms, broadcast and `sockets()` see it) plus what SockJS adds:
+//! A SockJS session is an engine session, opened by [`Engine::open`] (so
+//! the handshake hook, the session limits, rooms, broadcast, `sockets()`
+//! and lifecycle events all see it), plus what SockJS adds:
 //!
-//! - the client's own session id, kept in [`Endpoint::sessions`];
+//! - the client's own session id, kept in [`Endpoint`]'s table;
 //! - one receiving request at a time, where a second one is *answered*
 //!   `c[2010,...]` and the session lives on (Engine.IO closes instead);
-//! - `disconnect_delay` instead of ping/pong: a session with no receiving
-//!   request for that long is gone, and a closed one keeps answering with
-//!   its close frame for that long;
-//! - heartbeats are written by the receiver itself (`h` frames), so the
-//!   engine's ping driver is not started.
+//! - `disconnect_delay`: a session with no receiving request for that long
+//!   is gone, and a closed one keeps answering with its close frame for
+//!   that long;
+//! - heartbeats are `h` frames written by the receiver itself.
 //!
 //! ```text
 //!  open ──(receiver attached / detached)──▶ open
@@ -21,70 +21,84 @@
 //!   │      answering c[code,reason] until disconnect_delay without receiver
 //! ```
 //!
-//! SHIM (for the engine rework): the session layer has no notion of "busy,
-//! but stay open" nor of a receiver-less timeout, so this file keeps its
-//! own `attached` flag and attach lock, sets `State::transport` itself
-//! (SockJS lets any receiving transport serve a session) and runs its own
-//! driver in place of `session::spawn_driver`.
+//! SHIMS (what the engine does not offer yet):
+//! - the engine has no "busy, but stay open" receiver rule, so this file
+//!   keeps its own `attached` flag and attach lock and never asks the
+//!   engine for a second receiver;
+//! - the engine's timers ping and wait for a pong; SockJS clients never
+//!   pong, so a receiver that takes an engine ping answers it itself
+//!   ([`SjSession::pong`]), and the SockJS timer here does the liveness;
+//! - the engine moves a session to no transport but a WebSocket, so a
+//!   SockJS session keeps the transport it opened on.
 
-use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use bytes::Bytes;
-use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Uri};
-use tokio::sync::watch;
+use http::{HeaderMap, HeaderValue};
+use tokio::sync::{watch, OnceCell};
 use tokio::time::{sleep, timeout};
 
 use super::{SockJsOptions, SockJsTransport};
+use crate::close::{CloseReason, TransportError};
+use crate::engine::{Engine, OpenRequest};
 use crate::protocol::sockjs::INTERRUPTED;
 use crate::protocol::{Message, Packet};
-use crate::server::Inner;
-use crate::session::{Delivery, Phase, ReceiverGuard, Session, SessionParams};
-use crate::socket::{CloseReason, RequestInfo, TransportError};
-use crate::{Accept, Handshake, Socket, Transport};
+use crate::rejection::HandshakeRejection;
+use crate::session::{Delivery, Held, ReceiverGuard, Session};
+use crate::{Handshake, Transport};
 
-/// One SockJS endpoint: the server it belongs to, its options, and its
+/// A session id's place in [`Endpoint::sessions`]: empty while the first
+/// request for the id opens the session, so racing requests share it.
+type Place = Arc<OnceCell<Arc<SjSession>>>;
+
+/// One SockJS endpoint: the engine it belongs to, its options, and its
 /// sessions by the id the client chose.
 pub(crate) struct Endpoint {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) engine: Arc<Engine>,
     pub(crate) options: SockJsOptions,
-    pub(crate) sessions: DashMap<String, Arc<SjSession>>,
+    sessions: DashMap<String, Place>,
 }
 
 impl Endpoint {
-    pub(crate) fn new(inner: Arc<Inner>, options: SockJsOptions) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, options: SockJsOptions) -> Self {
         Self {
-            inner,
+            engine,
             options,
             sessions: DashMap::new(),
         }
     }
 
     pub(crate) fn max_payload(&self) -> usize {
-        self.inner.config.max_payload
+        self.engine.config().max_payload
     }
 
     pub(crate) fn body_timeout(&self) -> Duration {
-        self.inner.config.body_timeout
+        self.engine.config().body_timeout
+    }
+
+    pub(crate) fn upgrade_timeout(&self) -> Duration {
+        self.engine.config().upgrade_timeout
+    }
+
+    /// Sessions held by id now (opening, open, or closed and still
+    /// answering with their close frame).
+    pub(crate) fn held(&self) -> usize {
+        self.sessions.len()
     }
 
     /// Whether the server checks this request's `Origin`, and what it
     /// allows: `Err` when refused, `Ok(Some(origin))` to reflect.
     pub(crate) fn check_origin(&self, headers: &HeaderMap) -> Result<Option<HeaderValue>, ()> {
-        match self.inner.config.origins.check(headers) {
+        match self.engine.config().origins.check(headers) {
             Ok(_) => Ok(headers.get(http::header::ORIGIN).cloned()),
             Err(_) => Err(()),
         }
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<SjSession>> {
-        self.sessions.get(id).map(|entry| entry.value().clone())
+        self.sessions.get(id).and_then(|place| place.get().cloned())
     }
 }
 
@@ -93,7 +107,7 @@ impl Endpoint {
 pub(crate) enum OpenError {
     /// The handshake hook refused.
     Refused,
-    /// The session table is full.
+    /// The session table is full, or this client has its share of it.
     Full,
     /// The server is shutting down.
     ShuttingDown,
@@ -133,92 +147,113 @@ pub(crate) enum Next {
     Closed(Close),
 }
 
-/// Hands the application a socket for a new session: the hook, the
-/// session, its driver and the connect handler. `attach` makes the new
-/// request the receiver before anyone else can see the session. With a
-/// `key`, the session is held by that id (HTTP transports); without, it
-/// lives as long as its WebSocket. Returns the session, the slot (when
-/// `attach` and the session is new) and whether it is new: `false` when
-/// another request opened the same id first.
+/// The session for `key`, opened by this request if it is new: the engine
+/// runs the handshake hook, registers the session, starts its timers and
+/// the application's task. `attach` makes this request the receiver of a
+/// new session before anyone else can see it. Racing first requests for
+/// one id share one session. Returns the session, the slot (when `attach`
+/// and the session is new) and whether it is new.
+pub(crate) async fn open_held(
+    endpoint: &Arc<Endpoint>,
+    parts: &Parts,
+    key: &str,
+    transport: SockJsTransport,
+    attach: bool,
+) -> Result<(Arc<SjSession>, Option<Slot>, bool), OpenError> {
+    let place = endpoint
+        .sessions
+        .entry(key.to_owned())
+        .or_insert_with(|| Arc::new(OnceCell::new()))
+        .clone();
+    let mut opened = None;
+    let result = place
+        .get_or_try_init(|| async {
+            let (session, slot) = open(endpoint, parts, Some(key), transport, attach).await?;
+            opened = Some(slot);
+            Ok(session)
+        })
+        .await;
+    match result {
+        Ok(session) => {
+            let new = opened.is_some();
+            Ok((session.clone(), opened.flatten(), new))
+        }
+        Err(error) => {
+            endpoint.sessions.remove_if(key, |_, held| {
+                Arc::ptr_eq(held, &place) && held.get().is_none()
+            });
+            Err(error)
+        }
+    }
+}
+
+/// Opens a session through the engine; without a `key` it is not held by
+/// id and lives as long as its WebSocket.
 pub(crate) async fn open(
     endpoint: &Arc<Endpoint>,
     parts: &Parts,
     key: Option<&str>,
     transport: SockJsTransport,
     attach: bool,
-) -> Result<(Arc<SjSession>, Option<Slot>, bool), OpenError> {
-    let inner = &endpoint.inner;
-    if inner.shutting_down.load(Ordering::SeqCst) {
-        return Err(OpenError::ShuttingDown);
-    }
-    let remote_addr = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
+) -> Result<(Arc<SjSession>, Option<Slot>), OpenError> {
+    let engine = &endpoint.engine;
     let handshake = Handshake {
         uri: parts.uri.clone(),
         headers: parts.headers.clone(),
-        remote_addr,
+        remote_addr: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0),
         transport: Transport::SockJs(transport),
         protocols: Vec::new(),
     };
-    let accept = match &inner.on_handshake {
-        Some(hook) => hook(handshake).await.map_err(|_| OpenError::Refused)?,
-        None => Accept::new(),
+    let request = OpenRequest {
+        handshake,
+        ext: true,
+        client: engine.client_key(parts),
     };
-    // From here on nothing waits: the id is claimed and the session made
-    // in one step, so two requests racing for a new id share one session.
-    let vacant = match key {
-        Some(key) => match endpoint.sessions.entry(key.to_owned()) {
-            // Another request opened it meanwhile: the caller attaches
-            // as to any existing session.
-            Entry::Occupied(existing) => return Ok((existing.get().clone(), None, false)),
-            Entry::Vacant(vacant) => Some(vacant),
-        },
-        None => None,
-    };
-    let reservation = inner.registry.reserve().map_err(|_| OpenError::Full)?;
-    let new = Session::open(
-        inner.config.clone(),
-        SessionParams {
-            transport: Transport::SockJs(transport),
-            ext: true,
-            protocol: accept.protocol,
-            request: RequestInfo {
-                uri: detached_uri(&parts.uri),
-                headers: detached_headers(&parts.headers),
-                remote_addr,
-                extensions: accept.extensions,
-            },
-        },
-    );
+    let opened = engine
+        .open(request)
+        .await
+        .map_err(|rejection| match rejection {
+            HandshakeRejection::Refused | HandshakeRejection::ProtocolNotOffered => {
+                OpenError::Refused
+            }
+            HandshakeRejection::ShuttingDown => OpenError::ShuttingDown,
+            _ => OpenError::Full,
+        })?;
+    // The engine attached the receiver (every transport but Engine.IO
+    // polling gets one): keep it, or let it go for a polling request,
+    // which answers `o` at once.
+    let guard = opened.receiver;
+    let session_handle = guard
+        .as_ref()
+        .map(|guard| guard.session().clone())
+        .ok_or(OpenError::Full)?;
     let (attached, _) = watch::channel(false);
     let session = Arc::new(SjSession {
-        engine: new.session,
+        engine: session_handle,
         attached,
         attach_lock: Mutex::new(()),
         inbound: tokio::sync::Mutex::new(()),
     });
-    let slot = if attach {
-        match session.attach() {
-            Attach::Attached(slot) => Some(slot),
-            _ => None,
+    let slot = match (attach, guard) {
+        (true, Some(guard)) => {
+            session.attached.send_replace(true);
+            Some(Slot {
+                session: session.clone(),
+                guard: Some(guard),
+                completed: false,
+            })
         }
-    } else {
-        None
+        _ => None,
     };
-    reservation.insert(session.engine.clone());
-    if let Some(vacant) = vacant {
-        vacant.insert(session.clone());
-    }
     tokio::spawn(drive(
         endpoint.clone(),
         session.clone(),
         key.map(str::to_owned),
     ));
-    let socket = Socket::new(session.engine.clone(), new.inbound);
-    tokio::spawn((inner.on_connect)(socket));
-    Ok((session, slot, true))
+    Ok((session, slot))
 }
 
 impl SjSession {
@@ -229,15 +264,9 @@ impl SjSession {
         if *self.attached.borrow() {
             return Attach::Busy;
         }
-        let transport = {
-            let state = self.engine.lock();
-            if state.phase == Phase::Closed {
-                drop(state);
-                return Attach::Closed(self.close_frame());
-            }
-            state.transport
-        };
-        match self.engine.attach_receiver(transport) {
+        // The session keeps the transport it opened on: the engine has no
+        // way to move a session to another non-WebSocket transport.
+        match self.engine.attach(self.engine.transport()) {
             Ok(guard) => {
                 self.attached.send_replace(true);
                 Attach::Attached(Slot {
@@ -250,12 +279,14 @@ impl SjSession {
         }
     }
 
-    /// Records the transport now receiving for the session.
-    pub(crate) fn set_transport(&self, transport: SockJsTransport) {
-        let mut state = self.engine.lock();
-        if state.phase != Phase::Closed {
-            state.transport = Transport::SockJs(transport);
-        }
+    /// Stands in for the client's pong to an engine ping.
+    fn pong(&self) {
+        let inlet = self.engine.inlet();
+        // A pong is handled at once, without waiting.
+        let _ = futures_util::FutureExt::now_or_never(
+            self.engine
+                .handle_packet(&inlet, Packet::Pong(String::new())),
+        );
     }
 
     /// Whether the session still takes messages.
@@ -281,8 +312,9 @@ impl SjSession {
         if timeout(wait, delivery).await.is_ok() {
             return true;
         }
-        self.engine
-            .close_now(CloseReason::TransportError(TransportError::Stalled));
+        self.engine.close_now(CloseReason::TransportError(
+            TransportError::ApplicationNotReading,
+        ));
         false
     }
 
@@ -346,7 +378,11 @@ impl Slot {
                 // Only an Engine.IO upgrade releases a receiver.
                 Delivery::Released => return Next::Heartbeat,
                 Delivery::Closed => return Next::Closed(self.session.close_frame()),
+                Delivery::Empty => continue,
             };
+            // Framed and written by the caller before the next call: as
+            // good as handed to the network for the queue's account.
+            guard.delivered(Held::of(&packets));
             let mut messages = Vec::with_capacity(packets.len());
             let mut close = None;
             for packet in packets {
@@ -357,6 +393,10 @@ impl Slot {
                         messages.push(String::from_utf8_lossy(&bytes).into_owned())
                     }
                     Packet::Close(_) => close = Some(self.session.close_frame()),
+                    // SockJS has no pong: an engine ping that reached an
+                    // attached receiver is answered here; SockJS liveness
+                    // is `disconnect_delay`.
+                    Packet::Ping(_) => self.session.pong(),
                     _ => {}
                 }
             }
@@ -403,13 +443,7 @@ async fn drive(endpoint: Arc<Endpoint>, session: Arc<SjSession>, key: Option<Str
             break;
         }
     }
-    // Closing: give a receiver the time to take the close frame.
-    if engine.phase() == Phase::Closing {
-        let grace = delay.max(endpoint.options.heartbeat_delay);
-        let _ = timeout(grace, drained(&engine)).await;
-    }
-    engine.finish();
-    endpoint.inner.registry.remove(engine.id());
+    // The engine's own task finishes the session and forgets it.
     let Some(key) = key else { return };
     // Closed: answer with the close frame until `delay` passes with no
     // receiver; a session cut off (ConnectionLost) is forgotten at once.
@@ -425,41 +459,7 @@ async fn drive(endpoint: Arc<Endpoint>, session: Arc<SjSession>, key: Option<Str
             }
         }
     }
-    endpoint
-        .sessions
-        .remove_if(&key, |_, held| Arc::ptr_eq(held, &session));
-}
-
-/// Waits until a receiver has taken everything queued.
-async fn drained(engine: &Session) {
-    loop {
-        let notified = engine.phase_notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        {
-            let state = engine.lock();
-            if state.queue.is_empty() || state.phase == Phase::Closed {
-                return;
-            }
-        }
-        notified.await;
-    }
-}
-
-/// A copy of `uri` in its own allocation, so a session does not keep the
-/// connection's read buffer alive (as the Engine.IO handshake does).
-fn detached_uri(uri: &Uri) -> Uri {
-    Uri::from_maybe_shared(Bytes::from(uri.to_string())).unwrap_or_else(|_| uri.clone())
-}
-
-/// A copy of `headers` whose values own their bytes.
-fn detached_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
-            .unwrap_or_else(|_| value.clone());
-        copy.set_sensitive(value.is_sensitive());
-        owned.append(name.clone(), copy);
-    }
-    owned
+    endpoint.sessions.remove_if(&key, |_, held| {
+        held.get().is_some_and(|held| Arc::ptr_eq(held, &session))
+    });
 }

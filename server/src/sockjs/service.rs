@@ -15,12 +15,12 @@ use tokio::time::timeout;
 use super::http::{self as h, SockJsError};
 use super::seam::Endpoint;
 use super::{receive, websocket, SockJsTransport};
+use crate::close::TransportError;
 use crate::protocol::sockjs::{
     iframe_etag, iframe_page, info_body, is_valid_callback, jsonp_send_messages, parse_messages,
     query_value, route, BodyError, Route, SessionTransport, Wrap, GREETING,
 };
 use crate::protocol::Message;
-use crate::socket::TransportError;
 
 /// A SockJS endpoint as a tower service; see [`SockJs::service`](crate::SockJs::service).
 #[derive(Clone)]

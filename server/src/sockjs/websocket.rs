@@ -26,9 +26,9 @@ use super::http::SockJsError;
 use super::receive::open_error;
 use super::seam::{self, Close, Endpoint, Next, SjSession, Slot};
 use super::SockJsTransport;
+use crate::close::TransportError;
 use crate::protocol::sockjs::{close_frame, message_frame, parse_websocket_frame, HEARTBEAT, OPEN};
 use crate::protocol::{CloseFrame, Message};
-use crate::socket::TransportError;
 
 /// `/<server>/<session>/websocket`.
 pub(crate) async fn sockjs(
@@ -63,7 +63,7 @@ async fn start(
                 "This connection cannot be upgraded.",
             ))?;
     let (parts, _body) = request.into_parts();
-    let (session, slot, _) = seam::open(endpoint, &parts, None, transport, true)
+    let (session, slot) = seam::open(endpoint, &parts, None, transport, true)
         .await
         .map_err(open_error)?;
     let slot = slot.ok_or(SockJsError::Unavailable)?;
@@ -72,7 +72,7 @@ async fn start(
         .write_buffer_size(16 * 1024)
         .max_message_size(Some(endpoint.max_payload()))
         .max_frame_size(Some(endpoint.max_payload()));
-    let upgrade_timeout = endpoint.inner.config.upgrade_timeout;
+    let upgrade_timeout = endpoint.upgrade_timeout();
     let heartbeat = endpoint.options.heartbeat_delay;
     let wait = endpoint.body_timeout();
     tokio::spawn(async move {
