@@ -605,3 +605,40 @@ async fn racing_first_requests_share_one_session() {
         204
     );
 }
+
+/// The engine pings every session and closes those that do not pong;
+/// SockJS clients never pong. Engine pings every 30 ms with 30 ms to
+/// answer: across many ping cycles (told by SockJS heartbeats, every
+/// 100 ms) a streaming and a polling session both stay open.
+#[tokio::test]
+async fn engine_pings_do_not_end_sockjs_sessions() {
+    let builder = Polysock::builder()
+        .allow_any_origin()
+        .ping_interval(Duration::from_millis(30))
+        .ping_timeout(Duration::from_millis(30));
+    let mut server = start(builder, |b| b.heartbeat_delay(Duration::from_millis(100))).await;
+    let streaming = session_url("/echo");
+    let mut stream = server
+        .stream("POST", &format!("{streaming}/xhr_streaming"), &[])
+        .await;
+    stream.skip(2049).await;
+    stream.expect("o\n").await;
+    let streaming_socket = server.socket().await;
+    let polling = session_url("/echo");
+    assert_eq!(server.post(&format!("{polling}/xhr"), "").await.body, "o\n");
+    let polling_socket = server.socket().await;
+    for _ in 0..4 {
+        stream.expect("h\n").await;
+        assert_eq!(server.post(&format!("{polling}/xhr"), "").await.body, "h\n");
+    }
+    assert!(!streaming_socket.is_closed());
+    assert!(!polling_socket.is_closed());
+    server
+        .post(&format!("{streaming}/xhr_send"), r#"["still"]"#)
+        .await;
+    let mut frame = stream.until("\n").await;
+    while frame == "h" {
+        frame = stream.until("\n").await;
+    }
+    assert_eq!(frame, "a[\"still\"]");
+}

@@ -26,8 +26,9 @@
 //!   keeps its own `attached` flag and attach lock and never asks the
 //!   engine for a second receiver;
 //! - the engine's timers ping and wait for a pong; SockJS clients never
-//!   pong, so a receiver that takes an engine ping answers it itself
-//!   ([`SjSession::pong`]), and the SockJS timer here does the liveness;
+//!   pong, so the session's task here answers for them
+//!   ([`SjSession::pong`], a stored pong before each ping) and does the
+//!   SockJS liveness (`disconnect_delay`) itself;
 //! - the engine moves a session to no transport but a WebSocket, so a
 //!   SockJS session keeps the transport it opened on.
 
@@ -393,10 +394,8 @@ impl Slot {
                         messages.push(String::from_utf8_lossy(&bytes).into_owned())
                     }
                     Packet::Close(_) => close = Some(self.session.close_frame()),
-                    // SockJS has no pong: an engine ping that reached an
-                    // attached receiver is answered here; SockJS liveness
-                    // is `disconnect_delay`.
-                    Packet::Ping(_) => self.session.pong(),
+                    // Engine pings are answered by the session's own task
+                    // (see `drive`); nothing to frame.
                     _ => {}
                 }
             }
@@ -428,20 +427,36 @@ async fn drive(endpoint: Arc<Endpoint>, session: Arc<SjSession>, key: Option<Str
     let delay = endpoint.options.disconnect_delay;
     let engine = session.engine.clone();
     let mut attached = session.attached.subscribe();
-    // Open: end the session after `delay` with no receiver.
-    loop {
-        tokio::select! {
-            _ = attached.wait_for(|on| !*on) => {}
-            _ = engine.ending() => break,
+    // Open: end the session after `delay` with no receiver. Meanwhile
+    // answer the engine's pings for the client, which has no pong: a
+    // stored pong is there before each ping is sent.
+    let config = endpoint.engine.config();
+    let tick = (config.ping_interval.min(config.ping_timeout) / 2).max(Duration::from_millis(1));
+    let keepalive = async {
+        loop {
+            session.pong();
+            sleep(tick).await;
         }
-        let reattached = tokio::select! {
-            found = timeout(delay, attached.wait_for(|on| *on)) => found.is_ok(),
-            _ = engine.ending() => break,
-        };
-        if !reattached {
-            engine.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
-            break;
+    };
+    let receivers = async {
+        loop {
+            tokio::select! {
+                _ = attached.wait_for(|on| !*on) => {}
+                _ = engine.ending() => return,
+            }
+            let reattached = tokio::select! {
+                found = timeout(delay, attached.wait_for(|on| *on)) => found.is_ok(),
+                _ = engine.ending() => return,
+            };
+            if !reattached {
+                engine.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
+                return;
+            }
         }
+    };
+    tokio::select! {
+        () = keepalive => {}
+        () = receivers => {}
     }
     // The engine's own task finishes the session and forgets it.
     let Some(key) = key else { return };
