@@ -275,7 +275,7 @@ impl Rooms {
                 (false, true)
             }
             Err(TrySendError::Closed(_)) => (false, true),
-            Err(TrySendError::RecordSeparator(_)) => (false, false),
+            Err(TrySendError::RecordSeparator(_) | TrySendError::TooLarge(_)) => (false, false),
         }
     }
 }

@@ -105,7 +105,11 @@ impl Polysock {
             match sender.try_send(message.clone()) {
                 Ok(()) => queued += 1,
                 Err(TrySendError::Full(_)) => sender.close_too_slow(),
-                Err(TrySendError::Closed(_) | TrySendError::RecordSeparator(_)) => {}
+                Err(
+                    TrySendError::Closed(_)
+                    | TrySendError::RecordSeparator(_)
+                    | TrySendError::TooLarge(_),
+                ) => {}
             }
         }
         queued
