@@ -31,7 +31,7 @@ use dashmap::DashMap;
 
 use crate::close::TrySendError;
 use crate::protocol::Message;
-use crate::socket::SocketSender;
+use crate::sender::SocketSender;
 
 /// Rooms, socket.io style: a server's registry of named groups of its
 /// sockets to send to together. Cheap to clone; every clone is the same

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use crate::close::{CloseReason, SendError, TrySendError};
+use crate::handshake::RequestInfo;
 use crate::protocol::{CloseFrame, Message, Packet};
-use crate::socket::RequestInfo;
 use crate::{Config, Transport};
 
 pub(crate) use inbound::{InboundReceiver, Inlet};

@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use super::Polysock;
 use crate::config::{Config, ConfigError};
 use crate::engine::{ClientKeyFn, ConnectHandler, Handlers, HandshakeHook};
-use crate::server::Polysock;
 use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
 
 /// Builds a [`Polysock`] server.
