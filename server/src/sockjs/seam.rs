@@ -91,8 +91,12 @@ impl Endpoint {
 
     /// Whether the server checks this request's `Origin`, and what it
     /// allows: `Err` when refused, `Ok(Some(origin))` to reflect.
-    pub(crate) fn check_origin(&self, headers: &HeaderMap) -> Result<Option<HeaderValue>, ()> {
-        match self.engine.config().origins.check(headers) {
+    pub(crate) fn check_origin(
+        &self,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+    ) -> Result<Option<HeaderValue>, ()> {
+        match self.engine.config().origins.check(uri, headers) {
             Ok(_) => Ok(headers.get(http::header::ORIGIN).cloned()),
             Err(_) => Err(()),
         }

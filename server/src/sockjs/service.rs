@@ -321,6 +321,6 @@ fn check_origin(
     request: &Request<Body>,
 ) -> Result<Option<HeaderValue>, SockJsError> {
     endpoint
-        .check_origin(request.headers())
+        .check_origin(request.uri(), request.headers())
         .map_err(|()| SockJsError::Forbidden)
 }
