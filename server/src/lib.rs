@@ -60,6 +60,7 @@ mod server;
 mod service;
 mod session;
 mod socket;
+mod sockjs;
 mod transport;
 mod transport_kind;
 
@@ -75,4 +76,7 @@ pub use serve::{serve, Serve};
 pub use server::{Builder, Polysock};
 pub use service::PolysockService;
 pub use socket::{RequestInfo, Socket, SocketSender};
+pub use sockjs::{
+    SockJs, SockJsBuilder, SockJsConfigError, SockJsOptions, SockJsService, SockJsTransport,
+};
 pub use transport_kind::{Transport, TransportSet};

@@ -118,6 +118,11 @@ async fn handle(
         return handshake(&engine, request, transport, query, upgrade).await;
     };
     let session = engine.session(sid).ok_or(AttachRejection::UnknownSid)?;
+    // A SockJS session (issue 17) shares the engine but not the wire: to
+    // Engine.IO requests its id is unknown.
+    if matches!(session.transport(), Transport::SockJs(_)) {
+        return Err(AttachRejection::UnknownSid.into());
+    }
     match (transport, request.method().clone(), upgrade) {
         (Transport::WebSocket, _, Some(upgrade)) => Ok(websocket::upgrade(upgrade, session)),
         (Transport::Polling, Method::GET, _) => polling::receive(session).await,

@@ -35,7 +35,7 @@ pub use builder::Builder;
 /// ```
 #[derive(Clone)]
 pub struct Polysock {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 impl Polysock {

@@ -205,7 +205,7 @@ impl Session {
 
     /// Queues an application message, waiting for room in the queue.
     pub(crate) async fn send(&self, mut message: Message) -> Result<(), SendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(SendError::RecordSeparator);
         }
         if message_len(&message) > self.config.max_payload {
@@ -226,7 +226,7 @@ impl Session {
 
     /// Queues an application message if there is room now.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(TrySendError::RecordSeparator(message));
         }
         if message_len(&message) > self.config.max_payload {
@@ -238,6 +238,11 @@ impl Session {
             Err(Refusal::Closed(Some(message))) => Err(TrySendError::Closed(message)),
             Err(_) => unreachable_refusal(),
         }
+    }
+
+    /// SockJS sessions (issue 17) frame text as JSON, so U+001E travels.
+    fn carries_any_text(&self) -> bool {
+        matches!(self.transport(), Transport::SockJs(_))
     }
 
     /// Queues a control packet; never waits, never counts against the bound.
