@@ -1,84 +1,84 @@
-// htmlfile.js: `transport=htmlfile`. A forever-iframe whose <script> chunks
-// call parent.<c>("<packet>") and finally parent.<c>(null). In IE the iframe
-// lives in an ActiveXObject("htmlfile") document (no "loading" cursor, no
-// clicks); elsewhere it is a hidden iframe in the page. POST up.
+// htmlfile.js: `transport=htmlfile` (protocol-spec/08-htmlfile.md). A
+// forever-iframe whose <script> chunks call p("<packet>") and finally
+// p(null), where the server's preamble binds p = parent._polysock_cb.c<N>
+// for the query's `c=<N>` (digits only: the server, not the query, names the
+// callback). In IE the iframe lives in an ActiveXObject("htmlfile") document
+// (no "loading" cursor, no clicks); elsewhere it is a hidden iframe in the
+// page. The iframe must be same-origin to reach its parent. POST up.
 //
-// Callbacks live in one global object, _polysock_cb, one name per request
-// (c=_polysock_cb.c7), so a late call from a finished iframe is ignored.
+// One callback per request, so a late call from a finished iframe is ignored.
+
+import { T_CLOSED } from './constants.js';
+import { inherit, noop } from './util.js';
+import { originOf } from './url.js';
+import { HttpTransport } from './http.js';
 
 var CB = '_polysock_cb', cbSeq = 0;
 
-function HtmlFile(sock) {
-  this.s = sock;
+export function HtmlFile(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
 inherit(HtmlFile, HttpTransport);
-HtmlFile.prototype.name = 'htmlfile';
+var F = HtmlFile.prototype;
+F.name = 'htmlfile';
+F._acks = true;
 
-function originOf(url) {
-  var m = /^(https?:)\/\/([^\/?#]+)/i.exec(url);
-  if (!m) return '';
-  return (m[1] + '//' + m[2].replace(m[1] === 'http:' ? /:80$/ : /:443$/, '')).toLowerCase();
-}
-
-// The iframe must be same-origin to call its parent.
-HtmlFile.enabled = function (sock) {
-  var env = sock._env, loc = env.location;
+HtmlFile.enabled = function (env, httpUrl) {
+  var loc = env.location;
   return !!(env.document && env.document.createElement && loc &&
-    originOf(sock._http) === originOf(loc.protocol + '//' + loc.host));
+    originOf(httpUrl) === originOf(loc.protocol + '//' + loc.host));
 };
 
-HtmlFile.prototype.open = function () {
-  var env = this.s._env, ax;
-  this.doc = env.document;
-  this.win = env.window;
+F._doOpen = function () {
+  var env = this._e, ax;
+  this._doc = env.document;
+  this._win = env.window;
   if (env.ActiveXObject) {
     try {
       ax = new env.ActiveXObject('htmlfile');
       ax.open();
       ax.write('<html><body></body></html>');
       ax.close();
-      this.doc = ax;
-      this.win = ax.parentWindow;
+      this._doc = ax;
+      this._win = ax.parentWindow;
     } catch (e) {}
   }
-  HttpTransport.prototype.open.call(this);
+  HttpTransport.prototype._doOpen.call(this);
 };
 
-HtmlFile.prototype.url = XhrStreaming.prototype.url;
-
-HtmlFile.prototype.get = function () {
-  var self = this, id = 'c' + (++cbSeq), reg = this.win[CB] || (this.win[CB] = {}),
-    doc = this.doc, f = doc.createElement('iframe'), n0 = this.n, finished = false;
+F._get = function () {
+  var self = this, id = ++cbSeq, reg = this._win[CB] || (this._win[CB] = {}),
+    f = this._doc.createElement('iframe'), n0 = this._n, finished = false;
   function finish(byLoad) {
     if (finished) return;
     finished = true;
-    self.stopGet();
-    if (self.closed) return;
+    self._stopGet();
+    if (self._st === T_CLOSED) return;
     // Loaded without p(null): an error page, or a stream cut short.
-    if (byLoad && self.n === n0) return self.error('htmlfile stream failed');
-    self.ended();
+    if (byLoad && self._n === n0) return self._fail();
+    self._ended();
   }
-  reg[id] = function (s) {
-    if (finished || self.closed) return;
+  reg['c' + id] = function (s) {
+    if (finished || self._st === T_CLOSED) return;
     if (s === null) finish(false);
-    else self.deliver([s]);
+    else self._deliver([s]);
   };
   f.style.display = 'none';
   if (f.attachEvent) f.attachEvent('onload', function () { finish(true); });
   else f.onload = function () { finish(true); };
-  f.src = this.url() + '&c=' + CB + '.' + id;
-  (doc.body || doc.documentElement).appendChild(f);
-  this.req = { f: f, id: id, reg: reg };
+  f.src = this._url() + '&c=' + id;
+  (this._doc.body || this._doc.documentElement).appendChild(f);
+  this._req = { f: f, id: 'c' + id, reg: reg };
 };
 
-HtmlFile.prototype.stopGet = function () {
-  var r = this.req, env = this.s._env;
-  this.req = null;
-  this.getting = false;
+F._stopGet = function () {
+  var r = this._req;
+  this._req = null;
+  this._getting = false;
   if (!r) return;
   r.reg[r.id] = noop;
   // Removed from a fresh task: this may run inside the iframe's own script.
-  env.setTimeout(function () {
+  this._e.setTimeout(function () {
     try {
       delete r.reg[r.id];
     } catch (e) {
@@ -92,7 +92,7 @@ HtmlFile.prototype.stopGet = function () {
   }, 0);
 };
 
-HtmlFile.prototype.close = function () {
-  HttpTransport.prototype.close.call(this);
-  this.doc = this.win = null;
+F._doClose = function () {
+  HttpTransport.prototype._doClose.call(this);
+  this._doc = this._win = null;
 };

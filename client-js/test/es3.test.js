@@ -1,6 +1,10 @@
 // The shipped file is plain ES5 that parses as ES3: no trailing commas, no
-// reserved words as property names, no getters, no ES2015+ syntax, and no
-// use of library functions that IE6-8 lack.
+// reserved words as property names, no getter syntax, no ES2015+ syntax, and
+// no use of library functions that IE6-8 lack. (Object.defineProperty is used
+// behind a feature check that IE8's DOM-only version fails; the last test
+// runs the bundle where it throws, as in IE8. atob/btoa are read off the
+// global only on the binary path, which needs the typed arrays IE10 brought
+// together with them.)
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -34,7 +38,7 @@ for (const f of FILES) {
   test(`${f} uses nothing IE6-8 lack (outside feature checks)`, () => {
     const ast = acorn.parse(src, { ecmaVersion: 5 });
     const banned = new Set(['forEach', 'map', 'filter', 'reduce', 'some', 'every', 'trim', 'bind', 'keys',
-      'create', 'defineProperty', 'getPrototypeOf', 'now', 'isArray', 'lastIndexOf']);
+      'create', 'getPrototypeOf', 'now', 'isArray', 'lastIndexOf']);
     const bannedGlobals = new Set(['Promise', 'fetch', 'Symbol', 'Map', 'Set', 'WeakMap', 'Proxy', 'Reflect',
       'atob', 'btoa', 'TextEncoder', 'TextDecoder', 'queueMicrotask']);
     const found = [];
@@ -56,7 +60,7 @@ test('the bundle is ASCII and the readable one keeps its comments', () => {
   for (const f of FILES) {
     assert.ok(!/[^\x00-\x7f]/.test(fs.readFileSync(path.join(DIST, f), 'utf8')), f);
   }
-  assert.match(fs.readFileSync(path.join(DIST, 'polysock.js'), 'utf8'), /\/\/ ---- socket\.js ----/);
+  assert.match(fs.readFileSync(path.join(DIST, 'polysock.js'), 'utf8'), /\/\/ socket\.js: Polysock, the WebSocket-shaped object/);
 });
 
 test('UMD: CommonJS export, AMD define and a browser global', () => {
@@ -64,7 +68,7 @@ test('UMD: CommonJS export, AMD define and a browser global', () => {
   const src = fs.readFileSync(path.join(DIST, 'polysock.js'), 'utf8');
   // AMD
   let defined = null;
-  const amd = { define: (deps, f) => { defined = f(); } };
+  const amd = { define: (deps, f) => { defined = (f || deps)(); } };
   amd.define.amd = {};
   amd.window = amd;
   vm.runInNewContext(src, amd);

@@ -122,9 +122,10 @@ function env(opts) {
     ActiveXObject: undefined,
     Blob: opts.Blob,
     document: opts.document,
-    location: opts.location || { protocol: 'http:', host: 'example.test' },
+    location: opts.location || { protocol: 'http:', host: 'example.test', href: 'http://example.test/page.html' },
     window: opts.window || {},
-    storage: opts.storage === undefined ? new Storage() : opts.storage
+    localStorage: opts.storage === undefined ? new Storage() : opts.storage,
+    wsQueues: {}
   };
   if (opts.streaming === false) {
     e.XMLHttpRequest = class extends XHR { constructor() { super(); delete this.withCredentials; } };
