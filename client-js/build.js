@@ -59,9 +59,22 @@ async function bundle(input, output) {
   return chunk.code;
 }
 
+// A UMD wrapper shorter than rollup's (it is part of the size budget): a
+// CommonJS module, an AMD module, else the global Polysock.
+const UMD_HEAD = `(function (root, factory) {
+  if (typeof module == 'object' && module.exports) module.exports = factory();
+  else if (typeof define == 'function' && define.amd) define(factory);
+  else root.Polysock = factory();
+}(this, function () {
+'use strict';
+`;
+
 async function build() {
   const { minify } = require('terser');
-  const js = await bundle('umd.js', { format: 'umd', name: 'Polysock', exports: 'default' });
+  const es = await bundle('umd.js', { format: 'es', banner: '' });
+  const tail = 'export { Polysock as default };\n';
+  if (!es.endsWith(tail)) throw new Error('unexpected rollup output tail');
+  const js = BANNER + '\n' + UMD_HEAD + es.slice(0, -tail.length) + '\nreturn Polysock;\n}));\n';
   const mjs = await bundle('index.js', { format: 'es', exports: 'named' });
   const res = await minify(js, {
     ecma: 5,

@@ -102,30 +102,18 @@ function str(s) {
   });
 }
 
-// A string, number, true/false/null, or an array of those (whose strings
-// hold no comma: the open packet's upgrades are transport names).
-function value(v) {
-  var c, list = [], i;
-  v = v.replace(/^\s+|\s+$/g, '');
-  c = v.charAt(0);
-  if (c === '[') {
-    v = v.slice(1, -1);
-    if (/\S/.test(v)) {
-      v = v.split(',');
-      for (i = 0; i < v.length; i++) list.push(value(v[i]));
-    }
-    return list;
-  }
-  if (c === '"') return str(v.slice(1, -1));
-  if (!/^(true|false|null|-?\d[\d.eE+\-]*)$/.test(v)) throw new SyntaxError('bad JSON');
-  return v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
-}
-
-// Lenient: an object's members "key": value, where no value is an object.
+// Without a native JSON (IE6/7): the members of one flat object, each a
+// string, a number, true, false, null or an array of plain strings, picked
+// out by one regular expression. That covers the open packet and a close
+// packet's body, the only JSON the client reads; nothing is evaluated.
 function flatParse(text) {
-  var out = {}, re = /"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m;
-  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('bad JSON');
-  while ((m = re.exec(text))) out[str(m[1])] = value(m[2]);
+  var out = {}, re = /"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\[\s*("[^\]]*")?\s*\]|([\w.+\-]+))/g, m, v;
+  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('JSON');
+  while ((m = re.exec(text))) {
+    v = m[4];
+    out[m[1]] = m[2] != null ? str(m[2]) : v == null ? (m[3] ? m[3].slice(1, -1).split(/"\s*,\s*"/) : []) :
+      v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
+  }
   return out;
 }
 
@@ -134,10 +122,10 @@ function parseJSON(text) {
   return J && J.parse ? J.parse(text) : flatParse(text);
 }
 
+// A JSON string literal: anything but printable ASCII (and " \) as \\uXXXX.
 function quote(s) {
-  return '"' + s.replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
-    return c === '"' ? '\\"' : c === '\\' ? '\\\\' :
-      '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
+  return '"' + s.replace(/[^ !#-\[\]-~]/g, function (c) {
+    return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
   }) + '"';
 }
 
@@ -145,26 +133,26 @@ function quote(s) {
 // WebSocket(url)"): parse against the page's URL, map http(s) to ws(s),
 // refuse other schemes and any fragment with a SyntaxError. Where the URL
 // constructor exists the browser's own parser does the work; elsewhere
-// (IE, old Android) a small parser covers absolute, scheme-relative and
-// path-relative URLs, lower-cases scheme and host, adds the "/" path and
-// percent-encodes spaces and non-ASCII; it does not resolve dot segments,
-// drop default ports, or normalise IDNA and IPv6 hosts.
+// (IE, old Android) the page's own <a> element resolves it (byHand).
 
 
 function syntax(url) {
   return domError('SyntaxError', 'URL ' + url);
 }
 
-function byHand(url, base) {
-  var s = url.replace(/^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g, ''),
-    b = /^(\w+:)\/\/([^\/?#]*)([^?#]*)/.exec(base || ''), m;
-  if (s.slice(0, 2) === '//') s = (b ? b[1] : '') + s;
-  else if (!/^[a-z][\w+.\-]*:/i.test(s) && b) {
-    s = b[1] + '//' + b[2] + (s.charAt(0) === '/' ? '' : b[3].replace(/[^\/]*$/, '')) + s;
+// Without the URL constructor: an <a> element resolves the URL against the
+// page (IE8 and later), then scheme and host are lower-cased, the "/" path
+// added, and spaces and non-ASCII percent-encoded.
+function byHand(url, doc) {
+  var a = doc && doc.createElement && doc.createElement('a');
+  if (a) {
+    a.href = url;
+    url = a.href;
   }
-  m = /^([a-z][\w+.\-]*:)\/*([^\/?#]+)([^?#]*)(.*)$/i.exec(s);
-  if (!m) throw syntax(url);
-  return (m[1] + '//' + m[2]).toLowerCase() + ((m[3] || '/') + m[4]).replace(/[^\x21-\x7e]/g, encodeURIComponent);
+  if (!/^[a-z][\w+.\-]*:\/\/[^\/?#]/i.test(url)) throw syntax(url);
+  return url.replace(/^[^\/]*\/\/[^\/?#]*/, function (s) {
+    return s.toLowerCase() + (/[\/]/.test(url.charAt(s.length)) ? '' : '/');
+  }).replace(/[^\x21-\x7e]/g, encodeURIComponent);
 }
 
 var HasURL = (function () {
@@ -176,7 +164,7 @@ var HasURL = (function () {
 }());
 
 // -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
-function resolve(url, base) {
+function resolve(url, base, doc) {
   var href, scheme, rest;
   if (HasURL) {
     try {
@@ -185,7 +173,7 @@ function resolve(url, base) {
       throw syntax(url);
     }
   } else {
-    href = byHand(url, base);
+    href = byHand(url, doc);
   }
   scheme = /^[^:]*/.exec(href)[0];
   rest = href.slice(scheme.length);
@@ -774,7 +762,7 @@ M.feed = function (text) {
   var d = this.d, out = [], i, part, h;
   while (!this.done) {
     i = text.indexOf(d, this.from);
-    if (this.pos >= 0 && text.length >= this.pos + 2 && text.substr(this.pos, 2) === '--') {
+    if (this.pos >= 0 && text.substr(this.pos, 2) === '--') {
       this.done = true;
       break;
     }
@@ -890,49 +878,42 @@ F._doOpen = function () {
 };
 
 F._get = function () {
-  var self = this, id = ++cbSeq, reg = this._win[CB] || (this._win[CB] = {}),
-    f = this._doc.createElement('iframe'), n0 = this._n, finished = false;
-  function finish(byLoad) {
-    if (finished) return;
-    finished = true;
+  var self = this, reg = this._win[CB] || (this._win[CB] = {}), f = this._doc.createElement('iframe'),
+    n0 = this._n, r = this._req = { f: f, id: 'c' + ++cbSeq, reg: reg };
+  // This request ended: by p(null), or by loading (an error page, or a
+  // stream cut short if it carried nothing).
+  function finish(loaded) {
+    if (self._req !== r) return;
     self._stopGet();
-    if (self._st === T_CLOSED) return;
-    // Loaded without p(null): an error page, or a stream cut short.
-    if (byLoad && self._n === n0) return self._fail();
-    self._ended();
+    if (loaded && self._n === n0) self._fail();
+    else self._ended();
   }
-  reg['c' + id] = function (s) {
-    if (finished || self._st === T_CLOSED) return;
-    if (s === null) finish(false);
-    else self._deliver([s]);
+  reg[r.id] = function (s) {
+    if (self._req === r) {
+      if (s === null) finish();
+      else self._deliver([s]);
+    }
   };
   f.style.display = 'none';
-  if (f.attachEvent) f.attachEvent('onload', function () { finish(true); });
-  else f.onload = function () { finish(true); };
-  f.src = this._url() + '&c=' + id;
+  if (f.attachEvent) f.attachEvent('onload', function () { finish(1); });
+  else f.onload = function () { finish(1); };
+  f.src = this._url() + '&c=' + r.id.slice(1);
   (this._doc.body || this._doc.documentElement).appendChild(f);
-  this._req = { f: f, id: 'c' + id, reg: reg };
 };
 
+// Removed from a fresh task: this may run inside the iframe's own script.
+// A late call from the iframe finds this._req changed and is ignored.
 F._stopGet = function () {
   var r = this._req;
   this._req = null;
   this._getting = false;
-  if (!r) return;
-  r.reg[r.id] = noop;
-  // Removed from a fresh task: this may run inside the iframe's own script.
-  this._e.setTimeout(function () {
-    try {
+  if (r) {
+    this._e.setTimeout(function () {
       delete r.reg[r.id];
-    } catch (e) {
-      r.reg[r.id] = undefined;
-    }
-    r.f.onload = null;
-    try {
       r.f.src = 'about:blank';
-    } catch (e2) {}
-    if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
-  }, 0);
+      if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
+    }, 0);
+  }
 };
 
 F._doClose = function () {
@@ -1037,7 +1018,7 @@ function Polysock(url, protocols, options) {
   env = self._env = options.env || root;
 
   loc = env.location;
-  u = resolve(usv(url), loc && (loc.href || loc.protocol + '//' + loc.host + '/'));
+  u = resolve(usv(url), loc && loc.href, env.document);
   self._http = u[1];
   self._origin = u[2];
   m = u[1].indexOf('?');
@@ -1163,7 +1144,7 @@ P.close = function (code, reason) {
   this._set('readyState', CLOSING);
   if (rs === CONNECTING) {
     this._teardown();
-    this._env.setTimeout(function () { self._finish(1006, '', false, true); }, 0);
+    this._env.setTimeout(function () { self._lost(); }, 0);
     return;
   }
   // A reason needs a code on the wire: 1000, as WebSocket sends.
@@ -1188,7 +1169,7 @@ P._wire = function (t) {
 
 P._next = function () {
   var self = this, name = this._order.shift(), t, last = !this._order.length;
-  if (!name) return this._finish(1006, '', false, true);
+  if (!name) return this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
   // The timeout runs from the attempt's real start; the last candidate has
   // nothing to fall back to and gets longer.
@@ -1238,7 +1219,7 @@ P._onError = function (t) {
     this._store(this._t.name, +new Date());
     this._flush();
   } else if (t === this._t) {
-    this._finish(1006, '', false, true);
+    this._lost();
   }
 };
 
@@ -1337,7 +1318,7 @@ P._alive = function () {
   var self = this, env = this._env;
   if (!this._ping) return;
   env.clearTimeout(this._hb);
-  this._hb = env.setTimeout(function () { self._finish(1006, '', false, true); }, this._ping);
+  this._hb = env.setTimeout(function () { self._lost(); }, this._ping);
 };
 
 // ---- upgrade to websocket -------------------------------------------------
@@ -1407,6 +1388,11 @@ P._teardown = function () {
   this._attempt = this._t = null;
   this._order = [];
   this._wbuf = [];
+};
+
+// The connection failed: error, then close 1006.
+P._lost = function () {
+  this._finish(1006, '', false, true);
 };
 
 P._finish = function (code, reason, clean, error) {

@@ -8,8 +8,7 @@
 //
 // One callback per request, so a late call from a finished iframe is ignored.
 
-import { T_CLOSED } from './constants.js';
-import { inherit, noop } from './util.js';
+import { inherit } from './util.js';
 import { originOf } from './url.js';
 import { HttpTransport } from './http.js';
 
@@ -47,49 +46,42 @@ F._doOpen = function () {
 };
 
 F._get = function () {
-  var self = this, id = ++cbSeq, reg = this._win[CB] || (this._win[CB] = {}),
-    f = this._doc.createElement('iframe'), n0 = this._n, finished = false;
-  function finish(byLoad) {
-    if (finished) return;
-    finished = true;
+  var self = this, reg = this._win[CB] || (this._win[CB] = {}), f = this._doc.createElement('iframe'),
+    n0 = this._n, r = this._req = { f: f, id: 'c' + ++cbSeq, reg: reg };
+  // This request ended: by p(null), or by loading (an error page, or a
+  // stream cut short if it carried nothing).
+  function finish(loaded) {
+    if (self._req !== r) return;
     self._stopGet();
-    if (self._st === T_CLOSED) return;
-    // Loaded without p(null): an error page, or a stream cut short.
-    if (byLoad && self._n === n0) return self._fail();
-    self._ended();
+    if (loaded && self._n === n0) self._fail();
+    else self._ended();
   }
-  reg['c' + id] = function (s) {
-    if (finished || self._st === T_CLOSED) return;
-    if (s === null) finish(false);
-    else self._deliver([s]);
+  reg[r.id] = function (s) {
+    if (self._req === r) {
+      if (s === null) finish();
+      else self._deliver([s]);
+    }
   };
   f.style.display = 'none';
-  if (f.attachEvent) f.attachEvent('onload', function () { finish(true); });
-  else f.onload = function () { finish(true); };
-  f.src = this._url() + '&c=' + id;
+  if (f.attachEvent) f.attachEvent('onload', function () { finish(1); });
+  else f.onload = function () { finish(1); };
+  f.src = this._url() + '&c=' + r.id.slice(1);
   (this._doc.body || this._doc.documentElement).appendChild(f);
-  this._req = { f: f, id: 'c' + id, reg: reg };
 };
 
+// Removed from a fresh task: this may run inside the iframe's own script.
+// A late call from the iframe finds this._req changed and is ignored.
 F._stopGet = function () {
   var r = this._req;
   this._req = null;
   this._getting = false;
-  if (!r) return;
-  r.reg[r.id] = noop;
-  // Removed from a fresh task: this may run inside the iframe's own script.
-  this._e.setTimeout(function () {
-    try {
+  if (r) {
+    this._e.setTimeout(function () {
       delete r.reg[r.id];
-    } catch (e) {
-      r.reg[r.id] = undefined;
-    }
-    r.f.onload = null;
-    try {
       r.f.src = 'about:blank';
-    } catch (e2) {}
-    if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
-  }, 0);
+      if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
+    }, 0);
+  }
 };
 
 F._doClose = function () {

@@ -14,30 +14,18 @@ function str(s) {
   });
 }
 
-// A string, number, true/false/null, or an array of those (whose strings
-// hold no comma: the open packet's upgrades are transport names).
-function value(v) {
-  var c, list = [], i;
-  v = v.replace(/^\s+|\s+$/g, '');
-  c = v.charAt(0);
-  if (c === '[') {
-    v = v.slice(1, -1);
-    if (/\S/.test(v)) {
-      v = v.split(',');
-      for (i = 0; i < v.length; i++) list.push(value(v[i]));
-    }
-    return list;
-  }
-  if (c === '"') return str(v.slice(1, -1));
-  if (!/^(true|false|null|-?\d[\d.eE+\-]*)$/.test(v)) throw new SyntaxError('bad JSON');
-  return v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
-}
-
-// Lenient: an object's members "key": value, where no value is an object.
+// Without a native JSON (IE6/7): the members of one flat object, each a
+// string, a number, true, false, null or an array of plain strings, picked
+// out by one regular expression. That covers the open packet and a close
+// packet's body, the only JSON the client reads; nothing is evaluated.
 export function flatParse(text) {
-  var out = {}, re = /"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m;
-  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('bad JSON');
-  while ((m = re.exec(text))) out[str(m[1])] = value(m[2]);
+  var out = {}, re = /"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\[\s*("[^\]]*")?\s*\]|([\w.+\-]+))/g, m, v;
+  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('JSON');
+  while ((m = re.exec(text))) {
+    v = m[4];
+    out[m[1]] = m[2] != null ? str(m[2]) : v == null ? (m[3] ? m[3].slice(1, -1).split(/"\s*,\s*"/) : []) :
+      v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
+  }
   return out;
 }
 
@@ -46,9 +34,9 @@ export function parseJSON(text) {
   return J && J.parse ? J.parse(text) : flatParse(text);
 }
 
+// A JSON string literal: anything but printable ASCII (and " \) as \\uXXXX.
 export function quote(s) {
-  return '"' + s.replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
-    return c === '"' ? '\\"' : c === '\\' ? '\\\\' :
-      '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
+  return '"' + s.replace(/[^ !#-\[\]-~]/g, function (c) {
+    return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
   }) + '"';
 }

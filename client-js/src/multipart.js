@@ -23,7 +23,7 @@ M.feed = function (text) {
   var d = this.d, out = [], i, part, h;
   while (!this.done) {
     i = text.indexOf(d, this.from);
-    if (this.pos >= 0 && text.length >= this.pos + 2 && text.substr(this.pos, 2) === '--') {
+    if (this.pos >= 0 && text.substr(this.pos, 2) === '--') {
       this.done = true;
       break;
     }

@@ -83,7 +83,7 @@ export function Polysock(url, protocols, options) {
   env = self._env = options.env || root;
 
   loc = env.location;
-  u = resolve(usv(url), loc && (loc.href || loc.protocol + '//' + loc.host + '/'));
+  u = resolve(usv(url), loc && loc.href, env.document);
   self._http = u[1];
   self._origin = u[2];
   m = u[1].indexOf('?');
@@ -209,7 +209,7 @@ P.close = function (code, reason) {
   this._set('readyState', CLOSING);
   if (rs === CONNECTING) {
     this._teardown();
-    this._env.setTimeout(function () { self._finish(1006, '', false, true); }, 0);
+    this._env.setTimeout(function () { self._lost(); }, 0);
     return;
   }
   // A reason needs a code on the wire: 1000, as WebSocket sends.
@@ -234,7 +234,7 @@ P._wire = function (t) {
 
 P._next = function () {
   var self = this, name = this._order.shift(), t, last = !this._order.length;
-  if (!name) return this._finish(1006, '', false, true);
+  if (!name) return this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
   // The timeout runs from the attempt's real start; the last candidate has
   // nothing to fall back to and gets longer.
@@ -284,7 +284,7 @@ P._onError = function (t) {
     this._store(this._t.name, +new Date());
     this._flush();
   } else if (t === this._t) {
-    this._finish(1006, '', false, true);
+    this._lost();
   }
 };
 
@@ -383,7 +383,7 @@ P._alive = function () {
   var self = this, env = this._env;
   if (!this._ping) return;
   env.clearTimeout(this._hb);
-  this._hb = env.setTimeout(function () { self._finish(1006, '', false, true); }, this._ping);
+  this._hb = env.setTimeout(function () { self._lost(); }, this._ping);
 };
 
 // ---- upgrade to websocket -------------------------------------------------
@@ -453,6 +453,11 @@ P._teardown = function () {
   this._attempt = this._t = null;
   this._order = [];
   this._wbuf = [];
+};
+
+// The connection failed: error, then close 1006.
+P._lost = function () {
+  this._finish(1006, '', false, true);
 };
 
 P._finish = function (code, reason, clean, error) {

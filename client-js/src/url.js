@@ -2,10 +2,7 @@
 // WebSocket(url)"): parse against the page's URL, map http(s) to ws(s),
 // refuse other schemes and any fragment with a SyntaxError. Where the URL
 // constructor exists the browser's own parser does the work; elsewhere
-// (IE, old Android) a small parser covers absolute, scheme-relative and
-// path-relative URLs, lower-cases scheme and host, adds the "/" path and
-// percent-encodes spaces and non-ASCII; it does not resolve dot segments,
-// drop default ports, or normalise IDNA and IPv6 hosts.
+// (IE, old Android) the page's own <a> element resolves it (byHand).
 
 import { root, domError } from './util.js';
 
@@ -13,16 +10,19 @@ function syntax(url) {
   return domError('SyntaxError', 'URL ' + url);
 }
 
-function byHand(url, base) {
-  var s = url.replace(/^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g, ''),
-    b = /^(\w+:)\/\/([^\/?#]*)([^?#]*)/.exec(base || ''), m;
-  if (s.slice(0, 2) === '//') s = (b ? b[1] : '') + s;
-  else if (!/^[a-z][\w+.\-]*:/i.test(s) && b) {
-    s = b[1] + '//' + b[2] + (s.charAt(0) === '/' ? '' : b[3].replace(/[^\/]*$/, '')) + s;
+// Without the URL constructor: an <a> element resolves the URL against the
+// page (IE8 and later), then scheme and host are lower-cased, the "/" path
+// added, and spaces and non-ASCII percent-encoded.
+function byHand(url, doc) {
+  var a = doc && doc.createElement && doc.createElement('a');
+  if (a) {
+    a.href = url;
+    url = a.href;
   }
-  m = /^([a-z][\w+.\-]*:)\/*([^\/?#]+)([^?#]*)(.*)$/i.exec(s);
-  if (!m) throw syntax(url);
-  return (m[1] + '//' + m[2]).toLowerCase() + ((m[3] || '/') + m[4]).replace(/[^\x21-\x7e]/g, encodeURIComponent);
+  if (!/^[a-z][\w+.\-]*:\/\/[^\/?#]/i.test(url)) throw syntax(url);
+  return url.replace(/^[^\/]*\/\/[^\/?#]*/, function (s) {
+    return s.toLowerCase() + (/[\/]/.test(url.charAt(s.length)) ? '' : '/');
+  }).replace(/[^\x21-\x7e]/g, encodeURIComponent);
 }
 
 var HasURL = (function () {
@@ -34,7 +34,7 @@ var HasURL = (function () {
 }());
 
 // -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
-export function resolve(url, base) {
+export function resolve(url, base, doc) {
   var href, scheme, rest;
   if (HasURL) {
     try {
@@ -43,7 +43,7 @@ export function resolve(url, base) {
       throw syntax(url);
     }
   } else {
-    href = byHand(url, base);
+    href = byHand(url, doc);
   }
   scheme = /^[^:]*/.exec(href)[0];
   rest = href.slice(scheme.length);

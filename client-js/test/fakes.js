@@ -4,7 +4,8 @@
 'use strict';
 const path = require('node:path');
 
-const Polysock = require(path.join(__dirname, '..', 'dist', 'polysock.js'));
+// POLYSOCK_DIST: run the tests against another build (e.g. an older client).
+const Polysock = require(process.env.POLYSOCK_DIST || path.join(__dirname, '..', 'dist', 'polysock.js'));
 
 class Clock {
   constructor() {
