@@ -26,8 +26,12 @@ const SRC = path.join(__dirname, 'src');
 const DIST = path.join(__dirname, 'dist');
 const ASSET = path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js');
 /** The served script's min+gzip budget in bytes (issue 13: 6,000 B, with room
- *  kept for the resume work). */
+ *  kept for the resume work). Not met yet: BUDGET_TODO says why, and
+ *  CEILING (today's size and a little) keeps it from growing meanwhile. */
 const BUDGET = 6000;
+const BUDGET_TODO = 'not met: the WebSocket semantics, handshake turns and a JSON reader without eval ' +
+  'came on top of a client that was over it already; see client-js/README.md, Size';
+const CEILING = 6900;
 
 // Kept short: it is part of the served, size-budgeted file.
 const BANNER = `/*! Polysock client ${VERSION} | MIT | built from client-js/src: do not edit */`;
@@ -105,7 +109,7 @@ function write(b) {
   fs.writeFileSync(ASSET, b.min);
 }
 
-module.exports = { build, sizes, write, BUDGET, DIST, ASSET };
+module.exports = { build, sizes, write, BUDGET, BUDGET_TODO, CEILING, DIST, ASSET };
 
 if (require.main === module) {
   build().then((b) => {

@@ -94,24 +94,26 @@ var defineProperty = (function () {
 // booleans, null and arrays of those, which is every field those packets have.
 
 
-var ESC = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
+// JSON string escapes, for the flat reader.
 function str(s) {
   return s.replace(/\\(?:u(....)|(.))/g, function (m, hex, c) {
-    return hex ? String.fromCharCode(parseInt(hex, 16)) : ESC[c] || c;
+    var i = 'bfnrt'.indexOf(c);
+    return hex ? String.fromCharCode(parseInt(hex, 16)) : i < 0 ? c : '\b\f\n\r\t'.charAt(i);
   });
 }
 
-// Without a native JSON (IE6/7): the members of one flat object, each a
-// string, a number, true, false, null or an array of plain strings, picked
-// out by one regular expression. That covers the open packet and a close
-// packet's body, the only JSON the client reads; nothing is evaluated.
+// Without a native JSON (IE6/7): the members of one flat object as the
+// server writes it (no white space), each a string, a number, true, false,
+// null or an array of plain strings, picked out by a regular expression.
+// That covers the open packet and a close packet's body, the only JSON the
+// client reads. Nothing is evaluated; what is not such an object reads as
+// whatever members could be picked out of it.
 function flatParse(text) {
-  var out = {}, re = /"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\[\s*("[^\]]*")?\s*\]|([\w.+\-]+))/g, m, v;
-  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('JSON');
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m, v, c;
   while ((m = re.exec(text))) {
-    v = m[4];
-    out[m[1]] = m[2] != null ? str(m[2]) : v == null ? (m[3] ? m[3].slice(1, -1).split(/"\s*,\s*"/) : []) :
+    v = m[2];
+    c = v.charAt(0);
+    out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
       v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
   }
   return out;
@@ -131,62 +133,35 @@ function quote(s) {
 
 // url.js: the WebSocket constructor's URL steps (WHATWG WebSockets, "new
 // WebSocket(url)"): parse against the page's URL, map http(s) to ws(s),
-// refuse other schemes and any fragment with a SyntaxError. Where the URL
-// constructor exists the browser's own parser does the work; elsewhere
-// (IE, old Android) the page's own <a> element resolves it (byHand).
+// refuse other schemes and any fragment with a SyntaxError. The browser's
+// own parser does the work: an <a> element's where there is a document
+// (the same WHATWG parser in today's browsers; IE's own resolution in IE),
+// else the URL constructor (workers, Node).
 
 
 function syntax(url) {
   return domError('SyntaxError', 'URL ' + url);
 }
 
-// Without the URL constructor: an <a> element resolves the URL against the
-// page (IE8 and later), then scheme and host are lower-cased, the "/" path
-// added, and spaces and non-ASCII percent-encoded.
-function byHand(url, doc) {
-  var a = doc && doc.createElement && doc.createElement('a');
-  if (a) {
-    a.href = url;
-    url = a.href;
-  }
-  if (!/^[a-z][\w+.\-]*:\/\/[^\/?#]/i.test(url)) throw syntax(url);
-  return url.replace(/^[^\/]*\/\/[^\/?#]*/, function (s) {
-    return s.toLowerCase() + (/[\/]/.test(url.charAt(s.length)) ? '' : '/');
-  }).replace(/[^\x21-\x7e]/g, encodeURIComponent);
-}
-
-var HasURL = (function () {
-  try {
-    return new root.URL('b', 'http://a/').href === 'http://a/b';
-  } catch (e) {
-    return false;
-  }
-}());
-
 // -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
 function resolve(url, base, doc) {
-  var href, scheme, rest;
-  if (HasURL) {
-    try {
-      href = new root.URL(url, base || undefined).href;
-    } catch (e) {
-      throw syntax(url);
-    }
+  var href = '', scheme, rest, a = doc && doc.createElement && doc.createElement('a');
+  if (a) {
+    a.href = url;
+    // An unparseable URL leaves href as given, with an empty scheme.
+    if (a.protocol !== ':') href = a.href;
   } else {
-    href = byHand(url, doc);
+    try {
+      href = new root.URL(url, base).href;
+    } catch (e) {}
   }
   scheme = /^[^:]*/.exec(href)[0];
   rest = href.slice(scheme.length);
   scheme = scheme === 'http' ? 'ws' : scheme === 'https' ? 'wss' : scheme;
-  if ((scheme !== 'ws' && scheme !== 'wss') || href.indexOf('#') >= 0) throw syntax(url);
+  if ((scheme !== 'ws' && scheme !== 'wss') || !/^:\/\/[^\/?#]/.test(rest) || href.indexOf('#') >= 0) {
+    throw syntax(url);
+  }
   return [scheme + rest, 'http' + scheme.slice(2) + rest, scheme + rest.replace(/^(:\/\/[^\/?#]*).*/, '$1')];
-}
-
-// The origin of an http(s) URL, default port dropped, lower case.
-function originOf(url) {
-  var m = /^(https?:)\/\/([^\/?#]+)/i.exec(url);
-  if (!m) return '';
-  return (m[1] + '//' + m[2].replace(m[1] === 'http:' ? /:80$/ : /:443$/, '')).toLowerCase();
 }
 
 // base64.js: binary messages on the HTTP transports travel as "b" + base64
@@ -598,7 +573,8 @@ var reqSeq = 0;
 // (0 for a network error). progress(xhr) runs as the body grows.
 function request(env, method, url, body, done, progress) {
   var x = env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
-  if (method === 'GET') url += '&t=' + (+new Date()).toString(36) + '.' + (reqSeq++);
+  // Unique, so that no cache answers a GET (old IE caches them).
+  if (method === 'GET') url += '&t=' + +new Date() + '-' + reqSeq++;
   x.open(method, url, true);
   if (body != null) x.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
   function grow() {
@@ -854,10 +830,10 @@ var F = HtmlFile.prototype;
 F.name = 'htmlfile';
 F._acks = true;
 
-HtmlFile.enabled = function (env, httpUrl) {
+// `origin`: the socket's ws(s) origin; the page's must be the same.
+HtmlFile.enabled = function (env, origin) {
   var loc = env.location;
-  return !!(env.document && env.document.createElement && loc &&
-    originOf(httpUrl) === originOf(loc.protocol + '//' + loc.host));
+  return !!(env.document && loc && origin === 'ws' + loc.protocol.slice(4) + '//' + loc.host);
 };
 
 F._doOpen = function () {
@@ -935,13 +911,10 @@ Polling.enabled = xhrEnabled;
 L._get = function () {
   var self = this;
   this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
-    var text;
     self._req = null;
     if (self._st === T_CLOSED) return;
-    if (err !== null) return self._fail();
-    text = x.responseText;
-    if (!text) return self._fail();
-    self._deliver(text.split('\x1e'));
+    if (err !== null || !x.responseText) return self._fail();
+    self._deliver(x.responseText.split('\x1e'));
     if (self._st !== T_CLOSED) self._ended();
   });
 };
@@ -1063,7 +1036,7 @@ function Polysock(url, protocols, options) {
   memo = self._memo = self._recall();
   self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
   self._order = transportOrder(self._prefs, function (n) {
-    return TRANSPORTS[n].enabled(env, u[1]);
+    return TRANSPORTS[n].enabled(env, u[2]);
   }, memo[0]);
   // Nothing happens before the constructor returns.
   self._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
@@ -1224,7 +1197,7 @@ P._onError = function (t) {
 };
 
 P._onPacket = function (t, p) {
-  var o, rs = this._v.readyState, bt;
+  var o, rs = this._v.readyState;
   if (t === this._probe) {
     if (p.type === P_PONG && p.data === 'probe') this._upgrade();
     return;
@@ -1250,8 +1223,7 @@ P._onPacket = function (t, p) {
     this._flush();
   } else if (p.type === P_MESSAGE && rs === OPEN) {
     o = p.data;
-    bt = defineProperty ? this._v.binaryType : this.binaryType;
-    if (typeof o !== 'string' && bt !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
+    if (typeof o !== 'string' && this.binaryType !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
     this._fire('message', { data: o, origin: this._origin });
   }
 };
@@ -1410,4 +1382,4 @@ P._finish = function (code, reason, clean, error) {
 
 Polysock.version = '0.1.0';
 
-export { Multipart, Polysock, b64decode, b64encode, boundaryOf, decodePacket, decodePayload, Polysock as default, encodePacket, encodePayload, flatParse, originOf, parseJSON, quote, resolve, transportOrder, TRANSPORTS as transports, usv, utf8Length };
+export { Multipart, Polysock, b64decode, b64encode, boundaryOf, decodePacket, decodePayload, Polysock as default, encodePacket, encodePayload, flatParse, parseJSON, quote, resolve, transportOrder, TRANSPORTS as transports, usv, utf8Length };

@@ -9,7 +9,6 @@
 // One callback per request, so a late call from a finished iframe is ignored.
 
 import { inherit } from './util.js';
-import { originOf } from './url.js';
 import { HttpTransport } from './http.js';
 
 var CB = '_polysock_cb', cbSeq = 0;
@@ -22,10 +21,10 @@ var F = HtmlFile.prototype;
 F.name = 'htmlfile';
 F._acks = true;
 
-HtmlFile.enabled = function (env, httpUrl) {
+// `origin`: the socket's ws(s) origin; the page's must be the same.
+HtmlFile.enabled = function (env, origin) {
   var loc = env.location;
-  return !!(env.document && env.document.createElement && loc &&
-    originOf(httpUrl) === originOf(loc.protocol + '//' + loc.host));
+  return !!(env.document && loc && origin === 'ws' + loc.protocol.slice(4) + '//' + loc.host);
 };
 
 F._doOpen = function () {

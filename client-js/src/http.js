@@ -14,7 +14,8 @@ var reqSeq = 0;
 // (0 for a network error). progress(xhr) runs as the body grows.
 export function request(env, method, url, body, done, progress) {
   var x = env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
-  if (method === 'GET') url += '&t=' + (+new Date()).toString(36) + '.' + (reqSeq++);
+  // Unique, so that no cache answers a GET (old IE caches them).
+  if (method === 'GET') url += '&t=' + +new Date() + '-' + reqSeq++;
   x.open(method, url, true);
   if (body != null) x.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
   function grow() {

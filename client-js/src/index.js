@@ -13,4 +13,4 @@ export { Multipart, boundaryOf } from './multipart.js';
 export { b64encode, b64decode } from './base64.js';
 export { utf8Length, usv } from './util.js';
 export { quote, parseJSON, flatParse } from './json.js';
-export { originOf, resolve } from './url.js';
+export { resolve } from './url.js';

@@ -6,24 +6,26 @@
 
 import { root } from './util.js';
 
-var ESC = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
+// JSON string escapes, for the flat reader.
 function str(s) {
   return s.replace(/\\(?:u(....)|(.))/g, function (m, hex, c) {
-    return hex ? String.fromCharCode(parseInt(hex, 16)) : ESC[c] || c;
+    var i = 'bfnrt'.indexOf(c);
+    return hex ? String.fromCharCode(parseInt(hex, 16)) : i < 0 ? c : '\b\f\n\r\t'.charAt(i);
   });
 }
 
-// Without a native JSON (IE6/7): the members of one flat object, each a
-// string, a number, true, false, null or an array of plain strings, picked
-// out by one regular expression. That covers the open packet and a close
-// packet's body, the only JSON the client reads; nothing is evaluated.
+// Without a native JSON (IE6/7): the members of one flat object as the
+// server writes it (no white space), each a string, a number, true, false,
+// null or an array of plain strings, picked out by a regular expression.
+// That covers the open packet and a close packet's body, the only JSON the
+// client reads. Nothing is evaluated; what is not such an object reads as
+// whatever members could be picked out of it.
 export function flatParse(text) {
-  var out = {}, re = /"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\[\s*("[^\]]*")?\s*\]|([\w.+\-]+))/g, m, v;
-  if (!/^\s*\{[\s\S]*\}\s*$/.test(text)) throw new SyntaxError('JSON');
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m, v, c;
   while ((m = re.exec(text))) {
-    v = m[4];
-    out[m[1]] = m[2] != null ? str(m[2]) : v == null ? (m[3] ? m[3].slice(1, -1).split(/"\s*,\s*"/) : []) :
+    v = m[2];
+    c = v.charAt(0);
+    out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
       v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
   }
   return out;

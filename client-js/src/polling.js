@@ -15,13 +15,10 @@ Polling.enabled = xhrEnabled;
 L._get = function () {
   var self = this;
   this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
-    var text;
     self._req = null;
     if (self._st === T_CLOSED) return;
-    if (err !== null) return self._fail();
-    text = x.responseText;
-    if (!text) return self._fail();
-    self._deliver(text.split('\x1e'));
+    if (err !== null || !x.responseText) return self._fail();
+    self._deliver(x.responseText.split('\x1e'));
     if (self._st !== T_CLOSED) self._ended();
   });
 };

@@ -128,7 +128,7 @@ export function Polysock(url, protocols, options) {
   memo = self._memo = self._recall();
   self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
   self._order = transportOrder(self._prefs, function (n) {
-    return TRANSPORTS[n].enabled(env, u[1]);
+    return TRANSPORTS[n].enabled(env, u[2]);
   }, memo[0]);
   // Nothing happens before the constructor returns.
   self._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
@@ -289,7 +289,7 @@ P._onError = function (t) {
 };
 
 P._onPacket = function (t, p) {
-  var o, rs = this._v.readyState, bt;
+  var o, rs = this._v.readyState;
   if (t === this._probe) {
     if (p.type === P_PONG && p.data === 'probe') this._upgrade();
     return;
@@ -315,8 +315,7 @@ P._onPacket = function (t, p) {
     this._flush();
   } else if (p.type === P_MESSAGE && rs === OPEN) {
     o = p.data;
-    bt = defineProperty ? this._v.binaryType : this.binaryType;
-    if (typeof o !== 'string' && bt !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
+    if (typeof o !== 'string' && this.binaryType !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
     this._fire('message', { data: o, origin: this._origin });
   }
 };

@@ -543,3 +543,34 @@ fn is_connection_error(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
+
+#[cfg(all(test, feature = "tls"))]
+mod tests {
+    use super::*;
+
+    async fn serve_nothing() -> Serve<axum::Router> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        serve(listener, axum::Router::new())
+    }
+
+    #[tokio::test]
+    async fn tls_pem_refuses_what_does_not_parse() {
+        let cases: [(&[u8], &[u8], &str); 3] = [
+            (b"", b"", "no certificate"),
+            (b"not pem at all", b"", "no certificate"),
+            (
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+                "private key",
+            ),
+        ];
+        for (cert, key, what) in cases {
+            let error = serve_nothing()
+                .await
+                .tls_pem(cert, key)
+                .expect_err("must be refused");
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            assert!(error.to_string().contains(what), "{error}");
+        }
+    }
+}
