@@ -197,11 +197,12 @@ test('htmlfile: the callback is c=<digits>, bound by the server to _polysock_cb.
   assert.equal(src.searchParams.get('transport'), 'htmlfile');
   assert.equal(src.searchParams.get('ext'), '1');
   const cb = src.searchParams.get('c');
-  assert.match(cb, /^[0-9]{1,9}$/);
+  assert.match(cb, /^[0-9]{1,9}$/, 'only an index: the server fixes the callback');
+  assert.ok(!h.callbacks.invalid.includes(cb));
   assert.equal(typeof win._polysock_cb['c' + cb], 'function');
   // The server's body, with our callback: the example packets plus hostile texts.
   const hostile = h.hostile.map((x) => x.chunk).join('');
-  const body = h.example_body.bytes.replace('parent.' + h.example_body.callback, 'parent._polysock_cb.c' + cb)
+  const body = h.example_body.bytes.replace('parent._polysock_cb.c' + h.example_body.callback, 'parent._polysock_cb.c' + cb)
     .replace(h.end, hostile + h.end);
   runHtmlfile(body, win);
   assert.equal(s.readyState, 1);
