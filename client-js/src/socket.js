@@ -71,7 +71,9 @@ export function Polysock(url, protocols, options) {
   var self, env, m, loc, i, memo, list, seen = {}, u, v;
   if (!(this instanceof Polysock)) throw new TypeError('new');
   if (!arguments.length) throw missing();
-  self = NativeTarget ? Object.setPrototypeOf(new NativeTarget(), P) : this;
+  // A real EventTarget where possible, keeping the prototype `new` chose (a
+  // subclass's too).
+  self = NativeTarget ? Object.setPrototypeOf(new NativeTarget(), this.constructor.prototype) : this;
   if (protocols && typeof protocols === 'object' && !isArray(protocols)) {
     options = protocols;
     protocols = undefined;

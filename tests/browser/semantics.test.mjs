@@ -97,6 +97,7 @@ const ATTRIBUTE_CASES = [
   'var s = new C(u); made.push(s); var t = []; s.addEventListener("x", function (e) { t.push(1); e.stopImmediatePropagation(); }); ' +
     's.addEventListener("x", function () { t.push(2); }); s.dispatchEvent(new Event("x")); return t',
   'var s = new C(u); made.push(s); return [s instanceof EventTarget, C.OPEN, s.CLOSED, "onopen" in s, "url" in s]',
+  'class S extends C { hi() { return 1; } } var s = new S(u); made.push(s); return [s instanceof S, s instanceof C, s.hi(), s.readyState]',
 ];
 
 test('Polysock answers as WebSocket does: URLs, attributes, handler attributes, exceptions, dispatchEvent', () =>
