@@ -6,7 +6,9 @@
 //   packet (p)       a packet arrived
 //   drain (batch)    the packets of one _send(packets, batch) have left
 //   open             (websocket) the WebSocket connection is established
-//   error            it failed; it is closed and emits nothing more
+//   close            it is closed for good, by its owner or by a failure
+//   error            it failed: it has closed (close came first) and emits
+//                    nothing more
 // Its state is explicit (constants.js): T_NEW -open()-> T_OPENING
 // -ready(sid)-> T_OPEN <-pause()/resume()-> T_PAUSED, and -close()-> T_CLOSED
 // from anywhere. A subclass implements doOpen, doSend(packets), doClose,
@@ -66,10 +68,12 @@ T._fail = function () {
 };
 
 T._close = function () {
+  var fn = this._hs.close;
   if (this._st === T_CLOSED) return;
   this._st = T_CLOSED;
   this._w = false;
   this._doClose();
+  if (fn) fn();
 };
 
 T._url = function () {

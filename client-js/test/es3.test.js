@@ -82,3 +82,39 @@ test('UMD: CommonJS export, AMD define and a browser global', () => {
   // CommonJS
   assert.equal(require(path.join(DIST, 'polysock.js')).CONNECTING, 0);
 });
+
+test('as in IE8 (defineProperty for DOM objects only, no EventTarget, no URL): plain attributes, the ES3 paths', () => {
+  const vm = require('node:vm');
+  const { env, OPEN } = require('./fakes');
+  const src = fs.readFileSync(path.join(DIST, 'polysock.min.js'), 'utf8');
+  const ctx = { window: undefined };
+  ctx.window = ctx;
+  vm.createContext(ctx);
+  vm.runInContext('Object.defineProperty = function () { throw new TypeError("DOM objects only"); };' +
+    'delete this.EventTarget; delete this.URL;' + src, ctx);
+  // The page's <a> element resolves URLs (what IE8 has).
+  const a = () => {
+    const el = {};
+    Object.defineProperty(el, 'href', { set(v) { this.u = new URL(v, 'http://example.test/page.html'); }, get() { return this.u.href; } });
+    Object.defineProperty(el, 'protocol', { get() { return this.u.protocol; } });
+    return el;
+  };
+  const f = env({ ws: false, document: { createElement: a } });
+  f.env.location = { protocol: 'http:', host: 'other.test', href: 'http://other.test/' }; // no htmlfile: not same-origin
+  const s = new ctx.Polysock('/engine.io', [], { env: f.env, transports: ['polling'] });
+  assert.equal(s.url, 'ws://example.test/engine.io');
+  assert.ok(Object.prototype.hasOwnProperty.call(s, 'readyState'), 'a plain property');
+  const seen = [];
+  s.addEventListener('open', () => seen.push('listener'));
+  s.onopen = () => seen.push('onopen');
+  s.onmessage = (e) => seen.push(e.data);
+  f.clock.tick();
+  f.xhrs[0].respond(200, OPEN());
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(seen, ['onopen', 'listener'], 'without accessors the handler runs first');
+  f.xhrs[1].respond(200, '4hello');
+  assert.deepEqual(seen.slice(2), ['hello']);
+  s.close(4000, 'bye');
+  assert.equal(s.readyState, 2);
+  assert.equal(f.xhrs[3].body, '1{"code":4000,"reason":"bye"}');
+});
