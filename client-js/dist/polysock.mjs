@@ -525,9 +525,8 @@ W._release = function (failed) {
   if (!q) return;
   this._q = null;
   if (q._busy !== this) {
-    for (i = 0; i < q._wait.length; i++) {
-      if (q._wait[i] === this) q._wait.splice(i, 1);
-    }
+    i = indexOf(q._wait, this);
+    if (i >= 0) q._wait.splice(i, 1);
     return;
   }
   q._busy = null;
@@ -1000,9 +999,10 @@ function Polysock(url, protocols, options) {
   u = resolve(usv(url), loc && loc.href, env.document);
   self._http = u[1];
   self._origin = u[2];
-  m = u[1].indexOf('?');
-  self._base = (m < 0 ? u[1] : u[1].slice(0, m)).replace(/\/?$/, '/') + '?' +
-    (m < 0 ? '' : u[1].slice(m + 1) + '&');
+  // "<path>/?<query>&": the protocol's parameters follow.
+  self._base = u[1].replace(/\/?(\?(.*))?$/, function (all, q, query) {
+    return '/?' + (q ? query + '&' : '');
+  });
 
   list = protocols === undefined ? [] : isArray(protocols) ? protocols : [protocols];
   protocols = [];
@@ -1039,7 +1039,7 @@ function Polysock(url, protocols, options) {
     _origin: u[2],
     _query: function (name, sid) { return self._url(name, sid); }
   };
-  memo = self._memo = self._recall();
+  memo = self._memo = self._mem();
   self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
   self._order = transportOrder(self._prefs, function (n) {
     return TRANSPORTS[n].enabled(env, u[2]);
@@ -1168,21 +1168,19 @@ P._url = function (name, sid) {
 };
 
 // Storage: "<transport>", or "<transport> <time>" where time is when a
-// websocket probe last failed (no probing for an hour after that).
-// Storage that is missing or throws (private modes, sandboxes) is empty.
-P._recall = function () {
-  var v = null;
+// websocket probe last failed (no probing for an hour after that). Storage
+// that is missing or throws (private modes, sandboxes) is empty.
+// _mem() reads [transport, time]; _mem(name, failedAt) writes.
+P._mem = function (name, failedAt) {
+  var v = null, k = STORE_KEY + this._http;
   try {
-    v = this._remember && this._env.localStorage.getItem(STORE_KEY + this._http);
+    if (this._remember) {
+      if (name) this._env.localStorage.setItem(k, name + (failedAt ? ' ' + failedAt : ''));
+      else v = this._env.localStorage.getItem(k);
+    }
   } catch (e) {}
   v = String(v || '').split(' ');
   return [v[0], +v[1] || 0];
-};
-
-P._store = function (name, failedAt) {
-  try {
-    if (this._remember) this._env.localStorage.setItem(STORE_KEY + this._http, name + (failedAt ? ' ' + failedAt : ''));
-  } catch (e) {}
 };
 
 // ---- events from transports -----------------------------------------------
@@ -1195,7 +1193,7 @@ P._onError = function (t) {
     this._next();
   } else if (t === this._probe) {
     this._endProbe();
-    this._store(this._t.name, +new Date());
+    this._mem(this._t.name, +new Date());
     this._flush();
   } else if (t === this._t) {
     this._lost();
@@ -1246,7 +1244,7 @@ P._opened = function (t, o) {
   this._set('protocol', o.ext ? o.protocol || '' : '');
   this._set('transport', t.name);
   this._set('readyState', OPEN);
-  this._store(t.name, this._noProbe && this._memo[1]);
+  this._mem(t.name, this._noProbe && this._memo[1]);
   this._alive();
   this._fire('open');
   if (this._v.readyState === OPEN) {
@@ -1339,7 +1337,7 @@ P._upgrade = function () {
     old._close();
     self._t = t;
     self._set('transport', t.name);
-    self._store(t.name);
+    self._mem(t.name);
     self._flush();
   });
 };

@@ -14,7 +14,7 @@
 // blocked websocket costs one timeout for the whole page, not one each.
 
 import { P_MESSAGE, T_CLOSED } from './constants.js';
-import { inherit } from './util.js';
+import { inherit, indexOf } from './util.js';
 import { decodePacket, isBinary } from './codec.js';
 import { Transport } from './transport.js';
 
@@ -80,9 +80,8 @@ W._release = function (failed) {
   if (!q) return;
   this._q = null;
   if (q._busy !== this) {
-    for (i = 0; i < q._wait.length; i++) {
-      if (q._wait[i] === this) q._wait.splice(i, 1);
-    }
+    i = indexOf(q._wait, this);
+    if (i >= 0) q._wait.splice(i, 1);
     return;
   }
   q._busy = null;
