@@ -94,19 +94,25 @@ async fn check(transport: &str, socket: &Socket, rss_before: usize) {
     );
 }
 
+/// A client that sends a GET head and then never reads a byte.
+async fn send_head(server: &TestServer, query: &str, extra: &str) -> tokio::net::TcpStream {
+    let mut tcp = raw::connect(server.addr).await;
+    let head = raw::head("GET", server.addr, query, extra);
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp
+}
+
 #[tokio::test]
 async fn websocket_client_that_never_reads() {
     let mut server = start(builder()).await;
     let rss = rss_kib();
-    let mut tcp = raw::connect(server.addr).await;
-    let head = raw::head(
-        "GET",
-        server.addr,
+    let tcp = send_head(
+        &server,
         "EIO=4&transport=websocket",
         "Upgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
-    );
-    tcp.write_all(head.as_bytes()).await.unwrap();
+    )
+    .await;
     let socket = server.socket().await;
     check("websocket", &socket, rss).await;
     drop(tcp);
@@ -134,14 +140,7 @@ async fn htmlfile_client_that_never_reads() {
 async fn streaming_client_that_never_reads(transport: &str) {
     let mut server = start(builder()).await;
     let rss = rss_kib();
-    let mut tcp = raw::connect(server.addr).await;
-    let head = raw::head(
-        "GET",
-        server.addr,
-        &format!("EIO=4&transport={transport}&ext=1"),
-        "",
-    );
-    tcp.write_all(head.as_bytes()).await.unwrap();
+    let tcp = send_head(&server, &format!("EIO=4&transport={transport}&ext=1"), "").await;
     let socket = server.socket().await;
     check(transport, &socket, rss).await;
     drop(tcp);

@@ -59,11 +59,20 @@ fn the_packaged_crate_serves_its_client() {
     std::fs::create_dir_all(work.join("unpacked")).unwrap();
     run(cargo()
         .current_dir(root)
-        .args(["package", "-p", "polysock", "--allow-dirty", "--no-verify", "--offline"])
+        .args([
+            "package",
+            "-p",
+            "polysock",
+            "--allow-dirty",
+            "--no-verify",
+            "--offline",
+        ])
         .arg("--target-dir")
         .arg(&work));
     let version = env!("CARGO_PKG_VERSION");
-    let crate_file = work.join("package").join(format!("polysock-{version}.crate"));
+    let crate_file = work
+        .join("package")
+        .join(format!("polysock-{version}.crate"));
     run(Command::new("tar")
         .arg("xzf")
         .arg(&crate_file)

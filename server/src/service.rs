@@ -59,7 +59,11 @@ async fn route(engine: Arc<Engine>, request: Request<Body>) -> Response<Body> {
     if !(path.is_empty() || path == "/") {
         return not_found();
     }
-    let verdict = match engine.config().origins.check(request.headers()) {
+    let verdict = match engine
+        .config()
+        .origins
+        .check(request.uri(), request.headers())
+    {
         Ok(verdict) => verdict,
         Err(rejection) => return rejection.into_response(),
     };

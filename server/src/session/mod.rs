@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use crate::close::{CloseReason, SendError, TrySendError};
+use crate::handshake::RequestInfo;
 use crate::protocol::{CloseFrame, Message, Packet};
-use crate::socket::RequestInfo;
 use crate::{Config, Transport};
 
 pub(crate) use inbound::{InboundReceiver, Inlet};
@@ -208,6 +208,9 @@ impl Session {
         if !is_encodable(&message) {
             return Err(SendError::RecordSeparator);
         }
+        if message_len(&message) > self.config.max_payload {
+            return Err(SendError::TooLarge);
+        }
         loop {
             let room = self.senders_wake.notified();
             tokio::pin!(room);
@@ -225,6 +228,9 @@ impl Session {
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
         if !is_encodable(&message) {
             return Err(TrySendError::RecordSeparator(message));
+        }
+        if message_len(&message) > self.config.max_payload {
+            return Err(TrySendError::TooLarge(message));
         }
         match self.apply(Event::Admit(message)) {
             Ok(_) => Ok(()),
@@ -439,6 +445,14 @@ fn is_encodable(message: &Message) -> bool {
     }
 }
 
+/// A message's length in bytes, as `max_payload` counts it.
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+    }
+}
+
 /// A POST being handled; clears the in-flight mark when dropped.
 pub(crate) struct PostGuard(Arc<Session>);
 
@@ -454,5 +468,34 @@ impl std::fmt::Debug for Session {
             .field("id", &self.id)
             .field("ext", &self.ext)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_no_transport_can_carry_are_refused_with_the_reason() {
+        let config = Config {
+            max_payload: 1000,
+            ..Config::default()
+        };
+        let session = test_session(config, Transport::Polling);
+        assert_eq!(
+            session.send(Message::Text("x".repeat(1001))).await,
+            Err(SendError::TooLarge)
+        );
+        assert!(matches!(
+            session.try_send(Message::Binary(vec![0; 1001].into())),
+            Err(TrySendError::TooLarge(_))
+        ));
+        let error = session
+            .send(Message::Text("a\u{1e}b".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(error, SendError::RecordSeparator);
+        assert!(error.to_string().contains("U+001E"), "{error}");
+        session.send(Message::Text("x".repeat(1000))).await.unwrap();
     }
 }
