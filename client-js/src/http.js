@@ -25,7 +25,6 @@ export function request(env, method, url, body, done, progress) {
     var st = 0;
     if (x.readyState !== 4) return grow();
     x.onreadystatechange = noop;
-    if (progress) x.onprogress = noop;
     try {
       st = x.status;
     } catch (e) {}

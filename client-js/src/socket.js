@@ -36,7 +36,8 @@ export var TRANSPORTS = {
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
-var TOKEN = /^[!#$%&'*+\-.\^_`|~0-9A-Za-z]+$/;
+// RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
+var TOKEN = /^[!#-'*+.\w^`|~-]+$/;
 
 // Transport names to try, best first: the preference list minus what cannot
 // run here, with the remembered transport (if any, and allowed) moved first.
@@ -55,12 +56,12 @@ export function transportOrder(prefs, usable, remembered) {
 
 // WebIDL [Clamp] unsigned short: NaN is 0, halves round to even.
 function clampCode(x) {
-  var f;
-  x = +x;
-  if (x !== x) return 0;
+  var f, d;
+  x = +x || 0;
   x = x < 0 ? 0 : x > 65535 ? 65535 : x;
   f = Math.floor(x);
-  return x - f > 0.5 || (x - f === 0.5 && f % 2) ? f + 1 : f;
+  d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2) ? f + 1 : f;
 }
 
 function missing() {
@@ -173,7 +174,7 @@ P._set = function (k, v) {
 };
 
 P._fire = function (type, init) {
-  this.dispatchEvent(makeEvent(type, init || {}));
+  this.dispatchEvent(makeEvent(type, init));
 };
 
 // ---- public API -----------------------------------------------------------
