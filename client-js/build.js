@@ -1,86 +1,123 @@
 #!/usr/bin/env node
-// Builds client-js/dist/polysock.js (readable UMD bundle of src/, in file
-// order, one function scope) and dist/polysock.min.js (terser), and prints
-// their sizes. `node client-js/build.js`; the dist files are committed, and
-// client-js/test/dist.test.js checks that rebuilding gives the same bytes.
+// Builds the client from the ES modules in src/ and prints the sizes:
+//
+//   dist/polysock.js       UMD, readable (src/umd.js and what it imports)
+//   dist/polysock.min.js   the same minified by terser: the file the server
+//                          serves, also written to server/assets/ (the crate
+//                          embeds it from there)
+//   dist/polysock.mjs      ES module (src/index.js: Polysock as the default
+//                          export, the pure helpers by name)
+//
+// `node client-js/build.js`; every output is committed, and
+// client-js/test/dist.test.js checks that a fresh build gives the same bytes.
+//
+// Bundler: rollup. Its output for ES5 sources is ES5 with no runtime helper
+// and every module hoisted into one function scope, so the UMD file is what
+// the sources say; terser then minifies with its IE8 mode (reserved words
+// quoted as property names, no trailing commas), which keeps the result
+// parseable as ES3.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 
-const VERSION = '0.1.0';
+const VERSION = require('./package.json').version;
 const SRC = path.join(__dirname, 'src');
 const DIST = path.join(__dirname, 'dist');
-// Order matters only for prototype set-up at load time (inherit() callers
-// after their parents).
-const FILES = ['util.js', 'emitter.js', 'framing.js', 'http.js', 'polling.js',
-  'xhr-streaming.js', 'htmlfile.js', 'websocket.js', 'socket.js'];
+const ASSET = path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js');
+/** The served script's min+gzip budget in bytes (issue 13: 6,000 B, with room
+ *  kept for the resume work). Not met yet: BUDGET_TODO says why, and
+ *  CEILING (today's size and a little) keeps it from growing meanwhile. */
+const BUDGET = 6000;
+const BUDGET_TODO = 'not met: the WebSocket semantics, handshake turns and a JSON reader without eval ' +
+  'came on top of a client that was over it already; see client-js/README.md, Size';
+const CEILING = 6850;
 
-const HEAD = `/*! Polysock client ${VERSION} | MIT | a WebSocket-shaped connection over
- * websocket, xhr-streaming, htmlfile and polling (Engine.IO v4 + extensions).
- * Built from client-js/src by client-js/build.js: do not edit. */
-(function (root, factory) {
-  if (typeof define === 'function' && define.amd) {
-    define([], function () { return factory(root); });
-  } else if (typeof module === 'object' && module.exports) {
-    module.exports = factory(root);
-  } else {
-    root.Polysock = factory(root);
-  }
-}(typeof window !== 'undefined' ? window : typeof globalThis !== 'undefined' ? globalThis : this, function (root) {
+// Kept short: it is part of the served, size-budgeted file.
+const BANNER = `/*! Polysock client ${VERSION} | MIT | built from client-js/src: do not edit */`;
+
+// Sources stay ASCII (escapes for the rest) and get the version stamped in.
+const sourcePlugin = {
+  name: 'polysock-source',
+  transform(code, id) {
+    if (/[^\x00-\x7f]/.test(code)) this.error(`${path.basename(id)}: keep sources ASCII (use \\u escapes)`);
+    return { code: code.split('__VERSION__').join(VERSION), map: null };
+  },
+};
+
+async function bundle(input, output) {
+  const { rollup } = require('rollup');
+  const b = await rollup({
+    input: path.join(SRC, input),
+    plugins: [sourcePlugin],
+    onwarn(w) { throw new Error(`rollup: ${w.message}`); },
+  });
+  const { output: [chunk] } = await b.generate({
+    banner: BANNER,
+    generatedCode: 'es5',
+    freeze: false,
+    indent: false,
+    ...output,
+  });
+  await b.close();
+  return chunk.code;
+}
+
+// A UMD wrapper shorter than rollup's (it is part of the size budget): a
+// CommonJS module, an AMD module, else the global Polysock.
+const UMD_HEAD = `(function (root, factory) {
+  if (typeof module == 'object' && module.exports) module.exports = factory();
+  else if (typeof define == 'function' && define.amd) define(factory);
+  else root.Polysock = factory();
+}(this, function () {
 'use strict';
 `;
-const FOOT = `
-Polysock.version = '${VERSION}';
-return Polysock;
-}));
-`;
-
-function bundle() {
-  let out = HEAD;
-  for (const f of FILES) {
-    const text = fs.readFileSync(path.join(SRC, f), 'utf8');
-    if (/[^\x00-\x7f]/.test(text)) throw new Error(`${f}: keep sources ASCII (use \\u escapes)`);
-    out += `\n// ---- ${f} ----\n\n` + text.replace(/\s+$/, '') + '\n';
-  }
-  return out + FOOT;
-}
 
 async function build() {
   const { minify } = require('terser');
-  const js = bundle();
+  const es = await bundle('umd.js', { format: 'es', banner: '' });
+  const tail = 'export { Polysock as default };\n';
+  if (!es.endsWith(tail)) throw new Error('unexpected rollup output tail');
+  const js = BANNER + '\n' + UMD_HEAD + es.slice(0, -tail.length) + '\nreturn Polysock;\n}));\n';
+  const mjs = await bundle('index.js', { format: 'es', exports: 'named' });
   const res = await minify(js, {
     ecma: 5,
     ie8: true,
-    compress: { passes: 2 },
-    // Internal members (leading underscore) are private: shorten them too.
-    mangle: { properties: { regex: /^_[a-zA-Z]/ } },
-    format: { ascii_only: true, comments: /^!/ }
+    compress: { passes: 3, pure_getters: true },
+    // Internal members (a leading underscore) are private: shorten them too.
+    // _polysock_cb is the htmlfile callback registry the server names.
+    mangle: { properties: { regex: /^_(?!polysock)[a-zA-Z]/ } },
+    format: { ascii_only: true, comments: /^!/ },
   });
-  return { js, min: res.code + '\n' };
+  return { js, min: res.code + '\n', mjs };
 }
 
 function sizes(b) {
-  const kib = (n) => (n / 1024).toFixed(2) + ' KiB';
   return {
-    bundle: kib(Buffer.byteLength(b.js)),
-    min: kib(Buffer.byteLength(b.min)),
-    minGzip: kib(zlib.gzipSync(b.min, { level: 9 }).length)
+    bundle: Buffer.byteLength(b.js),
+    min: Buffer.byteLength(b.min),
+    minGzip: zlib.gzipSync(b.min, { level: 9 }).length,
   };
 }
 
-module.exports = { build, bundle, sizes, FILES };
+function write(b) {
+  fs.mkdirSync(DIST, { recursive: true });
+  fs.writeFileSync(path.join(DIST, 'polysock.js'), b.js);
+  fs.writeFileSync(path.join(DIST, 'polysock.min.js'), b.min);
+  fs.writeFileSync(path.join(DIST, 'polysock.mjs'), b.mjs);
+  fs.mkdirSync(path.dirname(ASSET), { recursive: true });
+  fs.writeFileSync(ASSET, b.min);
+}
+
+module.exports = { build, sizes, write, BUDGET, BUDGET_TODO, CEILING, DIST, ASSET };
 
 if (require.main === module) {
   build().then((b) => {
-    fs.mkdirSync(DIST, { recursive: true });
-    fs.writeFileSync(path.join(DIST, 'polysock.js'), b.js);
-    fs.writeFileSync(path.join(DIST, 'polysock.min.js'), b.min);
-    // The crate embeds the served script from inside itself (cargo package).
-    fs.writeFileSync(path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js'), b.min);
+    write(b);
     const s = sizes(b);
-    console.log(`dist/polysock.js      ${s.bundle}`);
-    console.log(`dist/polysock.min.js  ${s.min} (${s.minGzip} gzipped)`);
+    console.log(`dist/polysock.js      ${s.bundle} B`);
+    console.log(`dist/polysock.min.js  ${s.min} B, ${s.minGzip} B gzipped (budget ${BUDGET} B)`);
+    console.log(`dist/polysock.mjs     ${Buffer.byteLength(b.mjs)} B`);
   }, (e) => {
     console.error(e);
     process.exit(1);

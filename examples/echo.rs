@@ -43,6 +43,9 @@ OPTIONS:
     --sockjs-url URL         sockjs-client script the SockJS iframe page loads
     --heartbeat-delay MS     SockJS heartbeat delay (default 25000)
     --disconnect-delay MS    SockJS disconnect delay (default 5000)
+    --tls-cert FILE          serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this
+                             PEM certificate chain; needs --tls-key
+    --tls-key FILE           the PEM private key of --tls-cert
     --test-hooks             treat text messages starting with @ as commands:
                                @close CODE REASON   close this socket
                                @whyclosed SID       reply @closed {code,reason} or @closed null
@@ -57,6 +60,7 @@ struct Options {
     path: String,
     static_dir: Option<String>,
     test_hooks: bool,
+    tls: Option<(String, String)>,
     builder: polysock::Builder,
     sockjs: Option<SockJsArgs>,
 }
@@ -74,6 +78,7 @@ fn parse_args() -> Result<Options, String> {
         listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
         path: "/engine.io".into(),
         static_dir: None,
+        tls: None,
         test_hooks: false,
         builder: Polysock::builder().allow_any_origin(),
         sockjs: None,
@@ -124,12 +129,23 @@ fn parse_args() -> Result<Options, String> {
             "--sockjs-url" => sockjs.url = Some(value()?),
             "--heartbeat-delay" => sockjs.heartbeat_delay = Some(millis(value()?)?),
             "--disconnect-delay" => sockjs.disconnect_delay = Some(millis(value()?)?),
+            "--tls-cert" => {
+                let key = options.tls.take().map(|(_, key)| key).unwrap_or_default();
+                options.tls = Some((value()?, key));
+            }
+            "--tls-key" => {
+                let cert = options.tls.take().map(|(cert, _)| cert).unwrap_or_default();
+                options.tls = Some((cert, value()?));
+            }
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
     options.sockjs = sockjs_on.then_some(sockjs);
     if !options.path.starts_with('/') || options.path.len() < 2 {
         return Err("--path must start with / and name a path".into());
+    }
+    if matches!(&options.tls, Some((cert, key)) if cert.is_empty() || key.is_empty()) {
+        return Err("--tls-cert and --tls-key go together".into());
     }
     Ok(options)
 }
@@ -327,7 +343,27 @@ async fn main() {
         }
     };
     let addr = listener.local_addr().unwrap_or(options.listen);
-    println!("listening on http://{addr}");
+    let mut serve = polysock::serve(listener, app);
+    if let Some((cert, key)) = &options.tls {
+        let pem = |file: &str| {
+            std::fs::read(file).unwrap_or_else(|error| {
+                eprintln!("echo: cannot read {file}: {error}");
+                std::process::exit(2);
+            })
+        };
+        serve = serve
+            .tls_pem(&pem(cert), &pem(key))
+            .unwrap_or_else(|error| {
+                eprintln!("echo: {error}");
+                std::process::exit(2);
+            });
+    }
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("listening on {scheme}://{addr}");
     let shutdown = {
         let realtime = realtime.clone();
         async move {
@@ -337,9 +373,7 @@ async fn main() {
     };
     // polysock::serve rather than axum::serve: it also bounds the request
     // head (10 s, 16 KiB, 100 headers) and passes on the peer address.
-    let served = polysock::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve.with_graceful_shutdown(shutdown).await;
     if let Err(error) = served {
         eprintln!("echo: {error}");
         std::process::exit(1);

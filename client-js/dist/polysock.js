@@ -1,21 +1,42 @@
-/*! Polysock client 0.1.0 | MIT | a WebSocket-shaped connection over
- * websocket, xhr-streaming, htmlfile and polling (Engine.IO v4 + extensions).
- * Built from client-js/src by client-js/build.js: do not edit. */
+/*! Polysock client 0.1.0 | MIT | built from client-js/src: do not edit */
 (function (root, factory) {
-  if (typeof define === 'function' && define.amd) {
-    define([], function () { return factory(root); });
-  } else if (typeof module === 'object' && module.exports) {
-    module.exports = factory(root);
-  } else {
-    root.Polysock = factory(root);
-  }
-}(typeof window !== 'undefined' ? window : typeof globalThis !== 'undefined' ? globalThis : this, function (root) {
+  if (typeof module == 'object' && module.exports) module.exports = factory();
+  else if (typeof define == 'function' && define.amd) define(factory);
+  else root.Polysock = factory();
+}(this, function () {
 'use strict';
+// constants.js: the numbers of the protocol and of the WebSocket interface,
+// named once. Rollup and terser inline them, so names cost no bytes.
 
-// ---- util.js ----
+// Engine.IO v4 packet types (protocol-spec/02-packets-and-payloads.md).
+var P_OPEN = 0;
+var P_CLOSE = 1;
+var P_PING = 2;
+var P_PONG = 3;
+var P_MESSAGE = 4;
+var P_UPGRADE = 5;
 
-// util.js: helpers shared by every file of the bundle. Nothing here touches a
-// built-in prototype; everything is a plain function over its arguments.
+// WebSocket readyState values.
+var CONNECTING = 0;
+var OPEN = 1;
+var CLOSING = 2;
+var CLOSED = 3;
+
+// Transport states (transport.js): created, waiting for its open packet,
+// carrying the session, paused for an upgrade, closed for good.
+var T_NEW = 0;
+var T_OPENING = 1;
+var T_OPEN = 2;
+var T_PAUSED = 3;
+var T_CLOSED = 4;
+
+var DEFAULT_TIMEOUT = 2500;
+
+// util.js: small helpers over plain values. Nothing here touches a built-in
+// prototype.
+
+var root = typeof window !== 'undefined' ? window :
+  typeof globalThis !== 'undefined' ? globalThis : {};
 
 function noop() {}
 
@@ -48,22 +69,133 @@ function domError(name, message) {
   }
 }
 
-// Number of bytes `s` takes in UTF-8 (lone surrogates count as U+FFFD, 3 bytes).
-function utf8Length(s) {
-  var n = 0, i, c;
-  for (i = 0; i < s.length; i++) {
-    c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
+// WebIDL USVString: every lone surrogate becomes U+FFFD.
+function usv(s) {
+  return String(s).replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g, function (c) {
+    return c.length > 1 ? c : '\ufffd';
+  });
 }
 
-// ---- binary data ----------------------------------------------------------
+// Bytes `s` takes in UTF-8; `s` has been through usv() (no lone surrogates).
+function utf8Length(s) {
+  return encodeURIComponent(s).replace(/%../g, '-').length;
+}
+
+// ES5 accessors on ordinary objects: everywhere but IE8 and older (IE8's
+// defineProperty works on DOM objects only).
+var defineProperty = (function () {
+  var d = Object.defineProperty, o = {};
+  try {
+    d(o, 'x', { get: function () { return 1; } });
+    return o.x === 1 ? d : null;
+  } catch (e) {
+    return null;
+  }
+}());
+
+// json.js: the two JSON texts the client reads (the open packet and a close
+// packet's body) and the one it writes (a close body). No eval and no
+// `new Function` (the page may forbid both with a CSP): where the browser has
+// no JSON object (IE6/7), a flat parser reads objects of strings, numbers,
+// booleans, null and arrays of those, which is every field those packets have.
+
+
+// JSON string escapes, for the flat reader.
+function str(s) {
+  return s.replace(/\\(?:u(....)|(.))/g, function (m, hex, c) {
+    var i = 'bfnrt'.indexOf(c);
+    return hex ? String.fromCharCode(parseInt(hex, 16)) : i < 0 ? c : '\b\f\n\r\t'.charAt(i);
+  });
+}
+
+// Without a native JSON (IE6/7): the members of one flat object as the
+// server writes it (no white space), each a string, a number, true, false,
+// null or an array of plain strings, picked out by a regular expression.
+// That covers the open packet and a close packet's body, the only JSON the
+// client reads. Nothing is evaluated; what is not such an object reads as
+// whatever members could be picked out of it.
+function flatParse(text) {
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m, v, c;
+  while ((m = re.exec(text))) {
+    v = m[2];
+    c = v.charAt(0);
+    out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
+      v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
+  }
+  return out;
+}
+
+function parseJSON(text) {
+  var J = root.JSON;
+  return J && J.parse ? J.parse(text) : flatParse(text);
+}
+
+// A JSON string literal: anything but printable ASCII (and " \) as \\uXXXX.
+function quote(s) {
+  return '"' + s.replace(/[^ !#-\[\]-~]/g, function (c) {
+    return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
+  }) + '"';
+}
+
+// url.js: the WebSocket constructor's URL steps (WHATWG WebSockets, "new
+// WebSocket(url)"): parse against the page's URL, map http(s) to ws(s),
+// refuse other schemes and any fragment with a SyntaxError. The browser's
+// own parser does the work: an <a> element's where there is a document
+// (the same WHATWG parser in today's browsers; IE's own resolution in IE),
+// else the URL constructor (workers, Node).
+
+
+function syntax(url) {
+  return domError('SyntaxError', 'URL ' + url);
+}
+
+// -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
+function resolve(url, base, doc) {
+  var href = '', scheme, rest, a = doc && doc.createElement && doc.createElement('a');
+  if (a) {
+    a.href = url;
+    // An unparseable URL leaves href as given, with an empty scheme.
+    if (a.protocol !== ':') href = a.href;
+  } else {
+    try {
+      href = new root.URL(url, base).href;
+    } catch (e) {}
+  }
+  scheme = /^[^:]*/.exec(href)[0];
+  rest = href.slice(scheme.length);
+  scheme = scheme === 'http' ? 'ws' : scheme === 'https' ? 'wss' : scheme;
+  if ((scheme !== 'ws' && scheme !== 'wss') || !/^:\/\/[^\/?#]/.test(rest) || href.indexOf('#') >= 0) {
+    throw syntax(url);
+  }
+  return [scheme + rest, 'http' + scheme.slice(2) + rest, scheme + rest.replace(/^(:\/\/[^\/?#]*).*/, '$1')];
+}
+
+// base64.js: binary messages on the HTTP transports travel as "b" + base64
+// (protocol-spec/02). Binary data needs typed arrays, and every browser that
+// has them (IE10 and later) also has atob/btoa, so the browser does the
+// work; IE6-9 never reach this file's functions.
+
+
+function b64encode(u8) {
+  var s = '', i;
+  for (i = 0; i < u8.length; i++) s += String.fromCharCode(u8[i]);
+  return root.btoa(s);
+}
+
+// Canonical padded base64 -> ArrayBuffer; throws on anything else (what
+// does not encode back to itself: no padding, stray bits, whitespace).
+function b64decode(b) {
+  var s = root.atob(b), u8 = new Uint8Array(s.length), i;
+  if (root.btoa(s) !== b) throw new Error('bad base64');
+  for (i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  return u8.buffer;
+}
+
+// codec.js: Engine.IO v4 packets and payloads as text
+// (protocol-spec/02-packets-and-payloads.md). A packet is
+// {type: P_*, data: string | ArrayBuffer}; binary data only ever travels in
+// message packets.
+
 
 function isBinary(d) {
   var t = Object.prototype.toString.call(d);
@@ -71,80 +203,90 @@ function isBinary(d) {
     (typeof ArrayBuffer !== 'undefined' && !!ArrayBuffer.isView && ArrayBuffer.isView(d));
 }
 
-// A private copy of the bytes of an ArrayBuffer or view, as a Uint8Array.
+// A view of the bytes of an ArrayBuffer or of a view.
 function bytesOf(d) {
   return d.buffer ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
 }
 
-var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-var B64R = {};
-(function () {
-  for (var i = 0; i < 64; i++) B64R[B64.charAt(i)] = i;
+// "<type digit><data>", or "b" + base64 for a binary message (HTTP transports).
+function encodePacket(p) {
+  if (isBinary(p.data)) return 'b' + b64encode(bytesOf(p.data));
+  return p.type + (p.data == null ? '' : p.data);
+}
+
+// Inverse of encodePacket. `ws`: a WebSocket text frame, where "b" is no type.
+function decodePacket(s, ws) {
+  var c = s.charAt(0);
+  if (c === 'b' && !ws) return { type: P_MESSAGE, data: b64decode(s.slice(1)) };
+  if (c < '0' || c > '6' || s.length === 0) throw new Error('bad packet');
+  return { type: +c, data: s.slice(1) };
+}
+
+// Polling payload: packets joined by the record separator U+001E.
+function encodePayload(packets) {
+  var out = [], i;
+  for (i = 0; i < packets.length; i++) out.push(encodePacket(packets[i]));
+  return out.join('\x1e');
+}
+
+// UTF-8 bytes a packet takes in a payload, for maxPayload.
+function packetSize(p) {
+  if (isBinary(p.data)) return 1 + Math.ceil(p.data.byteLength / 3) * 4;
+  return 1 + utf8Length(p.data == null ? '' : String(p.data));
+}
+
+// events.js: the EventTarget half of the WebSocket interface.
+//
+// Where the browser can construct an EventTarget (every browser of 2018 and
+// later), a Polysock *is* one (socket.js makes the instance with
+// `new EventTarget()`), so addEventListener's options, dispatchEvent with
+// any Event, stopImmediatePropagation and listener errors reported to the
+// page are the browser's own. Elsewhere Emitter below stands in for it.
+// Events are native Event / MessageEvent / CloseEvent objects where their
+// constructors exist, else plain objects with the same fields.
+//
+// The on<type> attributes behave as IDL event handlers where ES5 accessors
+// exist (IE9+): a non-object value reads back as null, and the handler runs
+// in the place among the listeners where it was first set.
+
+
+// Usable when an EventTarget made with `new` keeps working under another
+// prototype (browsers check an internal slot; Node checks the constructor,
+// so Node takes the Emitter path).
+var NativeTarget = (function () {
+  var E = root.EventTarget, p;
+  function F() {}
+  try {
+    F.prototype = E.prototype;
+    p = new F();
+    p.constructor = F;
+    Object.setPrototypeOf(new E(), p).addEventListener('x', noop);
+    return E;
+  } catch (e) {
+    return null;
+  }
 }());
 
-function b64encode(u8) {
-  var out = [], n = u8.length, i, a, b, c;
-  for (i = 0; i < n; i += 3) {
-    a = u8[i];
-    b = i + 1 < n ? u8[i + 1] : 0;
-    c = i + 2 < n ? u8[i + 2] : 0;
-    out.push(B64.charAt(a >> 2) + B64.charAt(((a & 3) << 4) | (b >> 4)) +
-      (i + 1 < n ? B64.charAt(((b & 15) << 2) | (c >> 6)) : '=') +
-      (i + 2 < n ? B64.charAt(c & 63) : '='));
+function makeEvent(type, init) {
+  var C = type === 'message' ? root.MessageEvent : type === 'close' ? root.CloseEvent : 0, ev, k;
+  try {
+    ev = new (C || root.Event)(type, init);
+  } catch (e) {
+    ev = { type: type };
   }
-  return out.join('');
-}
-
-// Standard base64 with padding -> ArrayBuffer. Throws on anything else.
-function b64decode(s) {
-  var len = s.length, pad = s.charAt(len - 1) === '=' ? (s.charAt(len - 2) === '=' ? 2 : 1) : 0,
-    out, i, j = 0, v, k, q;
-  if (len % 4) throw new Error('bad base64');
-  out = new Uint8Array(len / 4 * 3 - pad);
-  for (i = 0; i < len; i += 4) {
-    v = 0;
-    for (k = 0; k < 4; k++) {
-      q = s.charAt(i + k);
-      if (q === '=' && i + k >= len - pad) q = 'A';
-      if (!B64R.hasOwnProperty(q)) throw new Error('bad base64');
-      v = v * 64 + B64R[q];
-    }
-    // Canonical only: the bits that padding drops must be zero.
-    if (i === len - 4 && pad && v & (pad === 2 ? 0xffff : 0xff)) throw new Error('bad base64');
-    out[j++] = v >> 16;
-    if (j < out.length) out[j++] = (v >> 8) & 255;
-    if (j < out.length) out[j++] = v & 255;
+  for (k in init) {
+    if (!(k in ev)) ev[k] = init[k];
   }
-  return out.buffer;
+  return ev;
 }
 
-// ---- JSON (IE6/7 have no window.JSON) -------------------------------------
-
-function quote(s) {
-  return '"' + s.replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
-    return c === '"' ? '\\"' : c === '\\' ? '\\\\' :
-      '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
-  }) + '"';
+// Sets a field of an event that may be native (read-only accessors).
+function tag(ev, k, v) {
+  try {
+    if (defineProperty) defineProperty(ev, k, { value: v, configurable: true });
+    else ev[k] = v;
+  } catch (e) {}
 }
-
-function parseJSON(text) {
-  var J = root.JSON;
-  if (J && J.parse) return J.parse(text);
-  // No native JSON: accept only text made of JSON tokens, then evaluate it.
-  if (/^[\],:{}\s]*$/.test(text.replace(/\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4})/g, '@')
-    .replace(/"[^"\\\n\r]*"|true|false|null|-?\d+(?:\.\d*)?(?:[eE][+\-]?\d+)?/g, ']')
-    .replace(/(?:^|:|,)(?:\s*\[)+/g, ''))) {
-    return (new Function('return ' + text.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')))();
-  }
-  throw new SyntaxError('bad JSON');
-}
-
-// ---- emitter.js ----
-
-// emitter.js: the EventTarget part of the WebSocket surface.
-// addEventListener / removeEventListener / dispatchEvent, plus the on<type>
-// handler properties. A throwing listener does not stop the others: its error
-// is rethrown from a fresh task, as browsers report listener errors.
 
 function Emitter() {}
 
@@ -160,67 +302,425 @@ Emitter.prototype.removeEventListener = function (type, fn) {
 };
 
 Emitter.prototype.dispatchEvent = function (ev) {
-  var list = ((this._ls && this._ls[ev.type]) || []).slice(0),
-    handler = this['on' + ev.type], i;
-  ev.target = ev.currentTarget = this;
-  if (typeof handler === 'function') this._call(handler, ev);
+  var list = ((this._ls && this._ls[ev.type]) || []).slice(0), i, fn,
+    h = !defineProperty && this['on' + ev.type];
+  tag(ev, 'target', this);
+  tag(ev, 'currentTarget', this);
+  if (typeof h === 'function') list.unshift(h);
   for (i = 0; i < list.length; i++) {
+    fn = list[i];
     // A listener removed by an earlier one in this dispatch is not called.
-    if (indexOf(this._ls[ev.type], list[i]) >= 0) this._call(list[i], ev);
+    if (fn !== h && indexOf(this._ls[ev.type], fn) < 0) continue;
+    try {
+      if (typeof fn === 'function') fn.call(this, ev);
+      else if (fn.handleEvent) fn.handleEvent(ev);
+    } catch (e) {
+      // As browsers do: the others still run, the error surfaces on its own.
+      this._env.setTimeout(function () { throw e; }, 0);
+    }
   }
-  return true;
+  return !ev.defaultPrevented;
 };
 
-Emitter.prototype._call = function (fn, ev) {
-  try {
-    if (typeof fn === 'function') fn.call(this, ev);
-    else if (fn.handleEvent) fn.handleEvent(ev);
-  } catch (e) {
-    this._env.setTimeout(function () { throw e; }, 0);
+// on<type> accessors on `proto` (IDL event handler attributes). The
+// listener behind a handler is added when it is first set to an object and
+// removed when set to null.
+function handlers(proto, types) {
+  function define(type) {
+    defineProperty(proto, 'on' + type, {
+      configurable: true,
+      enumerable: true,
+      get: function () {
+        var h = this._hd && this._hd[type];
+        return h ? h.v : null;
+      },
+      set: function (v) {
+        var self = this, hd = this._hd || (this._hd = {}), h = hd[type];
+        v = typeof v === 'function' || typeof v === 'object' ? v : null;
+        if (h) {
+          h.v = v;
+          if (!v) {
+            this.removeEventListener(type, h.f);
+            delete hd[type];
+          }
+        } else if (v) {
+          h = hd[type] = { v: v, f: function (ev) {
+            if (typeof h.v === 'function' && h.v.call(self, ev) === false && ev.preventDefault) ev.preventDefault();
+          } };
+          this.addEventListener(type, h.f);
+        }
+      }
+    });
   }
+  for (var i = 0; i < types.length; i++) define(types[i]);
+}
+
+// transport.js: what every transport is. A transport moves packets for one
+// socket and knows nothing of it: the socket subscribes with on(type, fn)
+// and the transport emits
+//   start            its connection attempt really began (websocket: after
+//                    the page's handshake queue, see websocket.js)
+//   packet (p)       a packet arrived
+//   drain (batch)    the packets of one _send(packets, batch) have left
+//   open             (websocket) the WebSocket connection is established
+//   close            it is closed for good, by its owner or by a failure
+//   error            it failed: it has closed (close came first) and emits
+//                    nothing more
+// Its state is explicit (constants.js): T_NEW -open()-> T_OPENING
+// -ready(sid)-> T_OPEN <-pause()/resume()-> T_PAUSED, and -close()-> T_CLOSED
+// from anywhere. A subclass implements doOpen, doSend(packets), doClose,
+// and may override hold(on) and pause(cb).
+
+
+function Transport(ctx, sid) {
+  this._x = ctx;       // {_env, _query(name, sid), _origin}: what the socket lends it
+  this._e = ctx._env;
+  this._sid = sid;     // set for an upgrade probe or once the open packet came
+  this._st = T_NEW;
+  this._w = false;
+  this._hs = {};
+}
+var T = Transport.prototype;
+
+T._on = function (type, fn) {
+  this._hs[type] = fn;
+  return this;
 };
 
-// ---- framing.js ----
+T._emit = function (type, arg) {
+  var fn = this._st !== T_CLOSED && this._hs[type];
+  if (fn) fn(arg);
+};
 
-// framing.js: Engine.IO v4 packets and the Polysock streaming framings.
+T._open = function () {
+  this._st = T_OPENING;
+  this._doOpen();
+};
+
+// The open packet arrived: the session is this transport's.
+T._ready = function (sid) {
+  this._sid = sid;
+  this._st = T_OPEN;
+  this._w = true;
+};
+
+// HTTP transports take one batch at a time (one POST); websocket any number.
+T._send = function (packets, batch) {
+  this._w = false;
+  this._doSend(packets, batch);
+};
+
+T._drained = function (batch) {
+  if (this._st === T_OPEN) this._w = true;
+  this._emit('drain', batch);
+};
+
+T._fail = function () {
+  var fn = this._st !== T_CLOSED && this._hs.error;
+  this._bad = true;
+  this._close();
+  if (fn) fn();
+};
+
+T._close = function () {
+  var fn = this._hs.close;
+  if (this._st === T_CLOSED) return;
+  this._st = T_CLOSED;
+  this._w = false;
+  this._doClose();
+  if (fn) fn();
+};
+
+T._url = function () {
+  return this._x._query(this.name, this._sid);
+};
+
+// Upgrade support (socket.js, "upgrade to websocket"). hold(true): finish
+// the receiving request in flight, start no new one; hold(false): resume.
+// pause(cb): stop sending and receiving, cb() once nothing is in flight.
+// stop(): stop receiving for good (the socket is closing).
+T._hold = noop;
+T._stop = noop;
+T._pause = function (cb) {
+  this._st = T_PAUSED;
+  this._w = false;
+  cb();
+};
+
+// websocket.js: `transport=websocket` (protocol-spec/05-websocket.md). One
+// Engine.IO packet per frame: text frames "<type><data>", binary frames are
+// binary messages (no type byte).
 //
-// A packet is {type: 0..6, data: string | ArrayBuffer}. Types: 0 open, 1 close,
-// 2 ping, 3 pong, 4 message, 5 upgrade, 6 noop. Binary data only ever travels
-// in message packets.
+// Many sockets to one host. Browsers let one WebSocket handshake per host be
+// in progress at a time and hold the others back (Chromium also delays new
+// handshakes more the more are pending), so 25 sockets created at once
+// would spend most of their timeout in the browser's queue and give up on a
+// websocket that works. The handshakes of the page therefore take turns
+// here, one per host (ws origin) at a time: a transport's `start`, and with
+// it the socket's timeout, comes when its turn does. A turn ends when the
+// connection opens or fails; when it fails before opening, the transports
+// still waiting fail at once too (they would meet the same proxy), so a
+// blocked websocket costs one timeout for the whole page, not one each.
 
-// Text encoding used by polling, xhr-streaming and htmlfile:
-// "<type digit><data>", or "b" + base64 for a binary message.
-function encodePacket(p) {
-  if (isBinary(p.data)) return 'b' + b64encode(bytesOf(p.data));
-  return p.type + (p.data == null ? '' : p.data);
+
+// The page's handshake queues, by ws origin.
+var queues = {};
+
+function WebSocketTransport(ctx, sid) {
+  Transport.call(this, ctx, sid);
+}
+inherit(WebSocketTransport, Transport);
+var W = WebSocketTransport.prototype;
+W.name = 'websocket';
+
+WebSocketTransport.enabled = function (env) {
+  return !!env.WebSocket;
+};
+
+W._doOpen = function () {
+  var all = this._e.wsQueues || queues, key = this._x._origin,
+    q = this._q = all[key] || (all[key] = { _busy: null, _wait: [] });
+  if (q._busy) q._wait.push(this);
+  else this._go();
+};
+
+// Our turn: open the WebSocket.
+W._go = function () {
+  var self = this, ws;
+  this._q._busy = this;
+  this._emit('start');
+  try {
+    ws = this._ws = new this._e.WebSocket(this._url().replace(/^http/, 'ws'));
+  } catch (e) {
+    // e.g. a SecurityError: reported from a fresh task, as a failed open.
+    this._e.setTimeout(function () { self._fail(); }, 0);
+    return;
+  }
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = function () {
+    self._release(false);
+    self._emit('open');
+  };
+  ws.onmessage = function (ev) {
+    var d = ev.data, p;
+    if (typeof d === 'string') {
+      try {
+        p = decodePacket(d, true);
+      } catch (e) {
+        return self._fail();
+      }
+    } else {
+      p = { type: P_MESSAGE, data: d };
+    }
+    self._emit('packet', p);
+  };
+  ws.onclose = function (ev) {
+    self._fail();
+  };
+};
+
+// Ends this transport's turn (or its wait), letting the next one go.
+W._release = function (failed) {
+  var q = this._q, next, i;
+  if (!q) return;
+  this._q = null;
+  if (q._busy !== this) {
+    i = indexOf(q._wait, this);
+    if (i >= 0) q._wait.splice(i, 1);
+    return;
+  }
+  q._busy = null;
+  while ((next = q._wait.shift())) {
+    if (!failed) return next._go();
+    next._q = null;
+    next._fail();
+  }
+};
+
+// Always writable: a WebSocket queues what it is given.
+W._send = function (packets, batch) {
+  var self = this, ws = this._ws, i, p;
+  for (i = 0; i < packets.length; i++) {
+    p = packets[i];
+    ws.send(isBinary(p.data) ? p.data : p.type + (p.data == null ? '' : p.data));
+  }
+  // As a WebSocket's own bufferedAmount: the bytes count until the browser
+  // has handed them to the network, and never stop counting in this task.
+  function check() {
+    if (self._st === T_CLOSED) return;
+    if (ws.bufferedAmount > 0) self._e.setTimeout(check, 5);
+    else self._drained(batch);
+  }
+  this._e.setTimeout(check, 0);
+};
+
+W._doClose = function () {
+  var ws = this._ws;
+  this._release(this._bad);
+  if (!ws) return;
+  ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+  try {
+    ws.close();
+  } catch (e) {}
+};
+
+// http.js: XHR requests and HttpTransport, the base of the three HTTP
+// transports (polling, xhr-streaming, htmlfile). They differ only in how
+// they receive (get / stopGet); upstream is always a POST of a polling
+// payload, answered "ok".
+
+
+var reqSeq = 0;
+
+// One request. done(err, xhr): err is null for status 200, else the status
+// (0 for a network error). progress(xhr) runs as the body grows.
+function request(env, method, url, body, done, progress) {
+  var x = env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
+  // Unique, so that no cache answers a GET (old IE caches them).
+  if (method === 'GET') url += '&t=' + +new Date() + '-' + reqSeq++;
+  x.open(method, url, true);
+  if (body != null) x.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
+  function grow() {
+    if (progress && x.readyState > 2) progress(x);
+  }
+  x.onreadystatechange = function () {
+    var st = 0;
+    if (x.readyState !== 4) return grow();
+    x.onreadystatechange = noop;
+    try {
+      st = x.status;
+    } catch (e) {}
+    done(st === 200 ? null : st, x);
+  };
+  if (progress && 'onprogress' in x) x.onprogress = grow;
+  x.send(body == null ? null : body);
+  return x;
 }
 
-// Inverse of encodePacket. `ws`: a WebSocket text frame, where "b" is no type.
-function decodePacket(s, ws) {
-  var c = s.charAt(0);
-  if (c === 'b' && !ws) return { type: 4, data: b64decode(s.slice(1)) };
-  if (c < '0' || c > '6' || s.length === 0) throw new Error('bad packet');
-  return { type: +c, data: s.slice(1) };
+function abort(x) {
+  if (!x) return;
+  x.onreadystatechange = noop;
+  try {
+    x.onprogress = noop;
+    x.abort();
+  } catch (e) {}
 }
 
-// Polling payload: packets joined by the record separator U+001E.
-function encodePayload(packets) {
-  var out = [], i;
-  for (i = 0; i < packets.length; i++) out.push(encodePacket(packets[i]));
-  return out.join('\x1e');
+function HttpTransport(ctx, sid) {
+  Transport.call(this, ctx, sid);
+  this._getting = false; // a receiving request is in flight
+  this._posting = null;  // the POST in flight
+  this._held = false;
+  this._n = 0;           // packets received over streams (for ack=N)
+}
+inherit(HttpTransport, Transport);
+
+var H = HttpTransport.prototype;
+
+H._doOpen = function () {
+  this._emit('start');
+  this._recv();
+};
+
+// Streaming transports resume a cut response with ack=<packets received>.
+H._url = function () {
+  return Transport.prototype._url.call(this) + (this._acks && this._sid ? '&ack=' + this._n : '');
+};
+
+H._recv = function () {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
+    this._getting = true;
+    this._get();
+  }
+};
+
+// A receiving request ended well: start the next one (or finish pausing).
+H._ended = function () {
+  this._getting = false;
+  this._check();
+  this._recv();
+};
+
+H._doSend = function (packets, batch) {
+  var self = this;
+  this._posting = request(this._e, 'POST', Transport.prototype._url.call(this), encodePayload(packets), function (err) {
+    self._posting = null;
+    if (self._st === T_CLOSED) return;
+    if (err !== null) return self._fail();
+    self._check();
+    self._drained(batch);
+  });
+};
+
+H._hold = function (on) {
+  this._held = on;
+  if (!on) {
+    this._pcb = null;
+    if (this._st === T_PAUSED) this._st = T_OPEN;
+    this._w = !this._posting && this._st === T_OPEN;
+    this._recv();
+  }
+};
+
+H._pause = function (cb) {
+  this._held = true;
+  this._st = T_PAUSED;
+  this._w = false;
+  this._pcb = cb;
+  this._check();
+};
+
+H._check = function () {
+  var cb = this._pcb;
+  if (cb && !this._getting && !this._posting) {
+    this._pcb = null;
+    cb();
+  }
+};
+
+// Ends the receiving request (htmlfile has its own).
+H._stopGet = function () {
+  abort(this._req);
+  this._req = null;
+  this._getting = false;
+};
+
+// Stop receiving (the socket is closing); a POST in flight still completes.
+H._stop = function () {
+  this._held = true;
+  this._stopGet();
+};
+
+H._doClose = function () {
+  this._stopGet();
+  abort(this._posting);
+};
+
+// Hands the packets of one receiving request on, counting them for ack=N.
+// Stops early if this transport was closed meanwhile.
+H._deliver = function (encoded) {
+  var i, p;
+  for (i = 0; i < encoded.length && this._st !== T_CLOSED; i++) {
+    try {
+      p = decodePacket(encoded[i]);
+    } catch (e) {
+      return this._fail();
+    }
+    this._n++;
+    this._emit('packet', p);
+  }
+};
+
+function xhrEnabled(env) {
+  return !!(env.XMLHttpRequest || env.ActiveXObject);
 }
 
-function decodePayload(s) {
-  var parts = s.split('\x1e'), out = [], i;
-  for (i = 0; i < parts.length; i++) out.push(decodePacket(parts[i]));
-  return out;
-}
-
-// Size on the wire of a packet in a payload (UTF-8 bytes), for maxPayload.
-function packetSize(p) {
-  if (isBinary(p.data)) return 1 + Math.ceil(p.data.byteLength / 3) * 4;
-  return 1 + utf8Length(p.data == null ? '' : String(p.data));
-}
+// multipart.js: cuts the growing responseText of one xhr-streaming response
+// into packets (protocol-spec/07-xhr-streaming.md). Body: preamble, "\r\n--B",
+// then per part "\r\n<headers>\r\n\r\n<packet>\r\n--B", and "--\r\n" after the
+// last delimiter. feed() takes the whole text so far and returns the encoded
+// packets completed since the last call; `done` turns true at the closing
+// delimiter.
 
 // The boundary of an xhr-streaming response, from its Content-Type.
 function boundaryOf(contentType) {
@@ -228,23 +728,19 @@ function boundaryOf(contentType) {
   return m ? m[1] : null;
 }
 
-// Cuts the growing responseText of one xhr-streaming response into packets.
-// Body: preamble, "\r\n--B", then per part "\r\n<headers>\r\n\r\n<packet>\r\n--B",
-// and "--\r\n" after the last delimiter. feed() takes the whole text so far and
-// returns the encoded packets completed since the last call; `done` turns
-// true once the closing delimiter has been seen.
 function Multipart(boundary) {
   this.d = '\r\n--' + boundary;
   this.pos = -1; // index just after the last delimiter seen
   this.from = 0; // where the search for the next delimiter may start
   this.done = false;
 }
+var M = Multipart.prototype;
 
-Multipart.prototype.feed = function (text) {
+M.feed = function (text) {
   var d = this.d, out = [], i, part, h;
   while (!this.done) {
     i = text.indexOf(d, this.from);
-    if (this.pos >= 0 && text.length >= this.pos + 2 && text.substr(this.pos, 2) === '--') {
+    if (this.pos >= 0 && text.substr(this.pos, 2) === '--') {
       this.done = true;
       break;
     }
@@ -263,210 +759,23 @@ Multipart.prototype.feed = function (text) {
   return out;
 };
 
-// ---- http.js ----
+// xhr-streaming.js: `transport=xhr-streaming`. One long multipart GET read
+// as responseText grows (readyState 3 / progress); the next GET starts when
+// the server ends a response (after its response limit). POST up.
 
-// http.js: XHR requests and the base shared by the three HTTP transports
-// (polling, xhr-streaming, htmlfile). They differ only in how they receive;
-// upstream is always a POST of a polling payload, answered "ok".
-//
-// Transport contract (duck-typed, also met by WebSocketTransport):
-//   T.enabled(sock)     can this transport run in this environment?
-//   t.name              the `transport=` name
-//   t.open()            start receiving; without t.sid this is the handshake
-//   t.sid, t.writable   set by the socket once the open packet arrived
-//   t.send(packets)     only while writable; calls sock._onDrain(t) when sent
-//   t.hold(on)          stop / restart issuing new receiving requests
-//   t.pause(cb)         stop sending and receiving; cb once nothing is in flight
-//   t.close()           abort everything, report nothing more
-// and reports to its socket with sock._onPacket(t, packet), sock._onError(t, why).
 
-var reqSeq = 0;
-
-function newXhr(env) {
-  return env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
-}
-
-// One request. done(err, xhr): err is null for status 200, else the status
-// (0 for a network error). progress(xhr) runs as the body grows.
-function request(env, method, url, body, done, progress) {
-  var x = newXhr(env);
-  if (method === 'GET') url += '&t=' + (+new Date()).toString(36) + '.' + (reqSeq++);
-  x.open(method, url, true);
-  if (body != null) x.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
-  function grow() {
-    if (progress && x.readyState > 2) progress(x);
-  }
-  x.onreadystatechange = function () {
-    var st = 0;
-    if (x.readyState !== 4) return grow();
-    x.onreadystatechange = noop;
-    if (progress) x.onprogress = noop;
-    try { st = x.status; } catch (e) {}
-    done(st === 200 ? null : st, x);
-  };
-  if (progress && 'onprogress' in x) x.onprogress = grow;
-  x.send(body == null ? null : body);
-  return x;
-}
-
-function abort(x) {
-  if (!x) return;
-  x.onreadystatechange = noop;
-  try {
-    x.onprogress = noop;
-    x.abort();
-  } catch (e) {}
-}
-
-function HttpTransport() {}
-
-HttpTransport.prototype.open = function () {
-  this.getting = false; // a receiving request is in flight
-  this.posting = null;  // the POST in flight
-  this.held = false;
-  this.n = 0;           // packets received over streams (for ack=N)
-  this.recv();
-};
-
-HttpTransport.prototype.url = function () {
-  return this.s._url(this.name, this.sid);
-};
-
-HttpTransport.prototype.recv = function () {
-  if (!this.closed && !this.held && !this.getting && !this.pauseCb) {
-    this.getting = true;
-    this.get();
-  }
-};
-
-// A receiving request ended well: start the next one (or finish pausing).
-HttpTransport.prototype.ended = function () {
-  this.getting = false;
-  this.check();
-  this.recv();
-};
-
-HttpTransport.prototype.error = function (why) {
-  if (!this.closed) this.s._onError(this, why);
-};
-
-HttpTransport.prototype.send = function (packets) {
-  var self = this;
-  this.writable = false;
-  this.posting = request(this.s._env, 'POST', this.s._url(this.name, this.sid), encodePayload(packets), function (err) {
-    self.posting = null;
-    if (self.closed) return;
-    if (err !== null) return self.error('POST failed: ' + err);
-    if (!self.pauseCb) self.writable = true;
-    self.check();
-    self.s._onDrain(self);
-  });
-};
-
-HttpTransport.prototype.hold = function (on) {
-  this.held = on;
-  if (!on) {
-    this.pauseCb = null;
-    this.writable = !this.posting && !!this.sid;
-    this.recv();
-  }
-};
-
-HttpTransport.prototype.pause = function (cb) {
-  this.held = true;
-  this.writable = false;
-  this.pauseCb = cb;
-  this.check();
-};
-
-HttpTransport.prototype.check = function () {
-  var cb = this.pauseCb;
-  if (cb && !this.getting && !this.posting) {
-    this.pauseCb = null;
-    cb();
-  }
-};
-
-// Stop receiving (socket closing); a POST in flight still completes.
-HttpTransport.prototype.stop = function () {
-  this.held = true;
-  this.stopGet();
-};
-
-HttpTransport.prototype.close = function () {
-  this.closed = true;
-  this.writable = false;
-  this.stopGet();
-  abort(this.posting);
-};
-
-// Hand the packets of one receiving request to the socket, counting them for
-// ack=N. Stops early if the socket closed this transport meanwhile.
-HttpTransport.prototype.deliver = function (encoded) {
-  var i, p;
-  for (i = 0; i < encoded.length && !this.closed; i++) {
-    try {
-      p = decodePacket(encoded[i]);
-    } catch (e) {
-      return this.error('bad packet');
-    }
-    this.n++;
-    this.s._onPacket(this, p);
-  }
-};
-
-HttpTransport.enabledXhr = function (sock) {
-  var env = sock._env;
-  return !!(env.XMLHttpRequest || env.ActiveXObject);
-};
-
-// ---- polling.js ----
-
-// polling.js: `transport=polling`. Long-poll GET down, POST up (plain EIO4).
-
-function Polling(sock) {
-  this.s = sock;
-}
-inherit(Polling, HttpTransport);
-Polling.prototype.name = 'polling';
-Polling.enabled = HttpTransport.enabledXhr;
-
-Polling.prototype.get = function () {
-  var self = this;
-  this.req = request(this.s._env, 'GET', this.url(), null, function (err, x) {
-    var text;
-    self.req = null;
-    if (self.closed) return;
-    if (err !== null) return self.error('GET failed: ' + err);
-    text = x.responseText;
-    if (!text) return self.error('empty payload');
-    self.deliver(text.split('\x1e'));
-    if (!self.closed) self.ended();
-  });
-};
-
-Polling.prototype.stopGet = function () {
-  abort(this.req);
-  this.req = null;
-  this.getting = false;
-};
-
-// ---- xhr-streaming.js ----
-
-// xhr-streaming.js: `transport=xhr-streaming`. One long multipart GET read as
-// responseText grows (readyState 3 / progress); the next GET starts when the
-// server ends a response (after its response limit). POST up.
-
-function XhrStreaming(sock) {
-  this.s = sock;
+function XhrStreaming(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
 inherit(XhrStreaming, HttpTransport);
-XhrStreaming.prototype.name = 'xhr-streaming';
+var X = XhrStreaming.prototype;
+X.name = 'xhr-streaming';
+X._acks = true;
 
 // Needs an XHR that exposes responseText while loading: XHR level 2
 // (withCredentials) marks IE10+ and every other browser of that age.
-XhrStreaming.enabled = function (sock) {
-  var X = sock._env.XMLHttpRequest;
+XhrStreaming.enabled = function (env) {
+  var X = env.XMLHttpRequest;
   try {
     return !!X && 'withCredentials' in new X();
   } catch (e) {
@@ -474,227 +783,148 @@ XhrStreaming.enabled = function (sock) {
   }
 };
 
-XhrStreaming.prototype.url = function () {
-  return this.s._url(this.name, this.sid) + (this.sid ? '&ack=' + this.n : '');
-};
-
-XhrStreaming.prototype.get = function () {
-  var self = this, mp = null, n0 = this.n;
+X._get = function () {
+  var self = this, mp = null, n0 = this._n;
   function feed(x) {
-    if (self.closed) return;
+    var b, parts;
+    if (self._st === T_CLOSED) return;
     if (!mp) {
-      var b = boundaryOf(x.getResponseHeader('Content-Type'));
+      b = boundaryOf(x.getResponseHeader('Content-Type'));
       if (!b) return;
       mp = new Multipart(b);
     }
-    var parts;
     try {
       parts = mp.feed(x.responseText);
     } catch (e) {
-      return self.error('bad multipart body');
+      return self._fail();
     }
-    self.deliver(parts);
+    self._deliver(parts);
   }
-  this.req = request(this.s._env, 'GET', this.url(), null, function (err, x) {
-    if (self.closed) return;
+  this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
+    if (self._st === T_CLOSED) return;
     if (err === null) feed(x);
-    self.req = null;
-    if (self.closed) return;
+    self._req = null;
+    if (self._st === T_CLOSED) return;
     // A 200 cut short is resumed with ack=N; one that carried nothing is not.
-    if (err !== null || (!(mp && mp.done) && self.n === n0)) return self.error('stream failed: ' + err);
-    self.ended();
+    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail();
+    self._ended();
   }, feed);
 };
 
-XhrStreaming.prototype.stopGet = Polling.prototype.stopGet;
-
-// ---- htmlfile.js ----
-
-// htmlfile.js: `transport=htmlfile`. A forever-iframe whose <script> chunks
-// call parent._polysock_cb.c<n>("<packet>") and finally (null). In IE the iframe
-// lives in an ActiveXObject("htmlfile") document (no "loading" cursor, no
-// clicks); elsewhere it is a hidden iframe in the page. POST up.
+// htmlfile.js: `transport=htmlfile` (protocol-spec/08-htmlfile.md). A
+// forever-iframe whose <script> chunks call p("<packet>") and finally
+// p(null), where the server's preamble binds p = parent._polysock_cb.c<N>
+// for the query's `c=<N>` (digits only: the server, not the query, names the
+// callback). In IE the iframe lives in an ActiveXObject("htmlfile") document
+// (no "loading" cursor, no clicks); elsewhere it is a hidden iframe in the
+// page. The iframe must be same-origin to reach its parent. POST up.
 //
-// Callbacks live in one global object, _polysock_cb, one entry per request;
-// the query names only its number (c=7), the server fixes the rest, so a
-// late call from a finished iframe is ignored.
+// One callback per request, so a late call from a finished iframe is ignored.
+
 
 var CB = '_polysock_cb', cbSeq = 0;
 
-function HtmlFile(sock) {
-  this.s = sock;
+function HtmlFile(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
 inherit(HtmlFile, HttpTransport);
-HtmlFile.prototype.name = 'htmlfile';
+var F = HtmlFile.prototype;
+F.name = 'htmlfile';
+F._acks = true;
 
-function originOf(url) {
-  var m = /^(https?:)\/\/([^\/?#]+)/i.exec(url);
-  if (!m) return '';
-  return (m[1] + '//' + m[2].replace(m[1] === 'http:' ? /:80$/ : /:443$/, '')).toLowerCase();
-}
-
-// The iframe must be same-origin to call its parent.
-HtmlFile.enabled = function (sock) {
-  var env = sock._env, loc = env.location;
-  return !!(env.document && env.document.createElement && loc &&
-    originOf(sock._http) === originOf(loc.protocol + '//' + loc.host));
+// `origin`: the socket's ws(s) origin; the page's must be the same.
+HtmlFile.enabled = function (env, origin) {
+  var loc = env.location;
+  return !!(env.document && loc && origin === 'ws' + loc.protocol.slice(4) + '//' + loc.host);
 };
 
-HtmlFile.prototype.open = function () {
-  var env = this.s._env, ax;
-  this.doc = env.document;
-  this.win = env.window;
+F._doOpen = function () {
+  var env = this._e, ax;
+  this._doc = env.document;
+  this._win = env.window;
   if (env.ActiveXObject) {
     try {
       ax = new env.ActiveXObject('htmlfile');
       ax.open();
       ax.write('<html><body></body></html>');
       ax.close();
-      this.doc = ax;
-      this.win = ax.parentWindow;
+      this._doc = ax;
+      this._win = ax.parentWindow;
     } catch (e) {}
   }
-  HttpTransport.prototype.open.call(this);
+  HttpTransport.prototype._doOpen.call(this);
 };
 
-HtmlFile.prototype.url = XhrStreaming.prototype.url;
-
-HtmlFile.prototype.get = function () {
-  var self = this, n = ++cbSeq, id = 'c' + n, reg = this.win[CB] || (this.win[CB] = {}),
-    doc = this.doc, f = doc.createElement('iframe'), n0 = this.n, finished = false;
-  function finish(byLoad) {
-    if (finished) return;
-    finished = true;
-    self.stopGet();
-    if (self.closed) return;
-    // Loaded without p(null): an error page, or a stream cut short.
-    if (byLoad && self.n === n0) return self.error('htmlfile stream failed');
-    self.ended();
+F._get = function () {
+  var self = this, reg = this._win[CB] || (this._win[CB] = {}), f = this._doc.createElement('iframe'),
+    n0 = this._n, r = this._req = { f: f, id: 'c' + ++cbSeq, reg: reg };
+  // This request ended: by p(null), or by loading (an error page, or a
+  // stream cut short if it carried nothing).
+  function finish(loaded) {
+    if (self._req !== r) return;
+    self._stopGet();
+    if (loaded && self._n === n0) self._fail();
+    else self._ended();
   }
-  reg[id] = function (s) {
-    if (finished || self.closed) return;
-    if (s === null) finish(false);
-    else self.deliver([s]);
+  reg[r.id] = function (s) {
+    if (self._req === r) {
+      if (s === null) finish();
+      else self._deliver([s]);
+    }
   };
   f.style.display = 'none';
-  if (f.attachEvent) f.attachEvent('onload', function () { finish(true); });
-  else f.onload = function () { finish(true); };
-  // The server binds parent._polysock_cb.c<n>: only the number is ours.
-  f.src = this.url() + '&c=' + n;
-  (doc.body || doc.documentElement).appendChild(f);
-  this.req = { f: f, id: id, reg: reg };
+  if (f.attachEvent) f.attachEvent('onload', function () { finish(1); });
+  else f.onload = function () { finish(1); };
+  f.src = this._url() + '&c=' + r.id.slice(1);
+  (this._doc.body || this._doc.documentElement).appendChild(f);
 };
 
-HtmlFile.prototype.stopGet = function () {
-  var r = this.req, env = this.s._env;
-  this.req = null;
-  this.getting = false;
-  if (!r) return;
-  r.reg[r.id] = noop;
-  // Removed from a fresh task: this may run inside the iframe's own script.
-  env.setTimeout(function () {
-    try {
+// Removed from a fresh task: this may run inside the iframe's own script.
+// A late call from the iframe finds this._req changed and is ignored.
+F._stopGet = function () {
+  var r = this._req;
+  this._req = null;
+  this._getting = false;
+  if (r) {
+    this._e.setTimeout(function () {
       delete r.reg[r.id];
-    } catch (e) {
-      r.reg[r.id] = undefined;
-    }
-    r.f.onload = null;
-    try {
       r.f.src = 'about:blank';
-    } catch (e2) {}
-    if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
-  }, 0);
+      if (r.f.parentNode) r.f.parentNode.removeChild(r.f);
+    }, 0);
+  }
 };
 
-HtmlFile.prototype.close = function () {
-  HttpTransport.prototype.close.call(this);
-  this.doc = this.win = null;
+F._doClose = function () {
+  HttpTransport.prototype._doClose.call(this);
+  this._doc = this._win = null;
 };
 
-// ---- websocket.js ----
+// polling.js: `transport=polling`. Long-poll GET down, POST up (plain EIO4).
 
-// websocket.js: `transport=websocket`. One EIO packet per frame: text frames
-// "<type><data>", binary frames are binary messages (no type byte).
 
-function WebSocketTransport(sock) {
-  this.s = sock;
+function Polling(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
-WebSocketTransport.prototype.name = 'websocket';
+inherit(Polling, HttpTransport);
+var L = Polling.prototype;
+L.name = 'polling';
+Polling.enabled = xhrEnabled;
 
-WebSocketTransport.enabled = function (sock) {
-  return !!sock._env.WebSocket;
+L._get = function () {
+  var self = this;
+  this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
+    self._req = null;
+    if (self._st === T_CLOSED) return;
+    if (err !== null || !x.responseText) return self._fail();
+    self._deliver(x.responseText.split('\x1e'));
+    if (self._st !== T_CLOSED) self._ended();
+  });
 };
-
-WebSocketTransport.prototype.open = function () {
-  var self = this, s = this.s, ws;
-  try {
-    ws = this.ws = new s._env.WebSocket(s._url('websocket', this.sid).replace(/^http/, 'ws'));
-  } catch (e) {
-    // e.g. a SecurityError: report it from a fresh task, as a failed open.
-    s._env.setTimeout(function () { self.error('WebSocket: ' + e.message); }, 0);
-    return;
-  }
-  ws.binaryType = 'arraybuffer';
-  ws.onopen = function () {
-    if (!self.closed && self.onopen) self.onopen();
-  };
-  ws.onmessage = function (ev) {
-    var d = ev.data, p;
-    if (self.closed) return;
-    if (typeof d === 'string') {
-      try {
-        p = decodePacket(d, true);
-      } catch (e) {
-        return self.error('bad packet');
-      }
-    } else {
-      p = { type: 4, data: d };
-    }
-    s._onPacket(self, p);
-  };
-  ws.onclose = function (ev) {
-    self.error('WebSocket closed: ' + ev.code);
-  };
-};
-
-WebSocketTransport.prototype.error = function (why) {
-  if (this.closed) return;
-  this.close();
-  this.s._onError(this, why);
-};
-
-WebSocketTransport.prototype.send = function (packets) {
-  var i, p;
-  for (i = 0; i < packets.length && !this.closed; i++) {
-    p = packets[i];
-    this.ws.send(isBinary(p.data) ? p.data : p.type + (p.data == null ? '' : p.data));
-  }
-  if (!this.closed) this.s._onDrain(this);
-};
-
-WebSocketTransport.prototype.hold = noop;
-WebSocketTransport.prototype.stop = noop;
-
-WebSocketTransport.prototype.pause = function (cb) {
-  cb();
-};
-
-WebSocketTransport.prototype.close = function () {
-  var ws = this.ws;
-  this.closed = true;
-  this.writable = false;
-  if (!ws) return;
-  ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-  try {
-    ws.close();
-  } catch (e) {}
-};
-
-// ---- socket.js ----
 
 // socket.js: Polysock, the WebSocket-shaped object. It owns the state machine
 // (readyState), the write buffer, the heartbeat, transport selection with
-// fallback, and the upgrade to websocket. Transports only move packets.
+// fallback and the upgrade to websocket; transports only move packets and
+// report through their events (transport.js).
 //
 //   CONNECTING --open packet--> OPEN --close()--> CLOSING --flushed--> CLOSED
 //       |                         |
@@ -702,8 +932,10 @@ WebSocketTransport.prototype.close = function () {
 //
 // Selection (protocol-spec/fallback.md): try the usable transports in
 // preference order (the one remembered from an earlier page first), each for
-// at most `timeout` ms until its open packet arrives. Once open on something
-// other than websocket, probe websocket and upgrade if it answers.
+// at most `timeout` ms from its start until its open packet arrives. Once
+// open on something other than websocket, probe websocket and upgrade if it
+// answers.
+
 
 var TRANSPORTS = {
   'websocket': WebSocketTransport,
@@ -714,33 +946,8 @@ var TRANSPORTS = {
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
-var TOKEN = /^[!#$%&'*+\-.\^_`|~0-9A-Za-z]+$/;
-
-function defaultEnv() {
-  var storage = null;
-  try {
-    storage = root.localStorage;
-    storage.getItem(STORE_KEY);
-  } catch (e) {
-    try {
-      storage = root.sessionStorage;
-    } catch (e2) {
-      storage = null;
-    }
-  }
-  return {
-    setTimeout: function (fn, ms) { return setTimeout(fn, ms); },
-    clearTimeout: function (id) { clearTimeout(id); },
-    WebSocket: root.WebSocket || root.MozWebSocket,
-    XMLHttpRequest: root.XMLHttpRequest,
-    ActiveXObject: root.ActiveXObject,
-    Blob: root.Blob,
-    document: root.document,
-    location: root.location,
-    window: root,
-    storage: storage
-  };
-}
+// RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
+var TOKEN = /^[!#-'*+.\w^`|~-]+$/;
 
 // Transport names to try, best first: the preference list minus what cannot
 // run here, with the remembered transport (if any, and allowed) moved first.
@@ -757,131 +964,200 @@ function transportOrder(prefs, usable, remembered) {
   return out;
 }
 
+// WebIDL [Clamp] unsigned short: NaN is 0, halves round to even.
+function clampCode(x) {
+  var f, d;
+  x = +x || 0;
+  x = x < 0 ? 0 : x > 65535 ? 65535 : x;
+  f = Math.floor(x);
+  d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2) ? f + 1 : f;
+}
+
+function missing() {
+  return new TypeError('1 argument required');
+}
+
 function Polysock(url, protocols, options) {
-  if (!(this instanceof Polysock)) throw new TypeError("Please use the 'new' operator");
-  var self = this, env, m, loc, i, memo, tried = {};
+  var self, env, m, loc, i, memo, list, seen = {}, u, v;
+  if (!(this instanceof Polysock)) throw new TypeError('new');
+  if (!arguments.length) throw missing();
+  // A real EventTarget where possible, keeping the prototype `new` chose (a
+  // subclass's too).
+  self = NativeTarget ? Object.setPrototypeOf(new NativeTarget(), this.constructor.prototype) : this;
   if (protocols && typeof protocols === 'object' && !isArray(protocols)) {
     options = protocols;
     protocols = undefined;
   }
   options = options || {};
-  env = this._env = defaultEnv();
-  for (m in options.env) {
-    if (options.env.hasOwnProperty(m)) env[m] = options.env[m];
-  }
+  // The environment: the page, or a test's fakes (timers, WebSocket,
+  // XMLHttpRequest, ActiveXObject, Blob, document, location, window,
+  // localStorage, and wsQueues for the handshake turns).
+  env = self._env = options.env || root;
 
-  url = String(url);
   loc = env.location;
-  if (url.charAt(0) === '/' && url.charAt(1) !== '/' && loc) url = loc.protocol + '//' + loc.host + url;
-  if (!/^(https?|wss?):\/\/[^\/?#]/i.test(url)) throw domError('SyntaxError', 'Invalid URL: ' + url);
-  this.url = url;
-  this._http = url.replace(/^ws/i, 'http').replace(/#.*/, '');
-  m = this._http.indexOf('?');
-  this._base = (m < 0 ? this._http : this._http.slice(0, m)).replace(/\/?$/, '/') + '?' +
-    (m < 0 ? '' : this._http.slice(m + 1) + '&');
+  u = resolve(usv(url), loc && loc.href, env.document);
+  self._http = u[1];
+  self._origin = u[2];
+  // "<path>/?<query>&": the protocol's parameters follow.
+  self._base = u[1].replace(/\/?(\?(.*))?$/, function (all, q, query) {
+    return '/?' + (q ? query + '&' : '');
+  });
 
-  protocols = protocols === undefined ? [] : isArray(protocols) ? protocols : [protocols];
-  for (i = 0; i < protocols.length; i++) {
-    protocols[i] = String(protocols[i]);
-    if (!TOKEN.test(protocols[i]) || tried[protocols[i]]) {
-      throw domError('SyntaxError', 'Invalid or duplicate subprotocol: ' + protocols[i]);
-    }
-    tried[protocols[i]] = 1;
+  list = protocols === undefined ? [] : isArray(protocols) ? protocols : [protocols];
+  protocols = [];
+  for (i = 0; i < list.length; i++) {
+    v = String(list[i]);
+    if (!TOKEN.test(v) || seen[v] === 1) throw domError('SyntaxError', 'protocol ' + v);
+    seen[v] = 1;
+    protocols.push(v);
   }
-  this._protocols = protocols;
+  self._protocols = protocols;
 
-  this.readyState = 0;
-  this.protocol = '';
-  this.extensions = '';
-  this.bufferedAmount = 0;
-  this.binaryType = env.Blob ? 'blob' : 'arraybuffer';
-  this.transport = null;
-  this.onopen = this.onmessage = this.onerror = this.onclose = null;
+  v = self._v = {
+    url: u[0],
+    readyState: CONNECTING,
+    protocol: '',
+    extensions: '',
+    bufferedAmount: 0,
+    binaryType: env.Blob ? 'blob' : 'arraybuffer',
+    transport: null
+  };
+  if (!defineProperty) {
+    for (m in v) self[m] = v[m];
+    self.onopen = self.onmessage = self.onerror = self.onclose = null;
+  }
 
-  this._timeout = options.timeout || 2500;
-  this._prefs = options.transports || DEFAULT_TRANSPORTS;
-  this._remember = options.remember !== false && env.storage ? env.storage : null;
-  this._wbuf = [];
-  this._failed = {};
-  memo = this._memo = this._recall();
-  this._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
-  this._order = transportOrder(this._prefs, function (n) {
-    return TRANSPORTS[n].enabled(self);
+  self._timeout = options.timeout || DEFAULT_TIMEOUT;
+  self._prefs = options.transports || DEFAULT_TRANSPORTS;
+  self._remember = options.remember !== false;
+  self._wbuf = [];
+  self._inflight = 0;
+  self._failed = {};
+  self._ctx = {
+    _env: env,
+    _origin: u[2],
+    _query: function (name, sid) { return self._url(name, sid); }
+  };
+  memo = self._memo = self._mem();
+  self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
+  self._order = transportOrder(self._prefs, function (n) {
+    return TRANSPORTS[n].enabled(env, u[2]);
   }, memo[0]);
   // Nothing happens before the constructor returns.
-  this._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
+  self._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
+  return self;
 }
-inherit(Polysock, Emitter);
-
-Polysock.CONNECTING = Polysock.prototype.CONNECTING = 0;
-Polysock.OPEN = Polysock.prototype.OPEN = 1;
-Polysock.CLOSING = Polysock.prototype.CLOSING = 2;
-Polysock.CLOSED = Polysock.prototype.CLOSED = 3;
-Polysock.transports = TRANSPORTS;
+inherit(Polysock, NativeTarget || Emitter);
 
 var P = Polysock.prototype;
+(function (names, i) {
+  for (i = 0; i < 4; i++) Polysock[names[i]] = P[names[i]] = i;
+}(['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']));
+Polysock.transports = TRANSPORTS;
+
+// Attributes: getters on the prototype (setters ignored, as WebSocket's
+// read-only attributes), binaryType taking only its two values, handler
+// attributes. Without accessors (IE8 and older) they are plain properties.
+if (defineProperty) {
+  (function () {
+    function getter(k) {
+      defineProperty(P, k, {
+        configurable: true,
+        enumerable: true,
+        get: function () { return this._v[k]; },
+        set: k === 'binaryType' ? function (t) {
+          t = '' + t;
+          if (t === 'blob' || t === 'arraybuffer') this._v[k] = t;
+        } : undefined
+      });
+    }
+    var k, names = { url: 1, readyState: 1, protocol: 1, extensions: 1, bufferedAmount: 1, binaryType: 1, transport: 1 };
+    for (k in names) getter(k);
+  }());
+  handlers(P, ['open', 'message', 'error', 'close']);
+}
+
+P._set = function (k, v) {
+  this._v[k] = v;
+  if (!defineProperty) this[k] = v;
+};
+
+P._fire = function (type, init) {
+  this.dispatchEvent(makeEvent(type, init));
+};
 
 // ---- public API -----------------------------------------------------------
 
 P.send = function (data) {
-  var p, n;
-  if (this.readyState === 0) throw domError('InvalidStateError', 'Still in CONNECTING state.');
-  if (this._env.Blob && data instanceof this._env.Blob) throw new TypeError('Blob data is not supported; send an ArrayBuffer');
+  var v = this._v, n;
+  if (!arguments.length) throw missing();
+  if (v.readyState === CONNECTING) throw domError('InvalidStateError', 'CONNECTING');
+  if (this._env.Blob && data instanceof this._env.Blob) throw new TypeError('Blob');
   if (isBinary(data)) {
-    data = new Uint8Array(bytesOf(data)).buffer; // snapshot, as WebSocket does
+    data = new Uint8Array(bytesOf(data)).buffer; // a snapshot, as WebSocket takes
     n = data.byteLength;
   } else {
-    data = String(data);
+    data = usv(data);
     n = utf8Length(data);
   }
-  this.bufferedAmount += n;
-  if (this.readyState !== 1) return;
-  p = { type: 4, data: data, n: n };
-  this._wbuf.push(p);
+  this._set('bufferedAmount', v.bufferedAmount + n);
+  if (v.readyState !== OPEN) return;
+  this._wbuf.push({ type: P_MESSAGE, data: data, n: n });
   this._flush();
 };
 
 P.close = function (code, reason) {
-  var self = this, body = '';
+  var self = this, rs = this._v.readyState, body = '';
   if (code !== undefined) {
-    code = +code;
+    code = clampCode(code);
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw domError('InvalidAccessError', 'The close code must be 1000 or in 3000-4999: ' + code);
+      throw domError('InvalidAccessError', 'code ' + code);
     }
-    code = Math.round(code);
   }
   if (reason !== undefined) {
-    reason = String(reason);
-    if (utf8Length(reason) > 123) throw domError('SyntaxError', 'The close reason must be at most 123 UTF-8 bytes.');
+    reason = usv(reason);
+    if (utf8Length(reason) > 123) throw domError('SyntaxError', 'reason > 123 bytes');
   }
-  if (this.readyState >= 2) return;
-  if (this.readyState === 0) {
-    this.readyState = 2;
+  if (rs >= CLOSING) return;
+  this._set('readyState', CLOSING);
+  if (rs === CONNECTING) {
     this._teardown();
-    this._env.setTimeout(function () { self._finish(1006, '', false, true); }, 0);
+    this._env.setTimeout(function () { self._lost(); }, 0);
     return;
   }
-  this.readyState = 2;
+  // A reason needs a code on the wire: 1000, as WebSocket sends.
+  if (code === undefined && reason) code = 1000;
   this._endProbe();
-  this._t.stop();
+  this._t._stop();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
   if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
   this._closing = [code === undefined ? 1005 : code, reason || ''];
-  this._wbuf.push({ type: 1, data: body, n: 0 });
+  this._wbuf.push({ type: P_CLOSE, data: body, n: 0 });
   this._flush();
 };
 
 // ---- transport selection --------------------------------------------------
 
+P._wire = function (t) {
+  var self = this;
+  return t._on('packet', function (p) { self._onPacket(t, p); })
+    ._on('error', function () { self._onError(t); })
+    ._on('drain', function (b) { self._onDrain(t, b); });
+};
+
 P._next = function () {
-  var self = this, name = this._order.shift(), t;
-  if (!name) return this._finish(1006, '', false, true);
-  t = this._attempt = new TRANSPORTS[name](this);
-  // The last candidate has nothing to fall back to: give it longer.
-  this._attemptTimer = this._env.setTimeout(function () {
-    self._onError(t, 'no open packet within the timeout');
-  }, this._order.length ? this._timeout : this._timeout * 4);
-  t.open();
+  var self = this, name = this._order.shift(), t, last = !this._order.length;
+  if (!name) return this._lost();
+  t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
+  // The timeout runs from the attempt's real start; the last candidate has
+  // nothing to fall back to and gets longer.
+  t._on('start', function () {
+    self._attemptTimer = self._env.setTimeout(function () {
+      t._fail();
+    }, last ? self._timeout * 4 : self._timeout);
+  });
+  t._open();
 };
 
 P._url = function (name, sid) {
@@ -892,71 +1168,67 @@ P._url = function (name, sid) {
 };
 
 // Storage: "<transport>", or "<transport> <time>" where time is when a
-// websocket probe last failed (no probing for an hour after that).
-P._recall = function () {
-  var v = null;
+// websocket probe last failed (no probing for an hour after that). Storage
+// that is missing or throws (private modes, sandboxes) is empty.
+// _mem() reads [transport, time]; _mem(name, failedAt) writes.
+P._mem = function (name, failedAt) {
+  var v = null, k = STORE_KEY + this._http;
   try {
-    v = this._remember && this._remember.getItem(STORE_KEY + this._http);
+    if (this._remember) {
+      if (name) this._env.localStorage.setItem(k, name + (failedAt ? ' ' + failedAt : ''));
+      else v = this._env.localStorage.getItem(k);
+    }
   } catch (e) {}
   v = String(v || '').split(' ');
   return [v[0], +v[1] || 0];
 };
 
-P._store = function (name, failedAt) {
-  try {
-    if (this._remember) this._remember.setItem(STORE_KEY + this._http, name + (failedAt ? ' ' + failedAt : ''));
-  } catch (e) {}
-};
-
 // ---- events from transports -----------------------------------------------
 
-P._onError = function (t, why) {
-  var env = this._env;
-  this._lastError = why;
+P._onError = function (t) {
   if (t === this._attempt) {
-    env.clearTimeout(this._attemptTimer);
+    this._env.clearTimeout(this._attemptTimer);
     this._failed[t.name] = 1;
     this._attempt = null;
-    t.close();
     this._next();
   } else if (t === this._probe) {
     this._endProbe();
-    this._store(this._t.name, +new Date());
+    this._mem(this._t.name, +new Date());
     this._flush();
   } else if (t === this._t) {
-    this._finish(1006, '', false, true);
+    this._lost();
   }
 };
 
 P._onPacket = function (t, p) {
-  var o;
+  var o, rs = this._v.readyState;
   if (t === this._probe) {
-    if (p.type === 3 && p.data === 'probe') this._upgrade();
+    if (p.type === P_PONG && p.data === 'probe') this._upgrade();
     return;
   }
   if (t !== this._t && t !== this._attempt) return;
   this._alive();
-  if (p.type === 0 && t === this._attempt) {
+  if (p.type === P_OPEN && t === this._attempt) {
     try {
       o = parseJSON(p.data);
     } catch (e) {
-      return this._onError(t, 'bad open packet');
+      return t._fail();
     }
     this._opened(t, o);
-  } else if (p.type === 1) {
+  } else if (p.type === P_CLOSE) {
     try {
       o = p.data ? parseJSON(p.data) : {};
     } catch (e2) {
       o = {};
     }
     this._finish(o.code || 1005, o.reason || '', true, false);
-  } else if (p.type === 2 && this.readyState === 1) {
-    this._wbuf.push({ type: 3, data: p.data, n: 0 });
+  } else if (p.type === P_PING && rs === OPEN) {
+    this._wbuf.push({ type: P_PONG, data: p.data, n: 0 });
     this._flush();
-  } else if (p.type === 4 && this.readyState === 1) {
+  } else if (p.type === P_MESSAGE && rs === OPEN) {
     o = p.data;
-    if (typeof o !== 'string' && this.binaryType === 'blob' && this._env.Blob) o = new this._env.Blob([o]);
-    this.dispatchEvent({ type: 'message', data: o, origin: this._http.replace(/^(\w+:\/\/[^\/?#]+).*/, '$1') });
+    if (typeof o !== 'string' && this.binaryType !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
+    this._fire('message', { data: o, origin: this._origin });
   }
 };
 
@@ -964,30 +1236,30 @@ P._opened = function (t, o) {
   this._env.clearTimeout(this._attemptTimer);
   this._attempt = null;
   this._t = t;
-  t.sid = this._sid = o.sid;
-  t.writable = true;
+  t._ready(this._sid = o.sid);
   this._ping = (o.pingInterval || 25000) + (o.pingTimeout || 20000);
   this._max = o.maxPayload || 1000000;
   this._upgrades = o.upgrades || [];
   this._ext = !!o.ext;
-  this.protocol = o.ext ? o.protocol || '' : '';
-  this.transport = t.name;
-  this.readyState = 1;
-  this._store(t.name, this._noProbe && this._memo[1]);
+  this._set('protocol', o.ext ? o.protocol || '' : '');
+  this._set('transport', t.name);
+  this._set('readyState', OPEN);
+  this._mem(t.name, this._noProbe && this._memo[1]);
   this._alive();
-  this.dispatchEvent({ type: 'open' });
-  if (this.readyState === 1) {
+  this._fire('open');
+  if (this._v.readyState === OPEN) {
     this._maybeProbe();
     this._flush();
   }
 };
 
-P._onDrain = function (t) {
+// One batch of _flush has left: its bytes leave bufferedAmount; once the
+// close packet and everything before it have left, the socket is closed.
+P._onDrain = function (t, batch) {
   var self = this, c = this._closing;
-  if (t !== this._t) return;
-  this.bufferedAmount -= this._inflight;
-  this._inflight = 0;
-  if (c && !this._wbuf.length) {
+  if (!batch) return;
+  this._set('bufferedAmount', this._v.bufferedAmount - batch.n);
+  if (!--this._inflight && c && !this._wbuf.length) {
     this._env.setTimeout(function () { self._finish(c[0], c[1], true, false); }, 0);
   } else {
     this._flush();
@@ -996,11 +1268,11 @@ P._onDrain = function (t) {
 
 // ---- writing --------------------------------------------------------------
 
-// Sends what the buffer holds, as one payload of at most maxPayload bytes
-// on HTTP transports (an oversized packet goes alone).
+// Sends what the buffer holds; on HTTP transports as one payload of at most
+// maxPayload bytes (an oversized packet goes alone).
 P._flush = function () {
   var t = this._t, buf = this._wbuf, i = 0, size = 0, n = 0;
-  if (!t || !t.writable || this._upgrading || !buf.length) return;
+  if (!t || !t._w || this._upgrading || !buf.length) return;
   if (t.name === 'websocket') {
     i = buf.length;
   } else {
@@ -1012,8 +1284,8 @@ P._flush = function () {
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
   for (i = 0; i < buf.length; i++) n += buf[i].n;
-  this._inflight = n;
-  t.send(buf);
+  this._inflight++;
+  t._send(buf, { n: n });
 };
 
 // ---- heartbeat ------------------------------------------------------------
@@ -1022,7 +1294,7 @@ P._alive = function () {
   var self = this, env = this._env;
   if (!this._ping) return;
   env.clearTimeout(this._hb);
-  this._hb = env.setTimeout(function () { self._finish(1006, '', false, true); }, this._ping);
+  this._hb = env.setTimeout(function () { self._lost(); }, this._ping);
 };
 
 // ---- upgrade to websocket -------------------------------------------------
@@ -1039,33 +1311,33 @@ P._maybeProbe = function () {
   var self = this, t, env = this._env;
   if (this._t.name === 'websocket' || this._noProbe || this._failed.websocket ||
     indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0 ||
-    !WebSocketTransport.enabled(this)) return;
-  t = this._probe = new WebSocketTransport(this);
-  t.sid = this._sid;
-  t.onopen = function () {
+    !WebSocketTransport.enabled(env)) return;
+  t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
+  t._on('start', function () {
+    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);
+  })._on('open', function () {
     env.clearTimeout(self._probeTimer);
-    self._probeTimer = env.setTimeout(function () { self._onError(t, 'probe timeout'); }, self._timeout);
-    self._t.hold(true);
-    t.writable = true;
-    t.send([{ type: 2, data: 'probe' }]);
-  };
-  this._probeTimer = env.setTimeout(function () { self._onError(t, 'probe open timeout'); }, this._timeout * 4);
-  t.open();
+    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout);
+    self._t._hold(true);
+    t._ready(self._sid);
+    t._send([{ type: P_PING, data: 'probe' }]);
+  });
+  t._open();
 };
 
 P._upgrade = function () {
   var self = this, t = this._probe, old = this._t;
   this._env.clearTimeout(this._probeTimer);
   this._upgrading = true;
-  old.pause(function () {
+  old._pause(function () {
     if (self._probe !== t) return;
     self._probe = null;
     self._upgrading = false;
-    t.send([{ type: 5 }]);
-    old.close();
+    self._wbuf.unshift({ type: P_UPGRADE, n: 0 });
+    old._close();
     self._t = t;
-    self.transport = t.name;
-    self._store(t.name);
+    self._set('transport', t.name);
+    self._mem(t.name);
     self._flush();
   });
 };
@@ -1076,8 +1348,8 @@ P._endProbe = function () {
   this._probe = null;
   this._upgrading = false;
   this._env.clearTimeout(this._probeTimer);
-  t.close();
-  if (this._t) this._t.hold(false);
+  t._close();
+  if (this._t) this._t._hold(false);
 };
 
 // ---- the end --------------------------------------------------------------
@@ -1087,38 +1359,32 @@ P._teardown = function () {
   env.clearTimeout(this._attemptTimer);
   env.clearTimeout(this._hb);
   this._endProbe();
-  if (this._attempt) this._attempt.close();
-  if (this._t) this._t.close();
+  if (this._attempt) this._attempt._close();
+  if (this._t) this._t._close();
   this._attempt = this._t = null;
   this._order = [];
   this._wbuf = [];
 };
 
-P._finish = function (code, reason, clean, error) {
-  if (this.readyState === 3) return;
-  this.readyState = 3;
-  this._teardown();
-  if (error) this.dispatchEvent({ type: 'error' });
-  this.dispatchEvent({ type: 'close', code: code, reason: reason, wasClean: clean });
+// The connection failed: error, then close 1006.
+P._lost = function () {
+  this._finish(1006, '', false, true);
 };
 
-// Internals for the unit tests; not part of the API.
-Polysock._ = {
-  encodePacket: encodePacket,
-  decodePacket: decodePacket,
-  encodePayload: encodePayload,
-  decodePayload: decodePayload,
-  Multipart: Multipart,
-  boundaryOf: boundaryOf,
-  b64encode: b64encode,
-  b64decode: b64decode,
-  utf8Length: utf8Length,
-  quote: quote,
-  parseJSON: parseJSON,
-  transportOrder: transportOrder,
-  originOf: originOf
+P._finish = function (code, reason, clean, error) {
+  if (this._v.readyState === CLOSED) return;
+  this._set('readyState', CLOSED);
+  this._teardown();
+  if (error) this._fire('error');
+  this._fire('close', { code: code, reason: reason, wasClean: clean });
 };
+
+// umd.js: the entry of the UMD bundle (dist/polysock.js, polysock.min.js):
+// Polysock alone, as a browser global, a CommonJS or an AMD module.
+
 
 Polysock.version = '0.1.0';
+
+
 return Polysock;
 }));

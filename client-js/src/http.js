@@ -1,29 +1,21 @@
-// http.js: XHR requests and the base shared by the three HTTP transports
-// (polling, xhr-streaming, htmlfile). They differ only in how they receive;
-// upstream is always a POST of a polling payload, answered "ok".
-//
-// Transport contract (duck-typed, also met by WebSocketTransport):
-//   T.enabled(sock)     can this transport run in this environment?
-//   t.name              the `transport=` name
-//   t.open()            start receiving; without t.sid this is the handshake
-//   t.sid, t.writable   set by the socket once the open packet arrived
-//   t.send(packets)     only while writable; calls sock._onDrain(t) when sent
-//   t.hold(on)          stop / restart issuing new receiving requests
-//   t.pause(cb)         stop sending and receiving; cb once nothing is in flight
-//   t.close()           abort everything, report nothing more
-// and reports to its socket with sock._onPacket(t, packet), sock._onError(t, why).
+// http.js: XHR requests and HttpTransport, the base of the three HTTP
+// transports (polling, xhr-streaming, htmlfile). They differ only in how
+// they receive (get / stopGet); upstream is always a POST of a polling
+// payload, answered "ok".
+
+import { T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
+import { noop, inherit } from './util.js';
+import { decodePacket, encodePayload } from './codec.js';
+import { Transport } from './transport.js';
 
 var reqSeq = 0;
 
-function newXhr(env) {
-  return env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
-}
-
 // One request. done(err, xhr): err is null for status 200, else the status
 // (0 for a network error). progress(xhr) runs as the body grows.
-function request(env, method, url, body, done, progress) {
-  var x = newXhr(env);
-  if (method === 'GET') url += '&t=' + (+new Date()).toString(36) + '.' + (reqSeq++);
+export function request(env, method, url, body, done, progress) {
+  var x = env.XMLHttpRequest ? new env.XMLHttpRequest() : new env.ActiveXObject('Microsoft.XMLHTTP');
+  // Unique, so that no cache answers a GET (old IE caches them).
+  if (method === 'GET') url += '&t=' + +new Date() + '-' + reqSeq++;
   x.open(method, url, true);
   if (body != null) x.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
   function grow() {
@@ -33,8 +25,9 @@ function request(env, method, url, body, done, progress) {
     var st = 0;
     if (x.readyState !== 4) return grow();
     x.onreadystatechange = noop;
-    if (progress) x.onprogress = noop;
-    try { st = x.status; } catch (e) {}
+    try {
+      st = x.status;
+    } catch (e) {}
     done(st === 200 ? null : st, x);
   };
   if (progress && 'onprogress' in x) x.onprogress = grow;
@@ -42,7 +35,7 @@ function request(env, method, url, body, done, progress) {
   return x;
 }
 
-function abort(x) {
+export function abort(x) {
   if (!x) return;
   x.onreadystatechange = noop;
   try {
@@ -51,104 +44,111 @@ function abort(x) {
   } catch (e) {}
 }
 
-function HttpTransport() {}
+export function HttpTransport(ctx, sid) {
+  Transport.call(this, ctx, sid);
+  this._getting = false; // a receiving request is in flight
+  this._posting = null;  // the POST in flight
+  this._held = false;
+  this._n = 0;           // packets received over streams (for ack=N)
+}
+inherit(HttpTransport, Transport);
 
-HttpTransport.prototype.open = function () {
-  this.getting = false; // a receiving request is in flight
-  this.posting = null;  // the POST in flight
-  this.held = false;
-  this.n = 0;           // packets received over streams (for ack=N)
-  this.recv();
+var H = HttpTransport.prototype;
+
+H._doOpen = function () {
+  this._emit('start');
+  this._recv();
 };
 
-HttpTransport.prototype.url = function () {
-  return this.s._url(this.name, this.sid);
+// Streaming transports resume a cut response with ack=<packets received>.
+H._url = function () {
+  return Transport.prototype._url.call(this) + (this._acks && this._sid ? '&ack=' + this._n : '');
 };
 
-HttpTransport.prototype.recv = function () {
-  if (!this.closed && !this.held && !this.getting && !this.pauseCb) {
-    this.getting = true;
-    this.get();
+H._recv = function () {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
+    this._getting = true;
+    this._get();
   }
 };
 
 // A receiving request ended well: start the next one (or finish pausing).
-HttpTransport.prototype.ended = function () {
-  this.getting = false;
-  this.check();
-  this.recv();
+H._ended = function () {
+  this._getting = false;
+  this._check();
+  this._recv();
 };
 
-HttpTransport.prototype.error = function (why) {
-  if (!this.closed) this.s._onError(this, why);
-};
-
-HttpTransport.prototype.send = function (packets) {
+H._doSend = function (packets, batch) {
   var self = this;
-  this.writable = false;
-  this.posting = request(this.s._env, 'POST', this.s._url(this.name, this.sid), encodePayload(packets), function (err) {
-    self.posting = null;
-    if (self.closed) return;
-    if (err !== null) return self.error('POST failed: ' + err);
-    if (!self.pauseCb) self.writable = true;
-    self.check();
-    self.s._onDrain(self);
+  this._posting = request(this._e, 'POST', Transport.prototype._url.call(this), encodePayload(packets), function (err) {
+    self._posting = null;
+    if (self._st === T_CLOSED) return;
+    if (err !== null) return self._fail();
+    self._check();
+    self._drained(batch);
   });
 };
 
-HttpTransport.prototype.hold = function (on) {
-  this.held = on;
+H._hold = function (on) {
+  this._held = on;
   if (!on) {
-    this.pauseCb = null;
-    this.writable = !this.posting && !!this.sid;
-    this.recv();
+    this._pcb = null;
+    if (this._st === T_PAUSED) this._st = T_OPEN;
+    this._w = !this._posting && this._st === T_OPEN;
+    this._recv();
   }
 };
 
-HttpTransport.prototype.pause = function (cb) {
-  this.held = true;
-  this.writable = false;
-  this.pauseCb = cb;
-  this.check();
+H._pause = function (cb) {
+  this._held = true;
+  this._st = T_PAUSED;
+  this._w = false;
+  this._pcb = cb;
+  this._check();
 };
 
-HttpTransport.prototype.check = function () {
-  var cb = this.pauseCb;
-  if (cb && !this.getting && !this.posting) {
-    this.pauseCb = null;
+H._check = function () {
+  var cb = this._pcb;
+  if (cb && !this._getting && !this._posting) {
+    this._pcb = null;
     cb();
   }
 };
 
-// Stop receiving (socket closing); a POST in flight still completes.
-HttpTransport.prototype.stop = function () {
-  this.held = true;
-  this.stopGet();
+// Ends the receiving request (htmlfile has its own).
+H._stopGet = function () {
+  abort(this._req);
+  this._req = null;
+  this._getting = false;
 };
 
-HttpTransport.prototype.close = function () {
-  this.closed = true;
-  this.writable = false;
-  this.stopGet();
-  abort(this.posting);
+// Stop receiving (the socket is closing); a POST in flight still completes.
+H._stop = function () {
+  this._held = true;
+  this._stopGet();
 };
 
-// Hand the packets of one receiving request to the socket, counting them for
-// ack=N. Stops early if the socket closed this transport meanwhile.
-HttpTransport.prototype.deliver = function (encoded) {
+H._doClose = function () {
+  this._stopGet();
+  abort(this._posting);
+};
+
+// Hands the packets of one receiving request on, counting them for ack=N.
+// Stops early if this transport was closed meanwhile.
+H._deliver = function (encoded) {
   var i, p;
-  for (i = 0; i < encoded.length && !this.closed; i++) {
+  for (i = 0; i < encoded.length && this._st !== T_CLOSED; i++) {
     try {
       p = decodePacket(encoded[i]);
     } catch (e) {
-      return this.error('bad packet');
+      return this._fail();
     }
-    this.n++;
-    this.s._onPacket(this, p);
+    this._n++;
+    this._emit('packet', p);
   }
 };
 
-HttpTransport.enabledXhr = function (sock) {
-  var env = sock._env;
+export function xhrEnabled(env) {
   return !!(env.XMLHttpRequest || env.ActiveXObject);
-};
+}

@@ -1,28 +1,25 @@
 // polling.js: `transport=polling`. Long-poll GET down, POST up (plain EIO4).
 
-function Polling(sock) {
-  this.s = sock;
+import { T_CLOSED } from './constants.js';
+import { inherit } from './util.js';
+import { HttpTransport, request, xhrEnabled } from './http.js';
+
+export function Polling(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
 inherit(Polling, HttpTransport);
-Polling.prototype.name = 'polling';
-Polling.enabled = HttpTransport.enabledXhr;
+var L = Polling.prototype;
+L.name = 'polling';
+Polling.enabled = xhrEnabled;
 
-Polling.prototype.get = function () {
+L._get = function () {
   var self = this;
-  this.req = request(this.s._env, 'GET', this.url(), null, function (err, x) {
-    var text;
-    self.req = null;
-    if (self.closed) return;
-    if (err !== null) return self.error('GET failed: ' + err);
-    text = x.responseText;
-    if (!text) return self.error('empty payload');
-    self.deliver(text.split('\x1e'));
-    if (!self.closed) self.ended();
+  this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
+    self._req = null;
+    if (self._st === T_CLOSED) return;
+    if (err !== null || !x.responseText) return self._fail();
+    self._deliver(x.responseText.split('\x1e'));
+    if (self._st !== T_CLOSED) self._ended();
   });
 };
 
-Polling.prototype.stopGet = function () {
-  abort(this.req);
-  this.req = null;
-  this.getting = false;
-};

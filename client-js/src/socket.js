@@ -1,6 +1,7 @@
 // socket.js: Polysock, the WebSocket-shaped object. It owns the state machine
 // (readyState), the write buffer, the heartbeat, transport selection with
-// fallback, and the upgrade to websocket. Transports only move packets.
+// fallback and the upgrade to websocket; transports only move packets and
+// report through their events (transport.js).
 //
 //   CONNECTING --open packet--> OPEN --close()--> CLOSING --flushed--> CLOSED
 //       |                         |
@@ -8,10 +9,25 @@
 //
 // Selection (protocol-spec/fallback.md): try the usable transports in
 // preference order (the one remembered from an earlier page first), each for
-// at most `timeout` ms until its open packet arrives. Once open on something
-// other than websocket, probe websocket and upgrade if it answers.
+// at most `timeout` ms from its start until its open packet arrives. Once
+// open on something other than websocket, probe websocket and upgrade if it
+// answers.
 
-var TRANSPORTS = {
+import {
+  P_OPEN, P_CLOSE, P_PING, P_PONG, P_MESSAGE, P_UPGRADE,
+  CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_TIMEOUT
+} from './constants.js';
+import { root, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
+import { parseJSON, quote } from './json.js';
+import { resolve } from './url.js';
+import { isBinary, bytesOf, packetSize } from './codec.js';
+import { NativeTarget, Emitter, makeEvent, handlers } from './events.js';
+import { WebSocketTransport } from './websocket.js';
+import { XhrStreaming } from './xhr-streaming.js';
+import { HtmlFile } from './htmlfile.js';
+import { Polling } from './polling.js';
+
+export var TRANSPORTS = {
   'websocket': WebSocketTransport,
   'xhr-streaming': XhrStreaming,
   'htmlfile': HtmlFile,
@@ -20,37 +36,12 @@ var TRANSPORTS = {
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
-var TOKEN = /^[!#$%&'*+\-.\^_`|~0-9A-Za-z]+$/;
-
-function defaultEnv() {
-  var storage = null;
-  try {
-    storage = root.localStorage;
-    storage.getItem(STORE_KEY);
-  } catch (e) {
-    try {
-      storage = root.sessionStorage;
-    } catch (e2) {
-      storage = null;
-    }
-  }
-  return {
-    setTimeout: function (fn, ms) { return setTimeout(fn, ms); },
-    clearTimeout: function (id) { clearTimeout(id); },
-    WebSocket: root.WebSocket || root.MozWebSocket,
-    XMLHttpRequest: root.XMLHttpRequest,
-    ActiveXObject: root.ActiveXObject,
-    Blob: root.Blob,
-    document: root.document,
-    location: root.location,
-    window: root,
-    storage: storage
-  };
-}
+// RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
+var TOKEN = /^[!#-'*+.\w^`|~-]+$/;
 
 // Transport names to try, best first: the preference list minus what cannot
 // run here, with the remembered transport (if any, and allowed) moved first.
-function transportOrder(prefs, usable, remembered) {
+export function transportOrder(prefs, usable, remembered) {
   var out = [], i, n;
   for (i = 0; i < prefs.length; i++) {
     n = prefs[i];
@@ -63,131 +54,200 @@ function transportOrder(prefs, usable, remembered) {
   return out;
 }
 
-function Polysock(url, protocols, options) {
-  if (!(this instanceof Polysock)) throw new TypeError("Please use the 'new' operator");
-  var self = this, env, m, loc, i, memo, tried = {};
+// WebIDL [Clamp] unsigned short: NaN is 0, halves round to even.
+function clampCode(x) {
+  var f, d;
+  x = +x || 0;
+  x = x < 0 ? 0 : x > 65535 ? 65535 : x;
+  f = Math.floor(x);
+  d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2) ? f + 1 : f;
+}
+
+function missing() {
+  return new TypeError('1 argument required');
+}
+
+export function Polysock(url, protocols, options) {
+  var self, env, m, loc, i, memo, list, seen = {}, u, v;
+  if (!(this instanceof Polysock)) throw new TypeError('new');
+  if (!arguments.length) throw missing();
+  // A real EventTarget where possible, keeping the prototype `new` chose (a
+  // subclass's too).
+  self = NativeTarget ? Object.setPrototypeOf(new NativeTarget(), this.constructor.prototype) : this;
   if (protocols && typeof protocols === 'object' && !isArray(protocols)) {
     options = protocols;
     protocols = undefined;
   }
   options = options || {};
-  env = this._env = defaultEnv();
-  for (m in options.env) {
-    if (options.env.hasOwnProperty(m)) env[m] = options.env[m];
-  }
+  // The environment: the page, or a test's fakes (timers, WebSocket,
+  // XMLHttpRequest, ActiveXObject, Blob, document, location, window,
+  // localStorage, and wsQueues for the handshake turns).
+  env = self._env = options.env || root;
 
-  url = String(url);
   loc = env.location;
-  if (url.charAt(0) === '/' && url.charAt(1) !== '/' && loc) url = loc.protocol + '//' + loc.host + url;
-  if (!/^(https?|wss?):\/\/[^\/?#]/i.test(url)) throw domError('SyntaxError', 'Invalid URL: ' + url);
-  this.url = url;
-  this._http = url.replace(/^ws/i, 'http').replace(/#.*/, '');
-  m = this._http.indexOf('?');
-  this._base = (m < 0 ? this._http : this._http.slice(0, m)).replace(/\/?$/, '/') + '?' +
-    (m < 0 ? '' : this._http.slice(m + 1) + '&');
+  u = resolve(usv(url), loc && loc.href, env.document);
+  self._http = u[1];
+  self._origin = u[2];
+  // "<path>/?<query>&": the protocol's parameters follow.
+  self._base = u[1].replace(/\/?(\?(.*))?$/, function (all, q, query) {
+    return '/?' + (q ? query + '&' : '');
+  });
 
-  protocols = protocols === undefined ? [] : isArray(protocols) ? protocols : [protocols];
-  for (i = 0; i < protocols.length; i++) {
-    protocols[i] = String(protocols[i]);
-    if (!TOKEN.test(protocols[i]) || tried[protocols[i]]) {
-      throw domError('SyntaxError', 'Invalid or duplicate subprotocol: ' + protocols[i]);
-    }
-    tried[protocols[i]] = 1;
+  list = protocols === undefined ? [] : isArray(protocols) ? protocols : [protocols];
+  protocols = [];
+  for (i = 0; i < list.length; i++) {
+    v = String(list[i]);
+    if (!TOKEN.test(v) || seen[v] === 1) throw domError('SyntaxError', 'protocol ' + v);
+    seen[v] = 1;
+    protocols.push(v);
   }
-  this._protocols = protocols;
+  self._protocols = protocols;
 
-  this.readyState = 0;
-  this.protocol = '';
-  this.extensions = '';
-  this.bufferedAmount = 0;
-  this.binaryType = env.Blob ? 'blob' : 'arraybuffer';
-  this.transport = null;
-  this.onopen = this.onmessage = this.onerror = this.onclose = null;
+  v = self._v = {
+    url: u[0],
+    readyState: CONNECTING,
+    protocol: '',
+    extensions: '',
+    bufferedAmount: 0,
+    binaryType: env.Blob ? 'blob' : 'arraybuffer',
+    transport: null
+  };
+  if (!defineProperty) {
+    for (m in v) self[m] = v[m];
+    self.onopen = self.onmessage = self.onerror = self.onclose = null;
+  }
 
-  this._timeout = options.timeout || 2500;
-  this._prefs = options.transports || DEFAULT_TRANSPORTS;
-  this._remember = options.remember !== false && env.storage ? env.storage : null;
-  this._wbuf = [];
-  this._failed = {};
-  memo = this._memo = this._recall();
-  this._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
-  this._order = transportOrder(this._prefs, function (n) {
-    return TRANSPORTS[n].enabled(self);
+  self._timeout = options.timeout || DEFAULT_TIMEOUT;
+  self._prefs = options.transports || DEFAULT_TRANSPORTS;
+  self._remember = options.remember !== false;
+  self._wbuf = [];
+  self._inflight = 0;
+  self._failed = {};
+  self._ctx = {
+    _env: env,
+    _origin: u[2],
+    _query: function (name, sid) { return self._url(name, sid); }
+  };
+  memo = self._memo = self._mem();
+  self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
+  self._order = transportOrder(self._prefs, function (n) {
+    return TRANSPORTS[n].enabled(env, u[2]);
   }, memo[0]);
   // Nothing happens before the constructor returns.
-  this._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
+  self._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
+  return self;
 }
-inherit(Polysock, Emitter);
-
-Polysock.CONNECTING = Polysock.prototype.CONNECTING = 0;
-Polysock.OPEN = Polysock.prototype.OPEN = 1;
-Polysock.CLOSING = Polysock.prototype.CLOSING = 2;
-Polysock.CLOSED = Polysock.prototype.CLOSED = 3;
-Polysock.transports = TRANSPORTS;
+inherit(Polysock, NativeTarget || Emitter);
 
 var P = Polysock.prototype;
+(function (names, i) {
+  for (i = 0; i < 4; i++) Polysock[names[i]] = P[names[i]] = i;
+}(['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']));
+Polysock.transports = TRANSPORTS;
+
+// Attributes: getters on the prototype (setters ignored, as WebSocket's
+// read-only attributes), binaryType taking only its two values, handler
+// attributes. Without accessors (IE8 and older) they are plain properties.
+if (defineProperty) {
+  (function () {
+    function getter(k) {
+      defineProperty(P, k, {
+        configurable: true,
+        enumerable: true,
+        get: function () { return this._v[k]; },
+        set: k === 'binaryType' ? function (t) {
+          t = '' + t;
+          if (t === 'blob' || t === 'arraybuffer') this._v[k] = t;
+        } : undefined
+      });
+    }
+    var k, names = { url: 1, readyState: 1, protocol: 1, extensions: 1, bufferedAmount: 1, binaryType: 1, transport: 1 };
+    for (k in names) getter(k);
+  }());
+  handlers(P, ['open', 'message', 'error', 'close']);
+}
+
+P._set = function (k, v) {
+  this._v[k] = v;
+  if (!defineProperty) this[k] = v;
+};
+
+P._fire = function (type, init) {
+  this.dispatchEvent(makeEvent(type, init));
+};
 
 // ---- public API -----------------------------------------------------------
 
 P.send = function (data) {
-  var p, n;
-  if (this.readyState === 0) throw domError('InvalidStateError', 'Still in CONNECTING state.');
-  if (this._env.Blob && data instanceof this._env.Blob) throw new TypeError('Blob data is not supported; send an ArrayBuffer');
+  var v = this._v, n;
+  if (!arguments.length) throw missing();
+  if (v.readyState === CONNECTING) throw domError('InvalidStateError', 'CONNECTING');
+  if (this._env.Blob && data instanceof this._env.Blob) throw new TypeError('Blob');
   if (isBinary(data)) {
-    data = new Uint8Array(bytesOf(data)).buffer; // snapshot, as WebSocket does
+    data = new Uint8Array(bytesOf(data)).buffer; // a snapshot, as WebSocket takes
     n = data.byteLength;
   } else {
-    data = String(data);
+    data = usv(data);
     n = utf8Length(data);
   }
-  this.bufferedAmount += n;
-  if (this.readyState !== 1) return;
-  p = { type: 4, data: data, n: n };
-  this._wbuf.push(p);
+  this._set('bufferedAmount', v.bufferedAmount + n);
+  if (v.readyState !== OPEN) return;
+  this._wbuf.push({ type: P_MESSAGE, data: data, n: n });
   this._flush();
 };
 
 P.close = function (code, reason) {
-  var self = this, body = '';
+  var self = this, rs = this._v.readyState, body = '';
   if (code !== undefined) {
-    code = +code;
+    code = clampCode(code);
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
-      throw domError('InvalidAccessError', 'The close code must be 1000 or in 3000-4999: ' + code);
+      throw domError('InvalidAccessError', 'code ' + code);
     }
-    code = Math.round(code);
   }
   if (reason !== undefined) {
-    reason = String(reason);
-    if (utf8Length(reason) > 123) throw domError('SyntaxError', 'The close reason must be at most 123 UTF-8 bytes.');
+    reason = usv(reason);
+    if (utf8Length(reason) > 123) throw domError('SyntaxError', 'reason > 123 bytes');
   }
-  if (this.readyState >= 2) return;
-  if (this.readyState === 0) {
-    this.readyState = 2;
+  if (rs >= CLOSING) return;
+  this._set('readyState', CLOSING);
+  if (rs === CONNECTING) {
     this._teardown();
-    this._env.setTimeout(function () { self._finish(1006, '', false, true); }, 0);
+    this._env.setTimeout(function () { self._lost(); }, 0);
     return;
   }
-  this.readyState = 2;
+  // A reason needs a code on the wire: 1000, as WebSocket sends.
+  if (code === undefined && reason) code = 1000;
   this._endProbe();
-  this._t.stop();
+  this._t._stop();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
   if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
   this._closing = [code === undefined ? 1005 : code, reason || ''];
-  this._wbuf.push({ type: 1, data: body, n: 0 });
+  this._wbuf.push({ type: P_CLOSE, data: body, n: 0 });
   this._flush();
 };
 
 // ---- transport selection --------------------------------------------------
 
+P._wire = function (t) {
+  var self = this;
+  return t._on('packet', function (p) { self._onPacket(t, p); })
+    ._on('error', function () { self._onError(t); })
+    ._on('drain', function (b) { self._onDrain(t, b); });
+};
+
 P._next = function () {
-  var self = this, name = this._order.shift(), t;
-  if (!name) return this._finish(1006, '', false, true);
-  t = this._attempt = new TRANSPORTS[name](this);
-  // The last candidate has nothing to fall back to: give it longer.
-  this._attemptTimer = this._env.setTimeout(function () {
-    self._onError(t, 'no open packet within the timeout');
-  }, this._order.length ? this._timeout : this._timeout * 4);
-  t.open();
+  var self = this, name = this._order.shift(), t, last = !this._order.length;
+  if (!name) return this._lost();
+  t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
+  // The timeout runs from the attempt's real start; the last candidate has
+  // nothing to fall back to and gets longer.
+  t._on('start', function () {
+    self._attemptTimer = self._env.setTimeout(function () {
+      t._fail();
+    }, last ? self._timeout * 4 : self._timeout);
+  });
+  t._open();
 };
 
 P._url = function (name, sid) {
@@ -198,71 +258,67 @@ P._url = function (name, sid) {
 };
 
 // Storage: "<transport>", or "<transport> <time>" where time is when a
-// websocket probe last failed (no probing for an hour after that).
-P._recall = function () {
-  var v = null;
+// websocket probe last failed (no probing for an hour after that). Storage
+// that is missing or throws (private modes, sandboxes) is empty.
+// _mem() reads [transport, time]; _mem(name, failedAt) writes.
+P._mem = function (name, failedAt) {
+  var v = null, k = STORE_KEY + this._http;
   try {
-    v = this._remember && this._remember.getItem(STORE_KEY + this._http);
+    if (this._remember) {
+      if (name) this._env.localStorage.setItem(k, name + (failedAt ? ' ' + failedAt : ''));
+      else v = this._env.localStorage.getItem(k);
+    }
   } catch (e) {}
   v = String(v || '').split(' ');
   return [v[0], +v[1] || 0];
 };
 
-P._store = function (name, failedAt) {
-  try {
-    if (this._remember) this._remember.setItem(STORE_KEY + this._http, name + (failedAt ? ' ' + failedAt : ''));
-  } catch (e) {}
-};
-
 // ---- events from transports -----------------------------------------------
 
-P._onError = function (t, why) {
-  var env = this._env;
-  this._lastError = why;
+P._onError = function (t) {
   if (t === this._attempt) {
-    env.clearTimeout(this._attemptTimer);
+    this._env.clearTimeout(this._attemptTimer);
     this._failed[t.name] = 1;
     this._attempt = null;
-    t.close();
     this._next();
   } else if (t === this._probe) {
     this._endProbe();
-    this._store(this._t.name, +new Date());
+    this._mem(this._t.name, +new Date());
     this._flush();
   } else if (t === this._t) {
-    this._finish(1006, '', false, true);
+    this._lost();
   }
 };
 
 P._onPacket = function (t, p) {
-  var o;
+  var o, rs = this._v.readyState;
   if (t === this._probe) {
-    if (p.type === 3 && p.data === 'probe') this._upgrade();
+    if (p.type === P_PONG && p.data === 'probe') this._upgrade();
     return;
   }
   if (t !== this._t && t !== this._attempt) return;
   this._alive();
-  if (p.type === 0 && t === this._attempt) {
+  if (p.type === P_OPEN && t === this._attempt) {
     try {
       o = parseJSON(p.data);
     } catch (e) {
-      return this._onError(t, 'bad open packet');
+      return t._fail();
     }
     this._opened(t, o);
-  } else if (p.type === 1) {
+  } else if (p.type === P_CLOSE) {
     try {
       o = p.data ? parseJSON(p.data) : {};
     } catch (e2) {
       o = {};
     }
     this._finish(o.code || 1005, o.reason || '', true, false);
-  } else if (p.type === 2 && this.readyState === 1) {
-    this._wbuf.push({ type: 3, data: p.data, n: 0 });
+  } else if (p.type === P_PING && rs === OPEN) {
+    this._wbuf.push({ type: P_PONG, data: p.data, n: 0 });
     this._flush();
-  } else if (p.type === 4 && this.readyState === 1) {
+  } else if (p.type === P_MESSAGE && rs === OPEN) {
     o = p.data;
-    if (typeof o !== 'string' && this.binaryType === 'blob' && this._env.Blob) o = new this._env.Blob([o]);
-    this.dispatchEvent({ type: 'message', data: o, origin: this._http.replace(/^(\w+:\/\/[^\/?#]+).*/, '$1') });
+    if (typeof o !== 'string' && this.binaryType !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
+    this._fire('message', { data: o, origin: this._origin });
   }
 };
 
@@ -270,30 +326,30 @@ P._opened = function (t, o) {
   this._env.clearTimeout(this._attemptTimer);
   this._attempt = null;
   this._t = t;
-  t.sid = this._sid = o.sid;
-  t.writable = true;
+  t._ready(this._sid = o.sid);
   this._ping = (o.pingInterval || 25000) + (o.pingTimeout || 20000);
   this._max = o.maxPayload || 1000000;
   this._upgrades = o.upgrades || [];
   this._ext = !!o.ext;
-  this.protocol = o.ext ? o.protocol || '' : '';
-  this.transport = t.name;
-  this.readyState = 1;
-  this._store(t.name, this._noProbe && this._memo[1]);
+  this._set('protocol', o.ext ? o.protocol || '' : '');
+  this._set('transport', t.name);
+  this._set('readyState', OPEN);
+  this._mem(t.name, this._noProbe && this._memo[1]);
   this._alive();
-  this.dispatchEvent({ type: 'open' });
-  if (this.readyState === 1) {
+  this._fire('open');
+  if (this._v.readyState === OPEN) {
     this._maybeProbe();
     this._flush();
   }
 };
 
-P._onDrain = function (t) {
+// One batch of _flush has left: its bytes leave bufferedAmount; once the
+// close packet and everything before it have left, the socket is closed.
+P._onDrain = function (t, batch) {
   var self = this, c = this._closing;
-  if (t !== this._t) return;
-  this.bufferedAmount -= this._inflight;
-  this._inflight = 0;
-  if (c && !this._wbuf.length) {
+  if (!batch) return;
+  this._set('bufferedAmount', this._v.bufferedAmount - batch.n);
+  if (!--this._inflight && c && !this._wbuf.length) {
     this._env.setTimeout(function () { self._finish(c[0], c[1], true, false); }, 0);
   } else {
     this._flush();
@@ -302,11 +358,11 @@ P._onDrain = function (t) {
 
 // ---- writing --------------------------------------------------------------
 
-// Sends what the buffer holds, as one payload of at most maxPayload bytes
-// on HTTP transports (an oversized packet goes alone).
+// Sends what the buffer holds; on HTTP transports as one payload of at most
+// maxPayload bytes (an oversized packet goes alone).
 P._flush = function () {
   var t = this._t, buf = this._wbuf, i = 0, size = 0, n = 0;
-  if (!t || !t.writable || this._upgrading || !buf.length) return;
+  if (!t || !t._w || this._upgrading || !buf.length) return;
   if (t.name === 'websocket') {
     i = buf.length;
   } else {
@@ -318,8 +374,8 @@ P._flush = function () {
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
   for (i = 0; i < buf.length; i++) n += buf[i].n;
-  this._inflight = n;
-  t.send(buf);
+  this._inflight++;
+  t._send(buf, { n: n });
 };
 
 // ---- heartbeat ------------------------------------------------------------
@@ -328,7 +384,7 @@ P._alive = function () {
   var self = this, env = this._env;
   if (!this._ping) return;
   env.clearTimeout(this._hb);
-  this._hb = env.setTimeout(function () { self._finish(1006, '', false, true); }, this._ping);
+  this._hb = env.setTimeout(function () { self._lost(); }, this._ping);
 };
 
 // ---- upgrade to websocket -------------------------------------------------
@@ -345,33 +401,33 @@ P._maybeProbe = function () {
   var self = this, t, env = this._env;
   if (this._t.name === 'websocket' || this._noProbe || this._failed.websocket ||
     indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0 ||
-    !WebSocketTransport.enabled(this)) return;
-  t = this._probe = new WebSocketTransport(this);
-  t.sid = this._sid;
-  t.onopen = function () {
+    !WebSocketTransport.enabled(env)) return;
+  t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
+  t._on('start', function () {
+    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);
+  })._on('open', function () {
     env.clearTimeout(self._probeTimer);
-    self._probeTimer = env.setTimeout(function () { self._onError(t, 'probe timeout'); }, self._timeout);
-    self._t.hold(true);
-    t.writable = true;
-    t.send([{ type: 2, data: 'probe' }]);
-  };
-  this._probeTimer = env.setTimeout(function () { self._onError(t, 'probe open timeout'); }, this._timeout * 4);
-  t.open();
+    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout);
+    self._t._hold(true);
+    t._ready(self._sid);
+    t._send([{ type: P_PING, data: 'probe' }]);
+  });
+  t._open();
 };
 
 P._upgrade = function () {
   var self = this, t = this._probe, old = this._t;
   this._env.clearTimeout(this._probeTimer);
   this._upgrading = true;
-  old.pause(function () {
+  old._pause(function () {
     if (self._probe !== t) return;
     self._probe = null;
     self._upgrading = false;
-    t.send([{ type: 5 }]);
-    old.close();
+    self._wbuf.unshift({ type: P_UPGRADE, n: 0 });
+    old._close();
     self._t = t;
-    self.transport = t.name;
-    self._store(t.name);
+    self._set('transport', t.name);
+    self._mem(t.name);
     self._flush();
   });
 };
@@ -382,8 +438,8 @@ P._endProbe = function () {
   this._probe = null;
   this._upgrading = false;
   this._env.clearTimeout(this._probeTimer);
-  t.close();
-  if (this._t) this._t.hold(false);
+  t._close();
+  if (this._t) this._t._hold(false);
 };
 
 // ---- the end --------------------------------------------------------------
@@ -393,34 +449,22 @@ P._teardown = function () {
   env.clearTimeout(this._attemptTimer);
   env.clearTimeout(this._hb);
   this._endProbe();
-  if (this._attempt) this._attempt.close();
-  if (this._t) this._t.close();
+  if (this._attempt) this._attempt._close();
+  if (this._t) this._t._close();
   this._attempt = this._t = null;
   this._order = [];
   this._wbuf = [];
 };
 
-P._finish = function (code, reason, clean, error) {
-  if (this.readyState === 3) return;
-  this.readyState = 3;
-  this._teardown();
-  if (error) this.dispatchEvent({ type: 'error' });
-  this.dispatchEvent({ type: 'close', code: code, reason: reason, wasClean: clean });
+// The connection failed: error, then close 1006.
+P._lost = function () {
+  this._finish(1006, '', false, true);
 };
 
-// Internals for the unit tests; not part of the API.
-Polysock._ = {
-  encodePacket: encodePacket,
-  decodePacket: decodePacket,
-  encodePayload: encodePayload,
-  decodePayload: decodePayload,
-  Multipart: Multipart,
-  boundaryOf: boundaryOf,
-  b64encode: b64encode,
-  b64decode: b64decode,
-  utf8Length: utf8Length,
-  quote: quote,
-  parseJSON: parseJSON,
-  transportOrder: transportOrder,
-  originOf: originOf
+P._finish = function (code, reason, clean, error) {
+  if (this._v.readyState === CLOSED) return;
+  this._set('readyState', CLOSED);
+  this._teardown();
+  if (error) this._fire('error');
+  this._fire('close', { code: code, reason: reason, wasClean: clean });
 };

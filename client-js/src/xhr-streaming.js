@@ -1,17 +1,24 @@
-// xhr-streaming.js: `transport=xhr-streaming`. One long multipart GET read as
-// responseText grows (readyState 3 / progress); the next GET starts when the
-// server ends a response (after its response limit). POST up.
+// xhr-streaming.js: `transport=xhr-streaming`. One long multipart GET read
+// as responseText grows (readyState 3 / progress); the next GET starts when
+// the server ends a response (after its response limit). POST up.
 
-function XhrStreaming(sock) {
-  this.s = sock;
+import { T_CLOSED } from './constants.js';
+import { inherit } from './util.js';
+import { HttpTransport, request } from './http.js';
+import { Multipart, boundaryOf } from './multipart.js';
+
+export function XhrStreaming(ctx, sid) {
+  HttpTransport.call(this, ctx, sid);
 }
 inherit(XhrStreaming, HttpTransport);
-XhrStreaming.prototype.name = 'xhr-streaming';
+var X = XhrStreaming.prototype;
+X.name = 'xhr-streaming';
+X._acks = true;
 
 // Needs an XHR that exposes responseText while loading: XHR level 2
 // (withCredentials) marks IE10+ and every other browser of that age.
-XhrStreaming.enabled = function (sock) {
-  var X = sock._env.XMLHttpRequest;
+XhrStreaming.enabled = function (env) {
+  var X = env.XMLHttpRequest;
   try {
     return !!X && 'withCredentials' in new X();
   } catch (e) {
@@ -19,36 +26,31 @@ XhrStreaming.enabled = function (sock) {
   }
 };
 
-XhrStreaming.prototype.url = function () {
-  return this.s._url(this.name, this.sid) + (this.sid ? '&ack=' + this.n : '');
-};
-
-XhrStreaming.prototype.get = function () {
-  var self = this, mp = null, n0 = this.n;
+X._get = function () {
+  var self = this, mp = null, n0 = this._n;
   function feed(x) {
-    if (self.closed) return;
+    var b, parts;
+    if (self._st === T_CLOSED) return;
     if (!mp) {
-      var b = boundaryOf(x.getResponseHeader('Content-Type'));
+      b = boundaryOf(x.getResponseHeader('Content-Type'));
       if (!b) return;
       mp = new Multipart(b);
     }
-    var parts;
     try {
       parts = mp.feed(x.responseText);
     } catch (e) {
-      return self.error('bad multipart body');
+      return self._fail();
     }
-    self.deliver(parts);
+    self._deliver(parts);
   }
-  this.req = request(this.s._env, 'GET', this.url(), null, function (err, x) {
-    if (self.closed) return;
+  this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
+    if (self._st === T_CLOSED) return;
     if (err === null) feed(x);
-    self.req = null;
-    if (self.closed) return;
+    self._req = null;
+    if (self._st === T_CLOSED) return;
     // A 200 cut short is resumed with ack=N; one that carried nothing is not.
-    if (err !== null || (!(mp && mp.done) && self.n === n0)) return self.error('stream failed: ' + err);
-    self.ended();
+    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail();
+    self._ended();
   }, feed);
 };
 
-XhrStreaming.prototype.stopGet = Polling.prototype.stopGet;

@@ -4,7 +4,8 @@
 'use strict';
 const path = require('node:path');
 
-const Polysock = require(path.join(__dirname, '..', 'dist', 'polysock.js'));
+// POLYSOCK_DIST: run the tests against another build (e.g. an older client).
+const Polysock = require(process.env.POLYSOCK_DIST || path.join(__dirname, '..', 'dist', 'polysock.js'));
 
 class Clock {
   constructor() {
@@ -122,9 +123,10 @@ function env(opts) {
     ActiveXObject: undefined,
     Blob: opts.Blob,
     document: opts.document,
-    location: opts.location || { protocol: 'http:', host: 'example.test' },
+    location: opts.location || { protocol: 'http:', host: 'example.test', href: 'http://example.test/page.html' },
     window: opts.window || {},
-    storage: opts.storage === undefined ? new Storage() : opts.storage
+    localStorage: opts.storage === undefined ? new Storage() : opts.storage,
+    wsQueues: {}
   };
   if (opts.streaming === false) {
     e.XMLHttpRequest = class extends XHR { constructor() { super(); delete this.withCredentials; } };

@@ -7,7 +7,8 @@ const { Polysock, Storage, env, OPEN, record, mp } = require('./fakes');
 
 const URL_ = 'http://example.test/engine.io';
 const ALL = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
-const order = Polysock._.transportOrder;
+let order;
+test.before(async () => { order = (await import('../src/index.js')).transportOrder; });
 const tname = (r) => r.query.get('transport');
 
 test('order: preference order minus unusable transports, remembered one first', () => {
@@ -59,7 +60,7 @@ test('a refused websocket falls back at once; xhr-streaming opens; no probe afte
   assert.equal(s.protocol, 'chat');
   assert.deepEqual(ev.map((e) => e.data || e.type), ['open', 'hello']);
   assert.equal(f.wss.length, 1, 'websocket failed during connect: no upgrade probe');
-  assert.equal(f.env.storage.getItem('polysock:' + URL_), 'xhr-streaming');
+  assert.equal(f.env.localStorage.getItem('polysock:' + URL_), 'xhr-streaming');
 });
 
 test('a websocket that opens but stays silent is left after `timeout` ms', () => {
@@ -165,13 +166,13 @@ test('upgrade from polling: probe, hold, pause, "5", then the buffer; nothing lo
   ws.serverSend('4in2');
   assert.deepEqual(upstream(f), ['m1', 'm2', 'm3', 'm4']);
   assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.data), ['in1', 'in2']);
-  assert.equal(f.env.storage.getItem('polysock:' + URL_), 'websocket');
+  assert.equal(f.env.localStorage.getItem('polysock:' + URL_), 'websocket');
   assert.ok(get.aborted === false);
 });
 
 test('upgrade from xhr-streaming: the stream ends with a noop after the probe', () => {
   const f = env();
-  f.env.storage.setItem('polysock:' + URL_, 'xhr-streaming');
+  f.env.localStorage.setItem('polysock:' + URL_, 'xhr-streaming');
   const s = new Polysock(URL_, [], { env: f.env });
   f.clock.tick();
   const get = f.xhrs[0];
@@ -205,9 +206,9 @@ test('a probe that gets no answer gives up: the held transport resumes, websocke
   const next = f.xhrs.filter((x) => x.method === 'GET');
   assert.equal(next.length, 3, 'receiving again');
   assert.deepEqual(upstream(f), ['during']);
-  assert.match(f.env.storage.getItem('polysock:' + URL_), /^polling \d+$/);
+  assert.match(f.env.localStorage.getItem('polysock:' + URL_), /^polling \d+$/);
   // next page load: starts on polling, does not probe
-  const g = env({ storage: f.env.storage });
+  const g = env({ storage: f.env.localStorage });
   const t = new Polysock(URL_, [], { env: g.env });
   g.clock.tick();
   g.xhrs[0].respond(200, OPEN());

@@ -8,7 +8,10 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { Polysock, env, OPEN, record } = require('./fakes');
 
-const F = Polysock._;
+// The pure helpers, from the ES module sources (the served bundle carries
+// Polysock only).
+let F;
+test.before(async () => { F = await import('../src/index.js'); });
 const VEC = path.join(__dirname, '..', '..', 'protocol-spec', 'vectors');
 const load = (f) => JSON.parse(fs.readFileSync(path.join(VEC, f), 'utf8'));
 const TYPES = ['open', 'close', 'ping', 'pong', 'message', 'upgrade', 'noop'];
@@ -75,27 +78,43 @@ test('base64 round trip over every length 0..300 and all byte values', () => {
 
 test('utf8Length and quote', () => {
   for (const s of ['', 'a', 'é', '€', '😀', '\ud800', 'a😀b\u2028', 'x'.repeat(123)]) {
-    assert.equal(F.utf8Length(s), Buffer.byteLength(s), JSON.stringify(s));
+    assert.equal(F.utf8Length(F.usv(s)), Buffer.byteLength(s), JSON.stringify(s));
   }
   for (const s of ['', 'bye', 'q"uo\\te', '\n\t\u0000\u001f', '\u2028\u2029', '😀</script>']) {
     assert.equal(JSON.parse(F.quote(s)), s);
   }
 });
 
-test('parseJSON without a native JSON falls back to a checked eval', () => {
-  // Load the bundle in a context whose global has no JSON.
+test('without a native JSON the open and close packets still parse (no eval)', () => {
+  assert.deepEqual(F.flatParse('{"sid":"a","upgrades":["websocket"],"n":-1.5e3,"ok":true,"no":false,"x":null,"e":[]}'),
+    { sid: 'a', upgrades: ['websocket'], n: -1500, ok: true, no: false, x: null, e: [] });
+  const open = { sid: 'SGrc1yDWaOKCKZd2eB5zhw', upgrades: ['websocket'], pingInterval: 25000, pingTimeout: 20000,
+    maxPayload: 1000000, ext: 1, protocol: 'chat' };
+  assert.deepEqual(F.flatParse(JSON.stringify(open)), open);
+  for (const reason of ['', 'bye', 'a,b}c"d', '\u2028\n\t', 'caf\u00e9 \ud83d\ude00']) {
+    const body = JSON.stringify({ code: 4002, reason });
+    assert.deepEqual(F.flatParse(body), { code: 4002, reason }, body);
+  }
+  assert.equal(F.flatParse('{"r":"\u2028\\u0041"}').r, '\u2028A');
+  // Nothing is evaluated: a non-JSON value reads as NaN, code as no members.
+  assert.ok(Number.isNaN(F.flatParse('{"a":alert(1)}').a));
+  assert.deepEqual(F.flatParse('(function(){ throw 1; })()'), {});
+  // The bundle loaded where the global has no JSON uses it, and neither
+  // eval nor the Function constructor appears anywhere in it.
   const src = fs.readFileSync(path.join(__dirname, '..', 'dist', 'polysock.js'), 'utf8');
-  const ctx = { window: undefined };
+  assert.doesNotMatch(fs.readFileSync(path.join(__dirname, '..', 'dist', 'polysock.min.js'), 'utf8'), /\beval\b|Function\(/);
+  const ctx = { window: undefined, URL };
   ctx.window = ctx;
   vm.createContext(ctx);
-  vm.runInContext('delete this.JSON;' + src, ctx);
-  const P = ctx.Polysock._;
-  assert.equal(ctx.JSON, undefined);
-  assert.deepEqual(JSON.parse(JSON.stringify(P.parseJSON('{"sid":"a","upgrades":["websocket"],"n":-1.5e3,"ok":true,"x":null}'))),
-    { sid: 'a', upgrades: ['websocket'], n: -1500, ok: true, x: null });
-  assert.equal(P.parseJSON('{"r":"\u2028\\u0041"}').r, '\u2028A');
-  assert.throws(() => P.parseJSON('{"a":alert(1)}'));
-  assert.throws(() => P.parseJSON('(function(){})()'));
+  vm.runInContext('delete this.JSON; this.eval = this.Function = function () { throw new Error("CSP"); };' + src, ctx);
+  const f = env({ ws: false });
+  const s = new ctx.Polysock('http://example.test/engine.io', ['chat'], { env: f.env, transports: ['polling'] });
+  f.clock.tick();
+  f.xhrs[0].respond(200, OPEN({ protocol: 'chat' }));
+  assert.equal(s.readyState, 1);
+  assert.equal(s.protocol, 'chat');
+  f.xhrs[1].respond(200, '1{"code":4003,"reason":"x\\"y"}');
+  assert.equal(s.readyState, 3);
 });
 
 // ---- xhr-streaming --------------------------------------------------------
@@ -165,7 +184,7 @@ function runHtmlfile(body, win) {
   while ((m = re.exec(body))) vm.runInContext(m[1], ctx);
 }
 
-test('htmlfile: callback name is valid per the spec, and the scripted body reaches the socket', () => {
+test('htmlfile: the callback is c=<digits>, bound by the server to _polysock_cb.c<N>; the body reaches the socket', () => {
   const h = load('htmlfile.json');
   const dom = fakeDom();
   const win = {};
@@ -180,6 +199,7 @@ test('htmlfile: callback name is valid per the spec, and the scripted body reach
   const cb = src.searchParams.get('c');
   assert.match(cb, /^[0-9]{1,9}$/, 'only an index: the server fixes the callback');
   assert.ok(!h.callbacks.invalid.includes(cb));
+  assert.equal(typeof win._polysock_cb['c' + cb], 'function');
   // The server's body, with our callback: the example packets plus hostile texts.
   const hostile = h.hostile.map((x) => x.chunk).join('');
   const body = h.example_body.bytes.replace('parent._polysock_cb.c' + h.example_body.callback, 'parent._polysock_cb.c' + cb)
@@ -226,5 +246,5 @@ test('htmlfile is not used cross-origin (the iframe could not call its parent)',
   assert.equal(dom.frames.length, 0);
   assert.equal(f.xhrs[0].query.get('transport'), 'polling');
   s.close();
-  assert.equal(F.originOf('http://a.test:80/x'), F.originOf('http://A.test/'));
+  assert.deepEqual(F.resolve('http://A.test:80/x'), ['ws://a.test/x', 'http://a.test/x', 'ws://a.test']);
 });

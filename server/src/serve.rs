@@ -1,6 +1,8 @@
 //! [`serve`]: an HTTP/1.1 server for an axum app (or any tower service)
 //! that enforces the request-head limits of `protocol-spec/10-limits.md`
-//! §10.2, which `axum::serve` does not.
+//! §10.2, which `axum::serve` does not; with [`Serve::tls`] (feature
+//! `tls`, on by default) it serves HTTPS with HTTP/2 and HTTP/1.1 chosen by
+//! ALPN.
 //!
 //! `axum::serve` sets no request-head timeout, so a client that sends its
 //! head one byte per second (slowloris) keeps its connection, and the task
@@ -63,10 +65,42 @@
 //! [`Polysock::shutdown`](crate::Polysock::shutdown) inside the signal
 //! future, as above.
 //!
-//! HTTP/2 and TLS are not served here. Behind a TLS-terminating proxy that
-//! speaks HTTP/1.1 to its upstream (nginx does) this is all that is needed;
-//! otherwise build the same connection with your own acceptor, as
-//! `docs/embedding.md` ("Serving") shows.
+//! ## TLS and HTTP/2
+//!
+//! Browsers open at most six HTTP/1.1 connections per host, shared by every
+//! tab of the origin. A polling or streaming socket keeps one request
+//! waiting at all times, so on HTTP/1.1 a seventh such socket (another tab,
+//! or 25 sockets on one page behind a proxy that blocks WebSocket) waits
+//! for a free connection and its uploads starve. Over HTTP/2 every request
+//! to the origin is a stream of one connection, so they all proceed.
+//! Browsers speak HTTP/2 only over TLS, hence [`Serve::tls`]:
+//!
+//! ```text
+//!  TCP accept ──> TLS handshake (bounded by the head timeout)
+//!     ALPN "h2"        ──> HTTP/2: every request a stream, at most
+//!                          max_concurrent_streams (default 256) at a time
+//!     ALPN "http/1.1"  ──> HTTP/1.1 as without TLS, upgrades included
+//!     (or none)            (WebSocket: browsers open it over HTTP/1.1)
+//! ```
+//!
+//! The protocol is picked from ALPN, not by sniffing the first bytes (what
+//! hyper-util's auto builder does with upgrades on), so the head timeout
+//! bounds every connection from its first byte. HTTP/2 has no request-head
+//! timeout of its own: the TLS handshake is bounded, the header list is
+//! limited to [`max_header_size`](Serve::max_header_size), and idle peers
+//! are pinged every 20 s and dropped when they do not answer within 20 s.
+//!
+//! ```no_run
+//! # async fn run(app: axum::Router) -> std::io::Result<()> {
+//! let cert = std::fs::read("cert.pem")?;
+//! let key = std::fs::read("key.pem")?;
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
+//! polysock::serve(listener, app).tls_pem(&cert, &key)?.await
+//! # }
+//! ```
+//!
+//! Behind a TLS-terminating proxy that speaks HTTP/2 to browsers (nginx
+//! does, to an HTTP/1.1 upstream) the plain server is all that is needed.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -81,6 +115,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use hyper::rt::{Read, Write};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
@@ -114,7 +149,10 @@ pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
         max_header_size: 16 * 1024,
         max_headers: 100,
         drain_timeout: Duration::from_secs(10),
+        max_concurrent_streams: 256,
         signal: None,
+        #[cfg(feature = "tls")]
+        tls: None,
     }
 }
 
@@ -128,7 +166,10 @@ pub struct Serve<S> {
     max_header_size: usize,
     max_headers: usize,
     drain_timeout: Duration,
+    max_concurrent_streams: u32,
     signal: Option<Signal>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl<S> Serve<S> {
@@ -168,6 +209,54 @@ impl<S> Serve<S> {
         self
     }
 
+    /// Most requests one HTTP/2 connection may have in progress at once
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); the browser queues the rest.
+    /// Default 256: 25 polling sockets of one page take 50 (a waiting GET
+    /// and a POST each). Without [`tls`](Self::tls) there is no HTTP/2 and
+    /// this has no effect.
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.max_concurrent_streams = streams;
+        self
+    }
+
+    /// Serves HTTPS with `config` (rustls 0.23): HTTP/2 to clients that
+    /// offer `h2` by ALPN, HTTP/1.1 to the others. The ALPN list of
+    /// `config` is replaced by `["h2", "http/1.1"]`. See the module docs.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<tokio_rustls::rustls::ServerConfig>) -> Self {
+        let mut config = Arc::unwrap_or_clone(config);
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+        self
+    }
+
+    /// [`tls`](Self::tls) with a certificate chain and its private key in
+    /// PEM (the chain leaf first, the key PKCS#8, PKCS#1 or SEC1). Fails
+    /// with `InvalidData` when either does not parse or they do not match.
+    #[cfg(feature = "tls")]
+    pub fn tls_pem(self, cert_chain_pem: &[u8], key_pem: &[u8]) -> io::Result<Self> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid = |what: &str, error: &dyn fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {error}"))
+        };
+        let chain = CertificateDer::pem_slice_iter(cert_chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid("certificate chain", &e))?;
+        if chain.is_empty() {
+            return Err(invalid("certificate chain", &"no certificate in the PEM"));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| invalid("private key", &e))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS versions", &e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| invalid("certificate and key", &e))?;
+        Ok(self.tls(Arc::new(config)))
+    }
+
     /// Stops the server when `signal` completes: no more connections are
     /// accepted, open ones finish their request in progress (bounded by
     /// [`drain_timeout`](Self::drain_timeout)), then the future returns.
@@ -188,6 +277,7 @@ impl<S> fmt::Debug for Serve<S> {
             .field("max_header_size", &self.max_header_size)
             .field("max_headers", &self.max_headers)
             .field("drain_timeout", &self.drain_timeout)
+            .field("max_concurrent_streams", &self.max_concurrent_streams)
             .field("graceful_shutdown", &self.signal.is_some())
             .finish_non_exhaustive()
     }
@@ -225,7 +315,17 @@ where
             .header_read_timeout(self.header_read_timeout)
             .max_header_size(self.max_header_size)
             .max_headers(self.max_headers);
-        let http = Arc::new(http);
+        let mut h2 = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        h2.timer(TokioTimer::new())
+            .max_concurrent_streams(self.max_concurrent_streams)
+            .max_header_list_size(u32::try_from(self.max_header_size).unwrap_or(u32::MAX))
+            .keep_alive_interval(H2_PING_INTERVAL)
+            .keep_alive_timeout(H2_PING_TIMEOUT);
+        let builders = Arc::new(Builders {
+            http1: http,
+            http2: h2,
+            head_timeout: self.header_read_timeout,
+        });
         let (stop, stopping) = watch::channel(false);
         let mut connections = JoinSet::new();
         let mut signal = self
@@ -243,9 +343,25 @@ where
                         // and succeed in turn, and a reset would log an
                         // error every few milliseconds.
                         backoff = (backoff / 2).max(ACCEPT_BACKOFF_MIN);
+                        if let Err(error) = stream.set_nodelay(true) {
+                            tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
+                        }
+                        #[cfg(feature = "tls")]
+                        if let Some(acceptor) = &self.tls {
+                            connections.spawn(tls_connection(
+                                builders.clone(),
+                                acceptor.clone(),
+                                stream,
+                                peer,
+                                self.service.clone(),
+                                stopping.clone(),
+                            ));
+                            continue;
+                        }
                         connections.spawn(connection(
-                            http.clone(),
-                            stream,
+                            builders.clone(),
+                            Protocol::Http1,
+                            TokioIo::new(stream),
                             peer,
                             self.service.clone(),
                             stopping.clone(),
@@ -284,14 +400,38 @@ where
     }
 }
 
-/// Serves one connection until it ends, or, once `stopping` turns true,
-/// until its request in progress is answered.
-async fn connection<S, B>(
-    http: Arc<http1::Builder>,
+/// Pings an idle HTTP/2 peer this often, and drops it when a ping goes
+/// unanswered this long.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The connection builders every connection shares, and the bound on the
+/// TLS handshake.
+struct Builders {
+    http1: http1::Builder,
+    http2: hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor>,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    head_timeout: Duration,
+}
+
+/// Which HTTP a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Http2,
+}
+
+/// Runs the TLS handshake (within the head timeout), then serves the
+/// connection in the protocol ALPN chose.
+#[cfg(feature = "tls")]
+async fn tls_connection<S, B>(
+    builders: Arc<Builders>,
+    acceptor: tokio_rustls::TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
     service: S,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) where
     S: tower_service::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -300,9 +440,50 @@ async fn connection<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, %peer, "cannot set TCP_NODELAY");
-    }
+    let tls = match tokio::time::timeout(builders.head_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, %peer, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let protocol = match tls.get_ref().1.alpn_protocol() {
+        Some(b"h2") => Protocol::Http2,
+        _ => Protocol::Http1,
+    };
+    connection(
+        builders,
+        protocol,
+        TokioIo::new(tls),
+        peer,
+        service,
+        stopping,
+    )
+    .await;
+}
+
+/// Serves one connection until it ends, or, once `stopping` turns true,
+/// until its requests in progress are answered.
+async fn connection<I, S, B>(
+    builders: Arc<Builders>,
+    protocol: Protocol,
+    io: I,
+    peer: SocketAddr,
+    service: S,
+    mut stopping: watch::Receiver<bool>,
+) where
+    I: Read + Write + Unpin + Send + 'static,
+    S: tower_service::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
         let mut service = service.clone();
         let mut request = request.map(Body::new);
@@ -312,23 +493,35 @@ async fn connection<S, B>(
             service.call(request).await
         }
     });
-    let mut conn = pin!(http
-        .serve_connection(TokioIo::new(stream), handler)
-        .with_upgrades());
     let stop = async move {
         // An error means the server itself is gone: stop as well.
         let _ = stopping.wait_for(|stop| *stop).await;
     };
-    let ended = tokio::select! {
-        ended = conn.as_mut() => ended,
-        () = stop => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+    let ended = match protocol {
+        Protocol::Http1 => {
+            let mut conn = pin!(builders.http1.serve_connection(io, handler).with_upgrades());
+            tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = stop => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            }
+        }
+        Protocol::Http2 => {
+            let mut conn = pin!(builders.http2.serve_connection(io, handler));
+            tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = stop => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            }
         }
     };
     if let Err(error) = ended {
         // Timeouts, oversized heads, resets: what clients do, not news.
-        tracing::debug!(%error, %peer, "connection ended with an error");
+        tracing::debug!(%error, %peer, ?protocol, "connection ended with an error");
     }
 }
 
@@ -349,4 +542,35 @@ fn is_connection_error(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+#[cfg(all(test, feature = "tls"))]
+mod tests {
+    use super::*;
+
+    async fn serve_nothing() -> Serve<axum::Router> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        serve(listener, axum::Router::new())
+    }
+
+    #[tokio::test]
+    async fn tls_pem_refuses_what_does_not_parse() {
+        let cases: [(&[u8], &[u8], &str); 3] = [
+            (b"", b"", "no certificate"),
+            (b"not pem at all", b"", "no certificate"),
+            (
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+                "private key",
+            ),
+        ];
+        for (cert, key, what) in cases {
+            let error = serve_nothing()
+                .await
+                .tls_pem(cert, key)
+                .expect_err("must be refused");
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            assert!(error.to_string().contains(what), "{error}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 // Shared helpers for the headless-Chromium tests.
 //
 //   const srv = await startServer(['--protocols', 'chat,superchat']);
-//   const browser = await launchBrowser();
+//   const tlsSrv = await startServer(await tlsArgs()); // HTTPS, HTTP/2 by ALPN
+//   const browser = await launchBrowser();             // accepts the test certificate
 //   const page = await openPage(browser, srv);         // fresh context each time
 //   ... await page.evaluate(...) ...
 //   await browser.close(); await srv.stop();
@@ -12,7 +13,8 @@
 // line `listening on http://...`. No fixed ports, no sleeps.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -48,7 +50,7 @@ export function startServer(extra = [], { startupMs = 20000 } = {}) {
       if (nl < 0) return;
       proc.stdout.off('data', onData);
       proc.stdout.resume(); // keep draining
-      const m = /^listening on (http:\/\/\S+)/.exec(out.slice(0, nl));
+      const m = /^listening on (https?:\/\/\S+)/.exec(out.slice(0, nl));
       if (!m) return fail(new Error(`unexpected first line: ${out.slice(0, nl)}`));
       clearTimeout(timer);
       proc.removeAllListeners('exit');
@@ -65,6 +67,18 @@ export function startServer(extra = [], { startupMs = 20000 } = {}) {
   });
 }
 
+// A fresh self-signed certificate for 127.0.0.1 (openssl CLI, into a new
+// temporary directory), as echo arguments: ['--tls-cert', C, '--tls-key', K].
+export async function tlsArgs() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'polysock-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return ['--tls-cert', cert, '--tls-key', key];
+}
+
 export function chromiumPath() {
   return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
 }
@@ -73,22 +87,25 @@ export function launchBrowser() {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
+    // The TLS tests' certificate is self-signed: accepted, as in development.
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-quic'],
+      '--no-first-run', '--disable-quic', '--ignore-certificate-errors'],
   });
 }
 
 // A fresh context (own storage) with the client page loaded. `init`: a
 // function run in the page before any of its scripts (page.addInitScript),
 // with `initArg`.
-export async function openPage(browser, srv, { page: file = 'client.html', init, initArg } = {}) {
-  const context = await browser.newContext();
+// `context`: open the page in this context (a further tab of it) instead
+// of a fresh one; closing such a page leaves the context open.
+export async function openPage(browser, srv, { page: file = 'client.html', init, initArg, context: shared } = {}) {
+  const context = shared || await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
   if (init) await page.addInitScript(init, initArg);
   await page.goto(`${srv.url}/${file}`);
   page.errors = errors;
-  page.close = ((close) => async () => { await close(); await context.close(); })(page.close.bind(page));
+  page.close = ((close) => async () => { await close(); if (!shared) await context.close(); })(page.close.bind(page));
   return page;
 }
