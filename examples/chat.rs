@@ -424,7 +424,7 @@ async fn main() {
         );
     }
 
-    let listener = match tokio::net::TcpListener::bind(options.listen).await {
+    let listener = match polysock::bind(options.listen) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("chat: cannot listen on {}: {error}", options.listen);

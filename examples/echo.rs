@@ -335,7 +335,7 @@ async fn main() {
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let listener = match tokio::net::TcpListener::bind(options.listen).await {
+    let listener = match polysock::bind(options.listen) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("echo: cannot listen on {}: {error}", options.listen);

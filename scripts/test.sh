@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 # The HTTPS browser tests make a self-signed certificate with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -193,3 +193,27 @@ async fn a_bare_service_gets_upgrades_and_the_peer_address() {
     assert_eq!(socket.transport(), polysock::Transport::WebSocket);
     assert_eq!(socket.request().remote_addr(), Some(local));
 }
+
+/// `polysock::bind` listens with a backlog of 4,096 (capped by the
+/// kernel's `somaxconn`), where `TcpListener::bind` takes 1,024: `ss`
+/// shows a listening socket's backlog as its Send-Q.
+#[tokio::test]
+async fn bind_listens_with_a_deep_backlog() {
+    let listener = polysock::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let ss = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let line = String::from_utf8_lossy(&ss.stdout).into_owned();
+    let backlog: u32 = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("ss line: {line:?}"));
+    assert_eq!(backlog, polysock::LISTEN_BACKLOG.min(somaxconn), "{line}");
+}

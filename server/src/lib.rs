@@ -25,7 +25,7 @@
 //!         })
 //!         .build()?;
 //!     let app = Router::new().nest_service("/engine.io", realtime.service());
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     let listener = polysock::bind("127.0.0.1:3000".parse()?)?;
 //!     polysock::serve(listener, app).await?;
 //!     Ok(())
 //! }
@@ -72,7 +72,7 @@ pub use handshake::{Accept, Handshake, Refuse};
 pub use origin::OriginPolicy;
 pub use protocol::{CloseFrame, Message};
 pub use rooms::{Broadcast, Rooms};
-pub use serve::{serve, Serve};
+pub use serve::{bind, serve, Serve, LISTEN_BACKLOG};
 pub use server::{Builder, Polysock};
 pub use service::PolysockService;
 pub use socket::{RequestInfo, Socket, SocketSender};

@@ -130,6 +130,34 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// Connections a listener made by [`bind`] queues before they are accepted.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds a listener for [`serve`] with a backlog of [`LISTEN_BACKLOG`]
+/// connections. `TcpListener::bind` listens with 1,024: when thousands of
+/// clients reconnect at once (after a deploy) the kernel drops the SYNs
+/// past it and each of those clients waits a one-second retransmit. The
+/// kernel caps the backlog at `net.core.somaxconn`. Call it inside a tokio
+/// runtime.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let listener = polysock::bind("127.0.0.1:3000".parse().unwrap())?;
+/// # drop(listener);
+/// # Ok(())
+/// # }
+/// ```
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `service` on `listener` over HTTP/1.1 with the request-head
 /// limits of this module; await the returned [`Serve`] to run it.
 ///

@@ -47,7 +47,7 @@ impl Socket {
     /// The next message from the client, or `None` once the socket has
     /// closed and every message that arrived before has been read.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.inbound.recv().await.map(|inbound| inbound.message)
+        self.inbound.recv().await
     }
 
     /// The server's rooms (the same registry as

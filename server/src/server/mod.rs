@@ -28,7 +28,7 @@ pub use builder::Builder;
 ///     })
 ///     .build()?;
 /// let app = Router::new().nest_service("/engine.io", realtime.service());
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let listener = polysock::bind("127.0.0.1:3000".parse()?)?;
 /// polysock::serve(listener, app).await?;
 /// # Ok(())
 /// # }

@@ -1,47 +1,66 @@
 //! The way in to the application: messages a client sent, waiting for
 //! [`Socket::recv`](crate::Socket::recv), bounded in count and in bytes.
 //!
-//! Each message carries its share of a byte budget (permits of a
-//! semaphore, one per byte) until the application takes it, so a transport
-//! that hands over messages faster than the application reads waits
-//! instead of growing memory. A message larger than the whole budget takes
-//! all of it: it passes when nothing else is waiting.
+//! Each message takes its share of a byte budget (permits of a semaphore,
+//! one per byte) when it is handed over, and the application's end gives
+//! the share back when it takes the message; so a transport that hands
+//! over messages faster than the application reads waits instead of
+//! growing memory. A message larger than the whole budget takes all of it:
+//! it passes when nothing else is waiting.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::protocol::Message;
 
 use super::queue::message_cost;
 
-/// A message on its way to the application, with its bytes of the budget.
+/// A message on its way to the application, with the bytes of the budget
+/// it holds.
 #[derive(Debug)]
-pub(crate) struct Inbound {
-    pub(crate) message: Message,
-    _budget: OwnedSemaphorePermit,
+struct Inbound {
+    message: Message,
+    cost: u32,
+}
+
+/// What both ends share: the byte budget, and whether messages may still
+/// reach the application.
+#[derive(Debug)]
+struct Budget {
+    bytes: Semaphore,
+    max_bytes: u32,
+    open: AtomicBool,
 }
 
 /// The session's end of the inbound channel.
 #[derive(Debug)]
 pub(crate) struct InboundSide {
     sender: Mutex<Option<mpsc::Sender<Inbound>>>,
-    budget: Arc<Semaphore>,
-    max_bytes: u32,
+    budget: Arc<Budget>,
 }
 
 /// The application's end: what [`Socket`](crate::Socket) reads.
-pub(crate) type InboundReceiver = mpsc::Receiver<Inbound>;
+#[derive(Debug)]
+pub(crate) struct InboundReceiver {
+    receiver: mpsc::Receiver<Inbound>,
+    budget: Arc<Budget>,
+}
 
 impl InboundSide {
     pub(crate) fn new(max_messages: usize, max_bytes: u32) -> (Self, InboundReceiver) {
         let (sender, receiver) = mpsc::channel(max_messages);
+        let budget = Arc::new(Budget {
+            bytes: Semaphore::new(max_bytes as usize),
+            max_bytes,
+            open: AtomicBool::new(true),
+        });
         let side = Self {
             sender: Mutex::new(Some(sender)),
-            budget: Arc::new(Semaphore::new(max_bytes as usize)),
-            max_bytes,
+            budget: budget.clone(),
         };
-        (side, receiver)
+        (side, InboundReceiver { receiver, budget })
     }
 
     /// A hold on the channel for one transport loop or one POST, taken
@@ -55,13 +74,13 @@ impl InboundSide {
         Inlet {
             sender,
             budget: self.budget.clone(),
-            max_bytes: self.max_bytes,
         }
     }
 
-    /// No message may reach the application any more; its `recv` ends
-    /// once every inlet taken before lets go.
+    /// No message may reach the application any more, even through an
+    /// inlet taken before; its `recv` ends once every inlet lets go.
     pub(crate) fn stop(&self) {
+        self.budget.open.store(false, Ordering::Release);
         self.sender
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -70,39 +89,56 @@ impl InboundSide {
 
     /// Bytes of the budget in use now.
     pub(crate) fn bytes_waiting(&self) -> usize {
-        self.max_bytes as usize - self.budget.available_permits()
+        self.budget.max_bytes as usize - self.budget.bytes.available_permits()
+    }
+}
+
+impl InboundReceiver {
+    /// The next message; its share of the budget goes back at once.
+    pub(crate) async fn recv(&mut self) -> Option<Message> {
+        let inbound = self.receiver.recv().await?;
+        self.budget.bytes.add_permits(inbound.cost as usize);
+        Some(inbound.message)
     }
 }
 
 /// A hold on the application's inbound channel (see [`InboundSide::inlet`]).
 pub(crate) struct Inlet {
     sender: Option<mpsc::Sender<Inbound>>,
-    budget: Arc<Semaphore>,
-    max_bytes: u32,
+    budget: Arc<Budget>,
 }
 
 impl Inlet {
     /// Hands `message` to the application, waiting while the budget or the
-    /// channel is full. Returns at once if the application dropped its
-    /// socket (nobody listens; the message has nowhere to go).
+    /// channel is full. Returns at once if the session no longer delivers
+    /// (closing) or the application dropped its socket (nobody listens).
     pub(crate) async fn deliver(&self, message: Message) {
         let Some(sender) = &self.sender else { return };
+        if !self.budget.open.load(Ordering::Acquire) || sender.is_closed() {
+            return;
+        }
         let cost = u32::try_from(message_cost(&message))
             .unwrap_or(u32::MAX)
-            .min(self.max_bytes);
-        let budget = match self.budget.clone().try_acquire_many_owned(cost) {
-            Ok(permit) => permit,
-            Err(_) => match self.budget.clone().acquire_many_owned(cost).await {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
+            .min(self.budget.max_bytes);
+        let taken = match self.budget.bytes.try_acquire_many(cost) {
+            Ok(permit) => Ok(permit),
+            Err(_) => self.budget.bytes.acquire_many(cost).await,
         };
-        let inbound = Inbound {
-            message,
-            _budget: budget,
+        match taken {
+            Ok(permit) => permit.forget(),
+            Err(_) => return,
+        }
+        let inbound = Inbound { message, cost };
+        let refused = match sender.try_send(inbound) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(inbound)) => {
+                sender.send(inbound).await.err().map(|e| e.0)
+            }
+            Err(mpsc::error::TrySendError::Closed(inbound)) => Some(inbound),
         };
-        if let Err(mpsc::error::TrySendError::Full(inbound)) = sender.try_send(inbound) {
-            let _ = sender.send(inbound).await;
+        // Nobody will take it: its share goes back.
+        if let Some(inbound) = refused {
+            self.budget.bytes.add_permits(inbound.cost as usize);
         }
     }
 }
@@ -120,9 +156,7 @@ mod tests {
         let blocked = inlet.deliver(Message::Text("y".repeat(100)));
         tokio::pin!(blocked);
         assert!(futures_util::FutureExt::now_or_never(blocked.as_mut()).is_none());
-        let first = receiver.recv().await.unwrap();
-        assert_eq!(first.message, Message::Text("x".repeat(100)));
-        drop(first);
+        assert_eq!(receiver.recv().await, Some(Message::Text("x".repeat(100))));
         blocked.await;
         assert_eq!(side.bytes_waiting(), 132);
     }
@@ -133,6 +167,25 @@ mod tests {
         side.inlet().deliver(Message::Text("z".repeat(1000))).await;
         assert_eq!(side.bytes_waiting(), 64);
         assert!(receiver.recv().await.is_some());
+        assert_eq!(side.bytes_waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_delivered_once_stopped_even_through_an_old_inlet() {
+        let (side, mut receiver) = InboundSide::new(100, 1000);
+        let inlet = side.inlet();
+        side.stop();
+        inlet.deliver(Message::Text("late".into())).await;
+        drop(inlet);
+        assert_eq!(receiver.recv().await, None);
+        assert_eq!(side.bytes_waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_application_gives_the_share_back() {
+        let (side, receiver) = InboundSide::new(100, 1000);
+        drop(receiver);
+        side.inlet().deliver(Message::Text("nobody".into())).await;
         assert_eq!(side.bytes_waiting(), 0);
     }
 }

@@ -272,13 +272,9 @@ impl Session {
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
         match packet {
-            Packet::Message(message) => {
-                // Nothing is delivered once the session is closing, even to
-                // an inlet taken before.
-                if self.phase().is_open() {
-                    inlet.deliver(message).await;
-                }
-            }
+            // Nothing is delivered once the session is closing, even to an
+            // inlet taken before: the inlet knows.
+            Packet::Message(message) => inlet.deliver(message).await,
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close(frame) => {
                 let frame = frame

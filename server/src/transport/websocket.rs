@@ -228,7 +228,9 @@ pub(crate) fn open(
     let response = pending.response(receiver.session().protocol());
     tokio::spawn(async move {
         let session = receiver.session().clone();
-        match pending.into_stream(&session).await {
+        // Boxed: the handshake's large state would otherwise size the
+        // whole task, which lives as long as the session.
+        match Box::pin(pending.into_stream(&session)).await {
             Some(Stream::Tcp(stream)) => open_session(stream, receiver, open).await,
             Some(Stream::Other(stream)) => open_session(stream, receiver, open).await,
             None => session.close_now(CloseReason::TransportError(TransportError::ConnectionLost)),
@@ -253,7 +255,7 @@ pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Respons
     let claim = session.claim_websocket();
     let response = pending.response(session.protocol());
     tokio::spawn(async move {
-        let Some(stream) = pending.into_stream(&session).await else {
+        let Some(stream) = Box::pin(pending.into_stream(&session)).await else {
             if claim.is_ok() {
                 session.abandon_upgrade();
             }
