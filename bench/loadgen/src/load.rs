@@ -140,6 +140,14 @@ pub struct LoadResult {
     pub idle_kib_per_session: f64,
     pub pings: u64,
     pub first_error: Option<String>,
+    /// Fan-out: broadcasts published in the run.
+    pub published: u64,
+    /// Server CPU microseconds per delivery (fan-out) or per session (storm).
+    pub cpu_us_per_op: f64,
+    /// Storm: p99 time from connect to the echo of the first message.
+    pub done_p99_us: u64,
+    /// Storm: wall time from the first connect to the last echo.
+    pub storm_secs: f64,
 }
 
 /// Runs one load against a server process `pid` (for /proc sampling).

@@ -8,6 +8,7 @@
 //! Normally started by `bash bench/run.sh`, which builds everything first.
 
 mod client;
+mod fanout;
 mod http;
 mod load;
 mod net;
@@ -16,6 +17,8 @@ mod report;
 mod scale;
 mod servers;
 mod suite;
+mod storm;
+mod svg;
 mod sys;
 
 use std::path::PathBuf;
@@ -165,6 +168,11 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             std::fs::create_dir_all(out.parent().unwrap())?;
             std::fs::write(&out, &md)?;
             std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&rows)?)?;
+            let chart_dir = out.parent().unwrap().join("charts");
+            std::fs::create_dir_all(&chart_dir)?;
+            for (name, svg) in report::charts(&rows, quick) {
+                std::fs::write(chart_dir.join(&name), svg)?;
+            }
             println!("{md}");
             eprintln!("wrote {}", out.display());
         }

@@ -32,7 +32,7 @@ pub struct ScaleOpts {
 /// Runs the ramp; returns a markdown section.
 pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
     let kind = o.server.kind(o.transport).ok_or_else(|| anyhow::anyhow!("{} has no {}", o.server.name(), o.transport.name()))?;
-    let sopts = ServerOpts { ping_interval_ms: o.ping_interval_ms, ping_timeout_ms: o.ping_timeout_ms, cpu: o.server_cpu };
+    let sopts = ServerOpts { ping_interval_ms: o.ping_interval_ms, ping_timeout_ms: o.ping_timeout_ms, cpu: o.server_cpu, test_hooks: false };
     let running = servers::start(paths, o.server, sopts, &format!("scale-{}", o.transport.name())).await?;
     let pool = Arc::new(SourcePool::new(o.sources));
     let target = Arc::new(Target { addr: running.addr, path: o.server.path().to_string(), pool });

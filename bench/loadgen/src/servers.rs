@@ -42,11 +42,22 @@ pub enum Server {
     Engineioxide,
     NodeEngineIo,
     NodeSockjs,
+    /// socketioxide fan-out server (broadcast to a room).
+    Socketioxide,
+    /// Node socket.io fan-out server (`io.emit`).
+    NodeSocketIo,
 }
 
 impl Server {
-    pub const ALL: [Server; 5] =
-        [Server::Ours, Server::Tungstenite, Server::Engineioxide, Server::NodeEngineIo, Server::NodeSockjs];
+    pub const ALL: [Server; 7] = [
+        Server::Ours,
+        Server::Tungstenite,
+        Server::Engineioxide,
+        Server::NodeEngineIo,
+        Server::NodeSockjs,
+        Server::Socketioxide,
+        Server::NodeSocketIo,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +66,8 @@ impl Server {
             Server::Engineioxide => "engineioxide",
             Server::NodeEngineIo => "node engine.io",
             Server::NodeSockjs => "node sockjs",
+            Server::Socketioxide => "socketioxide",
+            Server::NodeSocketIo => "node socket.io",
         }
     }
 
@@ -65,6 +78,8 @@ impl Server {
             Server::Engineioxide => "engineioxide",
             Server::NodeEngineIo => "engineio",
             Server::NodeSockjs => "sockjs",
+            Server::Socketioxide => "socketioxide",
+            Server::NodeSocketIo => "socketio",
         }
     }
 
@@ -78,8 +93,8 @@ impl Server {
         use Transport::*;
         Some(match (self, transport) {
             (Tungstenite, Websocket) => Kind::RawWs,
-            (Ours | Engineioxide | NodeEngineIo, Websocket) => Kind::EioWs,
-            (Ours | Engineioxide | NodeEngineIo, Polling) => Kind::EioPolling,
+            (Ours | Engineioxide | NodeEngineIo | Socketioxide | NodeSocketIo, Websocket) => Kind::EioWs,
+            (Ours | Engineioxide | NodeEngineIo | Socketioxide | NodeSocketIo, Polling) => Kind::EioPolling,
             (Ours, XhrStreaming) => Kind::PolyXhr,
             (Ours, Htmlfile) => Kind::PolyHtml,
             (NodeSockjs, XhrStreaming) => Kind::SockXhr,
@@ -118,6 +133,9 @@ pub struct ServerOpts {
     pub ping_timeout_ms: u64,
     /// Pin the server to this CPU (taskset), if any.
     pub cpu: Option<usize>,
+    /// Start polysock's echo example with `--test-hooks` (fan-out needs
+    /// its `@broadcast`); the peers ignore the flag.
+    pub test_hooks: bool,
 }
 
 impl Paths {
@@ -129,6 +147,8 @@ impl Paths {
             Server::Engineioxide => (rel("engineioxide-echo"), vec![]),
             Server::NodeEngineIo => ("node".into(), vec![self.bench.join("node/engineio-echo.js").display().to_string()]),
             Server::NodeSockjs => ("node".into(), vec![self.bench.join("node/sockjs-echo.js").display().to_string()]),
+            Server::Socketioxide => (rel("socketioxide-fanout"), vec![]),
+            Server::NodeSocketIo => ("node".into(), vec![self.bench.join("node/socketio-fanout.js").display().to_string()]),
         }
     }
 
@@ -160,6 +180,9 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
         ]
         .map(String::from),
     );
+    if opts.test_hooks {
+        args.push("--test-hooks".into());
+    }
     let mut cmd = match opts.cpu {
         Some(cpu) => {
             let mut c = Command::new("taskset");

@@ -3,6 +3,7 @@
 //! echoes or idles until told to stop.
 
 mod polling;
+pub mod rawws;
 mod streaming;
 mod ws;
 
@@ -45,6 +46,6 @@ fn dropped(ctl: &Ctl) {
 }
 
 /// Resolves once the run says stop.
-async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
