@@ -283,12 +283,14 @@ fn versions(paths: &Paths) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "{}, node {}, engine.io {}, sockjs {}, engineioxide {}, tokio-tungstenite {}",
+        "{}, node {}, engine.io {}, socket.io {}, sockjs {}, engineioxide {}, socketioxide {}, tokio-tungstenite {}",
         cmd_out("rustc", &["--version"]),
         cmd_out("node", &["--version"]),
         node_pkg("engine.io"),
+        node_pkg("socket.io"),
         node_pkg("sockjs"),
         crate_v("engineioxide"),
+        crate_v("socketioxide"),
         crate_v("tokio-tungstenite")
     )
 }

@@ -289,8 +289,8 @@ async fn run_one(
                 window: 4,
                 dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) { Dialect::SocketIo } else { Dialect::Eio },
                 warmup,
-                // Fan-out windows are capped at 5 s: there are many of them.
-                duration: duration.min(Duration::from_secs(5)),
+                // Fan-out windows are 2 s (quick) or 5 s: there are many of them.
+                duration: if opts.quick { Duration::from_secs(2) } else { duration.min(Duration::from_secs(5)) },
             };
             fanout::run(cfg, target, Some(running.pid)).await
         }
@@ -303,8 +303,10 @@ async fn run_one(
                 mode: w.mode,
                 sessions: w.sessions,
                 size: w.size,
-                warmup: if idle { Duration::from_secs(2) } else { warmup },
-                duration: if idle { Duration::from_secs(if opts.quick { 2 } else { 5 }) } else { duration },
+                // Idle: settle, then the hold whose CPU is heartbeats alone
+                // (quick mode's 1 s hold is too short for a CPU figure).
+                warmup: if idle { Duration::from_secs(if opts.quick { 1 } else { 2 }) } else { warmup },
+                duration: if idle { Duration::from_secs(if opts.quick { 1 } else { 10 }) } else { duration },
                 connect_concurrency: 64,
             };
             load::run(cfg, target, Some(running.pid)).await
