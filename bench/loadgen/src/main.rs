@@ -4,10 +4,12 @@
 //! polybench run [--quick]            all workloads against ours and the peers -> bench/results/latest.md
 //! polybench scale [--transport ...]  ramp idle sessions until something gives
 //! polybench load --addr HOST:PORT    one workload against a server already running
+//! polybench compress                 gzip/deflate savings and CPU on realistic JSON payloads
 //! ```
 //! Normally started by `bash bench/run.sh`, which builds everything first.
 
 mod client;
+mod compress;
 mod fanout;
 mod http;
 mod load;
@@ -92,6 +94,14 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// What gzip/deflate would save and cost on polling and streaming
+    /// responses (realistic JSON); markdown to stdout and --out.
+    Compress {
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// One workload against a running server.
     Load {
         #[arg(long)]
@@ -150,6 +160,7 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 .transpose()?;
             let opts = suite::SuiteOpts { quick, only_servers, only_workloads: workloads, server_cpu, sources: cli.sources, rounds };
             eprintln!("polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}", cli.client_threads);
+            let load_start = loadavg();
             let rows = suite::run(&paths, &opts).await?;
             let meta = report::Meta {
                 date: cmd_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -157,6 +168,7 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 machine: machine(),
                 versions: versions(&paths),
                 rounds,
+                load: format!("{load_start} / {}", loadavg()),
                 pinning: if pin {
                     format!("generator pinned to CPU 0 ({} thread), each server pinned to CPU 1 (taskset)", cli.client_threads)
                 } else {
@@ -210,6 +222,14 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 eprintln!("wrote {}", out.display());
             }
         }
+        Cmd::Compress { quick, out } => {
+            let md = compress::run(quick);
+            println!("{md}");
+            if let Some(out) = out {
+                std::fs::write(&out, &md)?;
+                eprintln!("wrote {}", out.display());
+            }
+        }
         Cmd::Load { addr, kind, path, sessions, size, window, rate, idle, duration, pid } => {
             let kind = match kind.as_str() {
                 "eio-ws" => load::Kind::EioWs,
@@ -240,6 +260,13 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first three fields of /proc/loadavg.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn cmd_out(cmd: &str, args: &[&str]) -> String {
