@@ -63,7 +63,18 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
             continue;
         }
         let _ = writeln!(o, "## {} — {}\n", w.id, w.title);
-        let _ = writeln!(o, "{} sessions, {} B messages, transport {}.\n", w.sessions, w.size, w.transport.name());
+        let transport = if w.fan.is_some_and(|f| f.mixed) { "a quarter each on websocket, polling, xhr-streaming, htmlfile" } else { w.transport.name() };
+        match w.metric {
+            Metric::Storm => {
+                let _ = writeln!(o, "{} clients released at once; transport {transport}.\n", w.sessions);
+            }
+            Metric::IdleMemory => {
+                let _ = writeln!(o, "{} sessions, transport {transport}.\n", w.sessions);
+            }
+            _ => {
+                let _ = writeln!(o, "{} sessions, {} B messages, transport {transport}.\n", w.sessions, w.size);
+            }
+        }
         let ours = find(rows, w.id, Server::Ours);
         match w.metric {
             Metric::Throughput | Metric::Latency => {
