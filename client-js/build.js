@@ -76,6 +76,8 @@ if (require.main === module) {
     fs.mkdirSync(DIST, { recursive: true });
     fs.writeFileSync(path.join(DIST, 'polysock.js'), b.js);
     fs.writeFileSync(path.join(DIST, 'polysock.min.js'), b.min);
+    // The crate embeds the served script from inside itself (cargo package).
+    fs.writeFileSync(path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js'), b.min);
     const s = sizes(b);
     console.log(`dist/polysock.js      ${s.bundle}`);
     console.log(`dist/polysock.min.js  ${s.min} (${s.minGzip} gzipped)`);

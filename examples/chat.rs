@@ -23,8 +23,8 @@
 //! its members' nicknames), `message`, `renamed` and `error`.
 //!
 //! The server side is a few lines on top of [`polysock::Rooms`]: a socket
-//! joins and leaves rooms, a message goes to `rooms.to(room)`, and at
-//! disconnect `rooms.leave_all(id)` says which rooms to notify.
+//! joins and leaves rooms, a message goes to `rooms.to(room)`, and the
+//! server's `Closed` event says which rooms a departed socket left.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,8 +35,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use polysock::{Message, Polysock, Rooms, Socket, SocketSender};
+use polysock::{Message, Polysock, Rooms, SessionEvent, Socket, SocketSender};
 use serde_json::{json, Value};
+use tokio::sync::broadcast;
 
 const INDEX_HTML: &str = include_str!("chat/index.html");
 const CHAT_JS: &str = include_str!("chat/chat.js");
@@ -62,7 +63,6 @@ OPTIONS:
 
 /// What every connection shares.
 struct Chat {
-    rooms: Rooms,
     /// Nickname of each open socket, by id.
     nicks: Mutex<HashMap<String, String>>,
     /// The server, to tell everyone about the room list.
@@ -70,6 +70,14 @@ struct Chat {
 }
 
 impl Chat {
+    /// The server's rooms (set before the server takes connections).
+    fn rooms(&self) -> &Rooms {
+        self.server
+            .get()
+            .expect("the server is set before it serves")
+            .rooms()
+    }
+
     fn nick(&self, id: &str) -> String {
         let nicks = self.nicks.lock().unwrap_or_else(|p| p.into_inner());
         nicks.get(id).cloned().unwrap_or_default()
@@ -85,7 +93,7 @@ impl Chat {
 
     /// The nicknames in a room, sorted.
     fn member_nicks(&self, room: &str) -> Vec<String> {
-        let ids = self.rooms.members(room);
+        let ids = self.rooms().members(room);
         let nicks = self.nicks.lock().unwrap_or_else(|p| p.into_inner());
         let mut names: Vec<String> = ids.iter().filter_map(|id| nicks.get(id).cloned()).collect();
         names.sort_unstable_by_key(|name| name.to_lowercase());
@@ -95,14 +103,14 @@ impl Chat {
     /// The default rooms and every room with members, with member counts.
     fn room_list(&self) -> Value {
         let mut names: Vec<String> = DEFAULT_ROOMS.iter().map(|s| s.to_string()).collect();
-        for room in self.rooms.rooms() {
+        for room in self.rooms().rooms() {
             if !names.contains(&room) {
                 names.push(room);
             }
         }
         let list: Vec<Value> = names
             .into_iter()
-            .map(|name| json!({ "name": name, "count": self.rooms.members(&name).len() }))
+            .map(|name| json!({ "name": name, "count": self.rooms().members(&name).len() }))
             .collect();
         Value::Array(list)
     }
@@ -115,7 +123,7 @@ impl Chat {
     }
 
     fn to_room(&self, room: &str, event: Value) {
-        self.rooms.to(room).send(event.to_string());
+        self.rooms().to(room).send(event.to_string());
     }
 }
 
@@ -152,19 +160,36 @@ async fn session(mut socket: Socket, chat: Arc<Chat>) {
             }
         }
     }
-    // Gone: tell the rooms it was in.
-    let nick = chat.nick(&id);
-    let left = chat.rooms.leave_all(&id);
-    chat.set_nick(&id, None);
-    for room in &left {
-        let members = chat.member_nicks(room);
-        chat.to_room(
-            room,
-            json!({ "type": "left", "room": room, "id": id, "nick": nick, "members": members }),
-        );
+}
+
+/// Tells the rooms a closed socket was in that it left: the server's
+/// `Closed` event names them once the socket is out of every room.
+async fn announce_departures(chat: Arc<Chat>, mut events: broadcast::Receiver<SessionEvent>) {
+    loop {
+        let (id, left) = match events.recv().await {
+            Ok(SessionEvent::Closed { id, rooms, .. }) => (id, rooms),
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        chat.depart(&id, &left);
     }
-    if !left.is_empty() {
-        chat.announce_rooms();
+}
+
+impl Chat {
+    fn depart(&self, id: &str, left: &[String]) {
+        let chat = self;
+        let nick = chat.nick(id);
+        chat.set_nick(id, None);
+        for room in left {
+            let members = chat.member_nicks(room);
+            chat.to_room(
+                room,
+                json!({ "type": "left", "room": room, "id": id, "nick": nick, "members": members }),
+            );
+        }
+        if !left.is_empty() {
+            chat.announce_rooms();
+        }
     }
 }
 
@@ -178,11 +203,11 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
             let old = chat.nick(id);
             chat.set_nick(id, Some(nick.clone()));
             let event = json!({ "type": "renamed", "id": id, "old": old, "nick": nick });
-            let rooms = chat.rooms.rooms_of(id);
+            let rooms = chat.rooms().rooms_of(id);
             if rooms.is_empty() {
                 let _ = sender.try_send(event.to_string());
             } else {
-                let mut to = chat.rooms.to(rooms[0].clone());
+                let mut to = chat.rooms().to(rooms[0].clone());
                 for room in &rooms[1..] {
                     to = to.to(room.clone());
                 }
@@ -199,10 +224,10 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
         }
         "join" => {
             let room = clean_room(field("room"))?;
-            if chat.rooms.rooms_of(id).len() >= MAX_ROOMS_PER_SOCKET {
+            if chat.rooms().rooms_of(id).len() >= MAX_ROOMS_PER_SOCKET {
                 return Err(format!("at most {MAX_ROOMS_PER_SOCKET} rooms at once"));
             }
-            if chat.rooms.join(sender, room.clone()) {
+            if chat.rooms().join(sender, room.clone()) {
                 let members = chat.member_nicks(&room);
                 let event = json!({
                     "type": "joined", "room": room, "id": id,
@@ -215,7 +240,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
         }
         "leave" => {
             let room = clean_room(field("room"))?;
-            if chat.rooms.leave(id, &room) {
+            if chat.rooms().leave(id, &room) {
                 let members = chat.member_nicks(&room);
                 let event = json!({
                     "type": "left", "room": room, "id": id,
@@ -229,7 +254,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
         }
         "say" => {
             let room = clean_room(field("room"))?;
-            if !chat.rooms.rooms_of(id).contains(&room) {
+            if !chat.rooms().rooms_of(id).contains(&room) {
                 return Err(format!("join {room} first"));
             }
             let text: String = field("text").chars().filter(|c| !c.is_control()).collect();
@@ -326,7 +351,6 @@ async fn main() {
         .init();
 
     let chat = Arc::new(Chat {
-        rooms: Rooms::new(),
         nicks: Mutex::new(HashMap::new()),
         server: OnceLock::new(),
     });
@@ -339,6 +363,7 @@ async fn main() {
         .build()
         .expect("valid configuration");
     let _ = chat.server.set(realtime.clone());
+    tokio::spawn(announce_departures(chat.clone(), realtime.events()));
 
     let index = INDEX_HTML.replace("{{MOUNT}}", options.path.trim_end_matches('/'));
     let app = Router::new()

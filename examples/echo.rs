@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use polysock::{CloseReason, Message, Polysock, Socket, Transport};
+use polysock::{CloseReason, Message, Polysock, SendError, Socket, Transport};
 use tower_http::services::ServeDir;
 
 const HELP: &str = "\
@@ -152,8 +152,14 @@ async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle)>) {
             }
             _ => message,
         };
-        if socket.send(reply).await.is_err() {
-            break;
+        match socket.send(reply).await {
+            Ok(()) => {}
+            // A WebSocket client may send text holding U+001E, which the
+            // polling payload cannot carry: say so, and keep echoing.
+            Err(error @ SendError::RecordSeparator) => {
+                tracing::warn!(sid = socket.id(), "message not echoed: {error}");
+            }
+            Err(_) => break,
         }
     }
     socket.closed().await;
@@ -173,8 +179,10 @@ fn command(socket: &Socket, log: &ClosedLog, handle: &Handle, text: &str) -> Opt
     let reply = match words.next().unwrap_or("") {
         "@close" => {
             let code = words.next().and_then(|c| c.parse().ok()).unwrap_or(1000);
-            socket.close(code, words.next().unwrap_or(""));
-            return None;
+            match socket.close(code, words.next().unwrap_or("")) {
+                Ok(()) => return None,
+                Err(error) => format!("@error {error}"),
+            }
         }
         "@whyclosed" => {
             let sid = words.next().unwrap_or("");

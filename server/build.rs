@@ -1,26 +1,22 @@
-//! Embeds the bundled browser client (`client-js/dist/`) into the crate and
-//! computes its ETag, so the server can serve it without touching the disk.
+//! Computes the ETag of the bundled browser client (`assets/polysock.min.js`,
+//! inside the crate so that a packaged crate carries it), so the server can
+//! serve it without touching the disk. `client-js/build.js` writes that file.
 
 use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let dist = Path::new("../client-js/dist");
-    let minified = dist.join("polysock.min.js");
-    let readable = dist.join("polysock.js");
-    println!("cargo:rerun-if-changed={}", minified.display());
-    println!("cargo:rerun-if-changed={}", readable.display());
-    let script = fs::read_to_string(&minified)
-        .or_else(|_| fs::read_to_string(&readable))
-        .unwrap_or_else(|_| {
-            println!("cargo:warning=client-js/dist is missing: /polysock.js will answer 503");
-            String::new()
-        });
+    let script = Path::new("assets/polysock.min.js");
+    println!("cargo:rerun-if-changed={}", script.display());
+    let bytes = fs::read(script).unwrap_or_else(|_| {
+        println!("cargo:warning=assets/polysock.min.js is missing: /polysock.js will answer 503");
+        Vec::new()
+    });
     let out = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    fs::write(Path::new(&out).join("polysock.js"), &script).expect("OUT_DIR is writable");
+    fs::write(Path::new(&out).join("polysock.js"), &bytes).expect("OUT_DIR is writable");
     fs::write(
         Path::new(&out).join("polysock.js.etag"),
-        format!("\"{:016x}\"", fnv1a(script.as_bytes())),
+        format!("\"{:016x}\"", fnv1a(&bytes)),
     )
     .expect("OUT_DIR is writable");
 }

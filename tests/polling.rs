@@ -228,7 +228,7 @@ async fn server_close_reaches_the_client_after_queued_messages() {
     let ext_socket = server.socket().await;
     for socket in [&stock_socket, &ext_socket] {
         socket.send("last words").await.unwrap();
-        socket.close(4000, "done");
+        socket.close(4000, "done").unwrap();
     }
     let stock_reply = server
         .get(&format!("EIO=4&transport=polling&sid={stock}"))

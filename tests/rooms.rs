@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use polysock::{CloseReason, Polysock, Rooms};
+use polysock::{CloseReason, Polysock};
 use rooms_support::{connect, next_message, read_until, Peer};
 use tokio::time::timeout;
 
@@ -29,7 +29,7 @@ async fn join_leave_and_listing() {
     let mut server = start(Polysock::builder()).await;
     let a = connect(&mut server).await;
     let b = connect(&mut server).await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     let (ida, idb) = (a.id(), b.id());
 
     assert!(rooms.join(&a.socket.sender(), "x"));
@@ -68,7 +68,7 @@ async fn sends_reach_the_targeted_members_once() {
     let mut a = connect(&mut server).await;
     let mut b = connect(&mut server).await;
     let mut c = connect(&mut server).await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     rooms.join(&a.socket.sender(), "x");
     rooms.join(&a.socket.sender(), "y");
     rooms.join(&b.socket.sender(), "x");
@@ -87,12 +87,12 @@ async fn sends_reach_the_targeted_members_once() {
 }
 
 #[tokio::test]
-async fn closed_members_stop_receiving_and_leave_all_reports_their_rooms() {
+async fn closed_members_stop_receiving_and_leave_their_rooms_on_their_own() {
     let mut server = start(Polysock::builder()).await;
     let mut a = connect(&mut server).await;
     let mut b = connect(&mut server).await;
     let c = connect(&mut server).await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     for peer in [&a, &b, &c] {
         rooms.join(&peer.socket.sender(), "x");
     }
@@ -103,17 +103,21 @@ async fn closed_members_stop_receiving_and_leave_all_reports_their_rooms() {
     timeout(WAIT, b.socket.closed()).await.expect("b closed");
     assert!(!rooms.members("x").contains(&b.id()));
     // ...c is closed by the server; a send finds it closed and prunes it.
-    c.socket.close(4000, "bye");
+    c.socket.close(4000, "bye").unwrap();
     assert_eq!(rooms.to("x").send("after"), 1);
     assert_eq!(rooms.members("x"), vec![a.id()]);
     assert!(rooms.members("y").is_empty());
     assert_eq!(drain(&mut a).await, ["after"]);
 
-    // ...but their rooms are kept for the disconnect handler to announce.
-    assert_eq!(rooms.rooms_of(&b.id()), ["x", "y"]);
-    assert_eq!(rooms.leave_all(&b.id()), ["x", "y"]);
-    assert_eq!(rooms.leave_all(&c.id()), ["x"]);
-    assert!(rooms.socket(&c.id()).is_none());
+    // Once the server forgets them, nothing of them is left, although the
+    // application never called leave_all (issue 11: no leak).
+    let (idb, idc) = (b.id(), c.id());
+    server
+        .eventually("closed sockets leave their rooms", || {
+            rooms.rooms_of(&idb).is_empty() && rooms.rooms_of(&idc).is_empty()
+        })
+        .await;
+    assert!(rooms.socket(&idc).is_none());
     assert_eq!(rooms.rooms(), ["x"]);
 
     // A closed socket cannot join.
@@ -125,7 +129,7 @@ async fn works_from_threads_outside_the_runtime() {
     let mut server = start(Polysock::builder()).await;
     let a = connect(&mut server).await;
     let mut b = connect(&mut server).await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     let (sa, sb) = (a.socket.sender(), b.socket.sender());
     let sent = {
         let rooms = rooms.clone();
@@ -148,7 +152,7 @@ async fn a_member_that_cannot_keep_up_is_closed_with_1008() {
     // A polling client that never comes back for its messages.
     let _ = server.handshake("").await;
     let slow = server.socket().await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     rooms.join(&fast.socket.sender(), "x");
     rooms.join(&slow.sender(), "x");
 
@@ -166,7 +170,6 @@ async fn a_member_that_cannot_keep_up_is_closed_with_1008() {
         other => panic!("expected a 1008 close, got {other:?}"),
     }
     assert_eq!(rooms.members("x"), vec![fast.id()]);
-    assert_eq!(rooms.leave_all(slow.id()), ["x"]);
 }
 
 /// One line of a churning peer's log, parsed.
@@ -207,7 +210,7 @@ async fn joins_leaves_and_disconnects_race_broadcasts() {
     const SENDS: u32 = 300;
 
     let mut server = start(Polysock::builder().max_queued_packets(1 << 20)).await;
-    let rooms = Rooms::new();
+    let rooms = server.polysock.rooms().clone();
     let mut stable = Vec::new();
     let mut churning = Vec::new();
     let mut closing = Vec::new();
@@ -312,7 +315,7 @@ async fn joins_leaves_and_disconnects_race_broadcasts() {
                     }
                 }
                 match i % 3 {
-                    0 => socket.close(4000, "closed by the server"),
+                    0 => socket.close(4000, "closed by the server").unwrap(),
                     1 => {
                         let _ = ws.close(None).await;
                     }
@@ -323,16 +326,6 @@ async fn joins_leaves_and_disconnects_race_broadcasts() {
                 }
                 socket.closed().await;
                 assert!(!rooms.members("r").contains(&socket.id().to_owned()));
-                // What the disconnect handler does: it learns the rooms to tell.
-                let left = rooms.leave_all(socket.id());
-                assert_eq!(
-                    left,
-                    if i % 3 == 2 {
-                        vec![]
-                    } else {
-                        vec!["r".to_owned()]
-                    }
-                );
             });
         }
         while let Some(done) = tasks.join_next().await {

@@ -268,10 +268,21 @@ async fn a_second_receiver_is_refused() {
     }
 }
 
+/// Issue 12.1: the client names only an index; the server fixes the
+/// callback's shape, so `c=eval` and friends cannot make a chunk run text.
 #[tokio::test]
-async fn bad_callback_names_are_refused() {
+async fn the_htmlfile_callback_is_an_index_the_server_shapes() {
     let server = start(Polysock::builder()).await;
-    for callback in ["alert(1)", "a-b", "1abc", "a..b", "%3Cscript%3E"] {
+    for callback in [
+        "eval",
+        "setTimeout",
+        "Function",
+        "location.assign",
+        "_polysock_cb.c1",
+        "alert(1)",
+        "1234567890",
+        "%3Cscript%3E",
+    ] {
         let reply = server
             .get(&query(Transport::Htmlfile, &format!("&c={callback}")))
             .await;
@@ -281,11 +292,39 @@ async fn bad_callback_names_are_refused() {
             "{callback}"
         );
     }
-    let mut ok = server
-        .stream(&query(Transport::Htmlfile, "&c=parent_cb.x1"))
-        .await;
+    let mut ok = server.stream(&query(Transport::Htmlfile, "&c=17")).await;
     ok.read_until(|b| b.len() > 200).await;
-    assert!(String::from_utf8_lossy(&ok.buffer).contains("var p=parent.parent_cb.x1;"));
+    assert!(String::from_utf8_lossy(&ok.buffer).contains("var p=parent._polysock_cb.c17;"));
+    let csp = ok.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'unsafe-inline'"), "{csp}");
+    assert!(!csp.contains("unsafe-eval"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+}
+
+/// Issue 12.1: a browser that says the htmlfile GET is a top-level
+/// navigation or comes from another site is refused (403, code 4).
+#[tokio::test]
+async fn htmlfile_is_only_for_same_origin_iframes() {
+    let server = start(Polysock::builder()).await;
+    let (sid, _) = server.handshake("&ext=1").await;
+    for (dest, site) in [
+        ("document", "none"),
+        ("document", "cross-site"),
+        ("iframe", "cross-site"),
+        ("iframe", "same-site"),
+    ] {
+        let reply = server
+            .get_with_headers(
+                &query(Transport::Htmlfile, &format!("&sid={sid}&c=1")),
+                &[("sec-fetch-dest", dest), ("sec-fetch-site", site)],
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (403, Some(4)),
+            "{dest} {site}"
+        );
+    }
 }
 
 #[tokio::test]

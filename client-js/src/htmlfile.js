@@ -1,10 +1,11 @@
 // htmlfile.js: `transport=htmlfile`. A forever-iframe whose <script> chunks
-// call parent.<c>("<packet>") and finally parent.<c>(null). In IE the iframe
+// call parent._polysock_cb.c<n>("<packet>") and finally (null). In IE the iframe
 // lives in an ActiveXObject("htmlfile") document (no "loading" cursor, no
 // clicks); elsewhere it is a hidden iframe in the page. POST up.
 //
-// Callbacks live in one global object, _polysock_cb, one name per request
-// (c=_polysock_cb.c7), so a late call from a finished iframe is ignored.
+// Callbacks live in one global object, _polysock_cb, one entry per request;
+// the query names only its number (c=7), the server fixes the rest, so a
+// late call from a finished iframe is ignored.
 
 var CB = '_polysock_cb', cbSeq = 0;
 
@@ -47,7 +48,7 @@ HtmlFile.prototype.open = function () {
 HtmlFile.prototype.url = XhrStreaming.prototype.url;
 
 HtmlFile.prototype.get = function () {
-  var self = this, id = 'c' + (++cbSeq), reg = this.win[CB] || (this.win[CB] = {}),
+  var self = this, n = ++cbSeq, id = 'c' + n, reg = this.win[CB] || (this.win[CB] = {}),
     doc = this.doc, f = doc.createElement('iframe'), n0 = this.n, finished = false;
   function finish(byLoad) {
     if (finished) return;
@@ -66,7 +67,8 @@ HtmlFile.prototype.get = function () {
   f.style.display = 'none';
   if (f.attachEvent) f.attachEvent('onload', function () { finish(true); });
   else f.onload = function () { finish(true); };
-  f.src = this.url() + '&c=' + CB + '.' + id;
+  // The server binds parent._polysock_cb.c<n>: only the number is ours.
+  f.src = this.url() + '&c=' + n;
   (doc.body || doc.documentElement).appendChild(f);
   this.req = { f: f, id: id, reg: reg };
 };

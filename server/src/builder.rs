@@ -8,7 +8,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use crate::config::{Config, ConfigError};
-use crate::server::{ConnectHandler, HandshakeHook, Polysock};
+use crate::engine::{ClientKeyFn, ConnectHandler, Handlers, HandshakeHook};
+use crate::server::Polysock;
 use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
 
 /// Builds a [`Polysock`] server.
@@ -36,6 +37,8 @@ pub struct Builder {
     config: Config,
     on_connect: Option<ConnectHandler>,
     on_handshake: Option<HandshakeHook>,
+    client_key: Option<ClientKeyFn>,
+    per_client_set: bool,
 }
 
 impl Default for Builder {
@@ -51,6 +54,8 @@ impl Builder {
             config: Config::default(),
             on_connect: None,
             on_handshake: None,
+            client_key: None,
+            per_client_set: false,
         }
     }
 
@@ -132,6 +137,57 @@ impl Builder {
         self
     }
 
+    /// Bytes of outbound messages a session may hold before `send` waits
+    /// (default 64 KiB); see [`Config::max_queued_bytes`].
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_queued_bytes = bytes;
+        self
+    }
+
+    /// Bytes of inbound messages buffered for the application before the
+    /// transport waits (default 64 KiB).
+    pub fn max_inbound_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_inbound_bytes = bytes;
+        self
+    }
+
+    /// How long a full outbound queue may go with nothing delivered before
+    /// the session is closed with 1008 "send queue full" (default 30 s).
+    pub fn send_queue_grace(mut self, grace: Duration) -> Self {
+        self.config.send_queue_grace = grace;
+        self
+    }
+
+    /// How long a polling session may wait for its client's second request
+    /// before it is closed as abandoned (default 10 s).
+    pub fn first_request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.first_request_timeout = timeout;
+        self
+    }
+
+    /// Sessions one client may hold at once (default: a tenth of
+    /// `max_sessions`). Clients are told apart by their address, or by
+    /// [`client_key`](Self::client_key).
+    pub fn max_sessions_per_client(mut self, sessions: usize) -> Self {
+        self.config.max_sessions_per_client = sessions;
+        self.per_client_set = true;
+        self
+    }
+
+    /// How to tell clients apart for
+    /// [`max_sessions_per_client`](Self::max_sessions_per_client) behind a
+    /// proxy, where every request comes from the proxy's address: return a
+    /// key for the request (for example the first address of a
+    /// `X-Forwarded-For` header your proxy sets), or `None` to fall back to
+    /// the peer address.
+    pub fn client_key<F>(mut self, key: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        self.client_key = Some(Arc::new(key));
+        self
+    }
+
     /// Origins allowed besides the server's own (`https://app.example`).
     /// Requests from other origins get 403 on every transport.
     pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
@@ -181,9 +237,19 @@ impl Builder {
     }
 
     /// Checks the configuration and builds the server.
-    pub fn build(self) -> Result<Polysock, ConfigError> {
+    pub fn build(mut self) -> Result<Polysock, ConfigError> {
+        if !self.per_client_set {
+            self.config.max_sessions_per_client = (self.config.max_sessions / 10).max(1);
+        }
         self.config.validate()?;
         let on_connect = self.on_connect.ok_or(ConfigError::MissingConnectHandler)?;
-        Ok(Polysock::new(self.config, on_connect, self.on_handshake))
+        Ok(Polysock::new(
+            self.config,
+            Handlers {
+                on_connect,
+                on_handshake: self.on_handshake,
+                client_key: self.client_key,
+            },
+        ))
     }
 }

@@ -15,7 +15,7 @@ const ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/polysock.js.etag"));
 pub(crate) fn serve(request_headers: &HeaderMap) -> Response<Body> {
     if CLIENT_SCRIPT.is_empty() {
         let mut response = Response::new(Body::from(
-            "the client was not built (client-js/dist is missing)",
+            "the client was not built (server/assets/polysock.min.js is missing)",
         ));
         *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         return response;

@@ -19,13 +19,33 @@ pub struct Config {
     pub ping_timeout: Duration,
     /// Largest POST body and WebSocket message, in bytes (default 1,000,000).
     pub max_payload: usize,
-    /// Outbound packets queued per session before `send` waits (default 1,024).
+    /// Outbound messages a session holds (queued or being written) before
+    /// `send` waits (default 1,024).
     pub max_queued_packets: usize,
+    /// Bytes of outbound messages a session holds (queued or being written)
+    /// before `send` waits (default 64 KiB). A larger message is admitted
+    /// when the session holds nothing else.
+    pub max_queued_bytes: usize,
     /// Inbound messages buffered per session before the transport waits for
     /// the application to `recv` (default 256).
     pub max_inbound_messages: usize,
+    /// Bytes of inbound messages buffered per session before the transport
+    /// waits for the application to `recv` (default 64 KiB). A larger
+    /// message passes when nothing else waits.
+    pub max_inbound_bytes: usize,
+    /// How long a session's outbound queue may stay full with nothing
+    /// delivered before the session is closed with 1008 "send queue full"
+    /// (default 30 s).
+    pub send_queue_grace: Duration,
+    /// How long a polling session may wait for the request after its
+    /// handshake before it is closed as abandoned (default 10 s).
+    pub first_request_timeout: Duration,
     /// Sessions open at once; handshakes past it are refused (default 100,000).
     pub max_sessions: usize,
+    /// Sessions one client (by address, or by the key the application's
+    /// [`client_key`](crate::Builder::client_key) extracts) may hold at once
+    /// (default: a tenth of `max_sessions`).
+    pub max_sessions_per_client: usize,
     /// Time for a WebSocket upgrade to complete after the probe (default 10 s).
     pub upgrade_timeout: Duration,
     /// Time for a POST body to arrive in full (default 10 s).
@@ -50,8 +70,13 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             max_payload: 1_000_000,
             max_queued_packets: 1024,
+            max_queued_bytes: 64 * 1024,
             max_inbound_messages: 256,
+            max_inbound_bytes: 64 * 1024,
+            send_queue_grace: Duration::from_secs(30),
+            first_request_timeout: Duration::from_secs(10),
             max_sessions: 100_000,
+            max_sessions_per_client: 10_000,
             upgrade_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             response_limit: 128 * 1024,
@@ -92,6 +117,30 @@ impl Config {
             ),
             (self.max_sessions == 0, ConfigError::Zero("max_sessions")),
             (
+                self.max_sessions_per_client == 0,
+                ConfigError::Zero("max_sessions_per_client"),
+            ),
+            (
+                self.max_queued_bytes == 0,
+                ConfigError::Zero("max_queued_bytes"),
+            ),
+            (
+                self.max_inbound_bytes == 0,
+                ConfigError::Zero("max_inbound_bytes"),
+            ),
+            (
+                self.max_inbound_bytes > u32::MAX as usize,
+                ConfigError::TooLarge("max_inbound_bytes"),
+            ),
+            (
+                self.send_queue_grace.is_zero(),
+                ConfigError::Zero("send_queue_grace"),
+            ),
+            (
+                self.first_request_timeout.is_zero(),
+                ConfigError::Zero("first_request_timeout"),
+            ),
+            (
                 self.response_limit == 0,
                 ConfigError::Zero("response_limit"),
             ),
@@ -109,6 +158,14 @@ impl Config {
         }
         if let Some(bad) = self.protocols.iter().find(|p| !is_token(p)) {
             return Err(ConfigError::InvalidProtocol(bad.clone()));
+        }
+        if let OriginPolicy::List(origins) = &self.origins {
+            if let Some(bad) = origins
+                .iter()
+                .find(|o| !crate::origin::is_serialized_origin(o))
+            {
+                return Err(ConfigError::InvalidOrigin(bad.clone()));
+            }
         }
         Ok(())
     }
@@ -149,6 +206,11 @@ pub enum ConfigError {
     NoTransports,
     /// A subprotocol name that is not an RFC 7230 token.
     InvalidProtocol(String),
+    /// A value over what it may be (`max_inbound_bytes` above 4 GiB).
+    TooLarge(&'static str),
+    /// An allowed origin that is not `scheme://host[:port]` (as browsers
+    /// send it in `Origin`: no path, no trailing slash).
+    InvalidOrigin(String),
     /// No connect handler was given.
     MissingConnectHandler,
     /// Credentials allowed for any origin: every site could act as the user.
@@ -164,6 +226,11 @@ impl fmt::Display for ConfigError {
             }
             Self::NoTransports => f.write_str("at least one transport must be enabled"),
             Self::InvalidProtocol(p) => write!(f, "subprotocol {p:?} is not a valid token"),
+            Self::TooLarge(name) => write!(f, "{name} is larger than it may be"),
+            Self::InvalidOrigin(o) => write!(
+                f,
+                "allowed origin {o:?} is not scheme://host[:port] (for example https://app.example)"
+            ),
             Self::MissingConnectHandler => f.write_str("no on_connect handler was given"),
             Self::CredentialsWithAnyOrigin => f.write_str(
                 "cors_credentials with allow_any_origin would let every site act as the user",
@@ -203,6 +270,27 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(config.validate(), Err(ConfigError::NoTransports));
+        for bad in [
+            "app.example",
+            "https://app.example/",
+            "https://app.example/path",
+            "//x",
+        ] {
+            let config = Config {
+                origins: OriginPolicy::List(vec![bad.into()]),
+                ..Config::default()
+            };
+            assert_eq!(
+                config.validate(),
+                Err(ConfigError::InvalidOrigin(bad.into())),
+                "{bad}"
+            );
+        }
+        let config = Config {
+            origins: OriginPolicy::List(vec!["https://app.example:8443".into()]),
+            ..Config::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
     }
 
     #[test]

@@ -31,9 +31,11 @@
 //! }
 //! ```
 //!
-//! The layers, top to bottom: the [`PolysockService`] reads requests and
-//! picks a transport; the transports adapt HTTP and WebSocket to a session;
-//! the session layer holds the queue, heartbeat and state of each client;
+//! The layers, top to bottom: the [`PolysockService`] parses requests,
+//! routes them and maps rejections to responses; the transports adapt HTTP
+//! and WebSocket to a session; the engine opens, registers and forgets
+//! sessions and publishes their lifecycle ([`SessionEvent`]); the session
+//! layer is one state machine per client (queue, receiver, upgrade, close);
 //! [`protocol`] is the sans-IO codec. Around them, [`serve`] runs the HTTP
 //! server with the request-head limits `axum::serve` lacks (a head timeout
 //! against slowloris clients, head size and header count). The wire
@@ -44,12 +46,14 @@
 
 mod builder;
 mod client_script;
+mod close;
 mod config;
-mod error;
+mod engine;
 mod handshake;
 mod origin;
 pub mod protocol;
 mod query;
+mod rejection;
 mod rooms;
 mod serve;
 mod server;
@@ -61,7 +65,9 @@ mod transport_kind;
 
 pub use builder::Builder;
 pub use client_script::CLIENT_SCRIPT;
+pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
 pub use config::{Config, ConfigError};
+pub use engine::SessionEvent;
 pub use handshake::{Accept, Handshake, Refuse};
 pub use origin::OriginPolicy;
 pub use protocol::{CloseFrame, Message};
@@ -69,7 +75,5 @@ pub use rooms::{Broadcast, Rooms};
 pub use serve::{serve, Serve};
 pub use server::Polysock;
 pub use service::PolysockService;
-pub use socket::{
-    CloseReason, RequestInfo, SendError, Socket, SocketSender, TransportError, TrySendError,
-};
+pub use socket::{RequestInfo, Socket, SocketSender};
 pub use transport_kind::{Transport, TransportSet};

@@ -15,7 +15,7 @@
 use axum::body::Body;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 
-use crate::error::RequestError;
+use crate::rejection::Rejection;
 
 /// Which origins are allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,11 +40,11 @@ pub(crate) enum Verdict {
 }
 
 impl OriginPolicy {
-    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Verdict, RequestError> {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Verdict, Rejection> {
         let Some(origin) = headers.get(header::ORIGIN) else {
             return Ok(Verdict::NotCrossOrigin);
         };
-        let text = origin.to_str().map_err(|_| RequestError::OriginRefused)?;
+        let text = origin.to_str().map_err(|_| Rejection::OriginRefused)?;
         if is_same_origin(text, headers) {
             return Ok(Verdict::NotCrossOrigin);
         }
@@ -56,32 +56,91 @@ impl OriginPolicy {
         if allowed {
             Ok(Verdict::CrossOrigin(origin.clone()))
         } else {
-            Err(RequestError::OriginRefused)
+            Err(Rejection::OriginRefused)
         }
     }
 }
 
-/// Whether `origin`'s host and port are those of the request's `Host`.
+/// Whether `origin` is the request's own: same scheme, host and port. The
+/// request's scheme is the URI's when it has one (HTTP/2), else the one a
+/// proxy in front states (`X-Forwarded-Proto`, or `proto=` of
+/// `Forwarded`), else `http`.
 fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
-    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
-    let default_port = match origin.split_once("://").map(|(scheme, _)| scheme) {
-        Some("https") => ":443",
-        _ => ":80",
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let own_scheme = request_scheme(headers);
+    if authority.is_empty() || !scheme.eq_ignore_ascii_case(own_scheme) {
+        return false;
+    }
+    let default_port = if own_scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
     };
     let strip = |a: &str| {
         a.strip_suffix(default_port)
             .unwrap_or(a)
             .to_ascii_lowercase()
     };
-    !authority.is_empty() && strip(authority) == strip(host)
+    strip(authority) == strip(host)
+}
+
+/// The scheme the client used to reach us, as far as the request says.
+fn request_scheme(headers: &HeaderMap) -> &str {
+    let forwarded_proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    let forwarded = || {
+        headers
+            .get(header::FORWARDED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| {
+                first.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.eq_ignore_ascii_case("proto")
+                        .then(|| value.trim_matches('"'))
+                })
+            })
+    };
+    forwarded_proto
+        .or_else(forwarded)
+        .filter(|scheme| !scheme.is_empty())
+        .unwrap_or("http")
+}
+
+/// Whether `origin` is written as browsers send `Origin`:
+/// `scheme://host[:port]`, with no path, query or trailing slash.
+pub(crate) fn is_serialized_origin(origin: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && !host.contains(['/', '?', '#', '@', ' ', '\\'])
+        && !authority.ends_with(':');
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    scheme_ok && host_ok && port_ok
 }
 
 fn same_origin_text(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/')
-        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Adds the CORS headers for an allowed foreign origin to a response.
@@ -151,16 +210,34 @@ mod tests {
             Ok(Verdict::NotCrossOrigin)
         );
         assert_eq!(
-            policy.check(&headers(Some("https://A.test"), "a.test:443")),
+            policy.check(&{
+                let mut h = headers(Some("https://A.test"), "a.test:443");
+                h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+                h
+            }),
             Ok(Verdict::NotCrossOrigin)
         );
         assert_eq!(
             policy.check(&headers(Some("http://evil.test"), "a.test")),
-            Err(RequestError::OriginRefused)
+            Err(Rejection::OriginRefused)
         );
+        // Another scheme is another origin (issue 12.8).
+        assert_eq!(
+            policy.check(&headers(Some("https://a.test"), "a.test")),
+            Err(Rejection::OriginRefused)
+        );
+        let mut behind_tls = headers(Some("https://a.test"), "a.test");
+        behind_tls.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert_eq!(policy.check(&behind_tls), Ok(Verdict::NotCrossOrigin));
+        let mut forwarded = headers(Some("http://a.test"), "a.test");
+        forwarded.insert(
+            header::FORWARDED,
+            HeaderValue::from_static("for=1.2.3.4;proto=https"),
+        );
+        assert_eq!(policy.check(&forwarded), Err(Rejection::OriginRefused));
         assert_eq!(
             policy.check(&headers(Some("null"), "a.test")),
-            Err(RequestError::OriginRefused)
+            Err(Rejection::OriginRefused)
         );
     }
 

@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::error::RequestError;
 use crate::protocol::htmlfile;
+use crate::rejection::QueryRejection;
 
 /// Longest accepted `sid`; ours are 32 characters.
 const MAX_SID_LEN: usize = 64;
@@ -20,15 +20,15 @@ pub(crate) struct Query {
     pub(crate) ext: bool,
     /// `protocols=a,b`: requested subprotocols, in order.
     pub(crate) protocols: Vec<String>,
-    /// `c=`: the htmlfile callback.
-    pub(crate) callback: Option<String>,
+    /// `c=`: the htmlfile callback's index in the page's registry.
+    pub(crate) callback: Option<u32>,
     /// `ack=N`: packets received so far over streaming responses.
     pub(crate) ack: Option<u64>,
 }
 
 impl Query {
     /// Parses a query string; rejects values no client of ours would send.
-    pub(crate) fn parse(query: Option<&str>) -> Result<Self, RequestError> {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, QueryRejection> {
         let mut parsed = Query::default();
         for pair in query
             .unwrap_or("")
@@ -36,14 +36,13 @@ impl Query {
             .filter(|pair| !pair.is_empty())
         {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value =
-                percent_decode(value).ok_or(RequestError::BadRequest("malformed query string"))?;
+            let value = percent_decode(value).ok_or(QueryRejection::Malformed)?;
             match key {
                 "EIO" => parsed.eio = Some(value.into_owned()),
                 "transport" => parsed.transport = Some(value.into_owned()),
                 "sid" => {
                     if value.is_empty() || value.len() > MAX_SID_LEN {
-                        return Err(RequestError::BadRequest("malformed sid"));
+                        return Err(QueryRejection::MalformedSid);
                     }
                     parsed.sid = Some(value.into_owned());
                 }
@@ -56,21 +55,17 @@ impl Query {
                         .map(str::to_owned)
                         .collect();
                     if parsed.protocols.len() > MAX_PROTOCOLS {
-                        return Err(RequestError::BadRequest("too many subprotocols"));
+                        return Err(QueryRejection::TooManyProtocols);
                     }
                 }
                 "c" => {
-                    if !htmlfile::is_valid_callback(&value) {
-                        return Err(RequestError::BadRequest("invalid htmlfile callback name"));
-                    }
-                    parsed.callback = Some(value.into_owned());
+                    parsed.callback = Some(
+                        htmlfile::parse_callback_id(&value)
+                            .ok_or(QueryRejection::InvalidCallback)?,
+                    );
                 }
                 "ack" => {
-                    parsed.ack = Some(
-                        value
-                            .parse()
-                            .map_err(|_| RequestError::BadRequest("malformed ack"))?,
-                    );
+                    parsed.ack = Some(value.parse().map_err(|_| QueryRejection::MalformedAck)?);
                 }
                 _ => {}
             }
@@ -131,6 +126,11 @@ mod tests {
         assert!(Query::parse(Some("sid=")).is_err());
         assert!(Query::parse(Some(&format!("sid={}", "a".repeat(65)))).is_err());
         assert!(Query::parse(Some("c=alert(1)")).is_err());
+        assert_eq!(
+            Query::parse(Some("c=eval")),
+            Err(QueryRejection::InvalidCallback)
+        );
+        assert_eq!(Query::parse(Some("c=12")).map(|q| q.callback), Ok(Some(12)));
         assert!(Query::parse(Some("ack=-1")).is_err());
         assert!(Query::parse(Some("transport=%zz")).is_err());
         assert!(Query::parse(Some("transport=%ff")).is_err());

@@ -1,30 +1,27 @@
 //! Rooms, socket.io style: named groups of sockets to send to together.
-//! [`Rooms`] holds the membership; [`Broadcast`] addresses a send. The
+//! Every server owns one [`Rooms`] registry ([`Polysock::rooms`], or
+//! [`Socket::rooms`] inside a handler); [`Broadcast`] addresses a send. The
 //! guarantees under concurrency are stated on [`Rooms`].
 //!
 //! ```
-//! use polysock::{Polysock, Rooms};
+//! use polysock::Polysock;
 //!
-//! let rooms = Rooms::new();
 //! let server = Polysock::builder()
-//!     .on_connect({
-//!         let rooms = rooms.clone();
-//!         move |mut socket| {
-//!             let rooms = rooms.clone();
-//!             async move {
-//!                 let id = socket.id().to_owned();
-//!                 rooms.join(&socket.sender(), "lobby");
-//!                 while let Some(message) = socket.recv().await {
-//!                     rooms.to("lobby").except(&id).send(message);
-//!                 }
-//!                 rooms.leave_all(&id);
-//!             }
+//!     .on_connect(|mut socket| async move {
+//!         let id = socket.id().to_owned();
+//!         socket.rooms().join(&socket.sender(), "lobby");
+//!         while let Some(message) = socket.recv().await {
+//!             socket.rooms().to("lobby").except(&id).send(message);
 //!         }
+//!         // Closed: the socket has left the lobby on its own.
 //!     })
 //!     .build()
 //!     .unwrap();
 //! # drop(server);
 //! ```
+//!
+//! [`Polysock::rooms`]: crate::Polysock::rooms
+//! [`Socket::rooms`]: crate::Socket::rooms
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -32,46 +29,17 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use crate::protocol::{CloseFrame, Message};
-use crate::socket::{SocketSender, TrySendError};
+use crate::close::TrySendError;
+use crate::protocol::Message;
+use crate::socket::SocketSender;
 
-/// The reason given to a member closed because its queue was full.
-const TOO_SLOW: &str = "too slow: outbound queue full";
-
-/// Rooms, socket.io style: a registry of named groups of sockets to send
-/// to together. Cheap to clone; every clone is the same registry.
+/// Rooms, socket.io style: a server's registry of named groups of its
+/// sockets to send to together. Cheap to clone; every clone is the same
+/// registry.
 ///
-/// [`Rooms`] is a registry the application keeps beside its [`Polysock`]
-/// server (it is built only on [`SocketSender`], so any number of
-/// registries can coexist). A socket [joins](Rooms::join) and
-/// [leaves](Rooms::leave) rooms by name; a message goes to one room, to
-/// several, or to every socket in any room, optionally
-/// [except](Broadcast::except) one socket (usually the sender).
-///
-/// ```
-/// use polysock::{Polysock, Rooms};
-///
-/// let rooms = Rooms::new();
-/// let server = Polysock::builder()
-///     .on_connect({
-///         let rooms = rooms.clone();
-///         move |mut socket| {
-///             let rooms = rooms.clone();
-///             async move {
-///                 let id = socket.id().to_owned();
-///                 rooms.join(&socket.sender(), "lobby");
-///                 while let Some(message) = socket.recv().await {
-///                     // Everyone else in the lobby gets the message.
-///                     rooms.to("lobby").except(&id).send(message);
-///                 }
-///                 rooms.leave_all(&id);
-///             }
-///         }
-///     })
-///     .build()
-///     .unwrap();
-/// # drop(server);
-/// ```
+/// A socket [joins](Rooms::join) and [leaves](Rooms::leave) rooms by name;
+/// a message goes to one room, to several, or to every socket in any room,
+/// optionally [except](Broadcast::except) one socket (usually the sender).
 ///
 /// # Sending never waits
 ///
@@ -85,14 +53,12 @@ const TOO_SLOW: &str = "too slow: outbound queue full";
 /// # Closed sockets
 ///
 /// A closed socket stops receiving at once: sends skip it, and the first
-/// send that finds it closed removes it from the rooms' member lists.
-/// [`Rooms::members`] never lists a closed socket. What the registry keeps
-/// is the list of rooms the socket was in, until the application calls
-/// [`Rooms::leave_all`] at disconnect (after
-/// [`Socket::recv`](crate::Socket::recv) returns `None`, as above), so that
-/// call always returns the rooms to tell. Nothing removes that record
-/// behind the application's back; call `leave_all` for every socket that
-/// joined a room, or its entry stays.
+/// send that finds it closed takes it out of the member lists;
+/// [`Rooms::members`] never lists a closed socket. When the server forgets
+/// the session (after its close has been delivered), the socket leaves
+/// every room on its own: nothing is kept for a socket the application
+/// forgot about. [`Rooms::leave_all`] still removes a socket from all its
+/// rooms at once, for an application that wants that earlier.
 ///
 /// # Concurrency
 ///
@@ -118,7 +84,7 @@ const TOO_SLOW: &str = "too slow: outbound queue full";
 ///
 /// [`Polysock`]: crate::Polysock
 /// [`Polysock::broadcast`]: crate::Polysock::broadcast
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Rooms {
     inner: Arc<Inner>,
 }
@@ -140,9 +106,11 @@ struct Member {
 }
 
 impl Rooms {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty registry; every server owns one ([`Polysock::rooms`]).
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: Arc::default(),
+        }
     }
 
     /// Adds the socket to `room`, creating the room if needed. Returns
@@ -193,7 +161,8 @@ impl Rooms {
     }
 
     /// Removes the socket from every room it is in and returns those rooms,
-    /// sorted. Call it when the socket closes (it is harmless to call twice).
+    /// sorted (harmless to call twice; the server calls it when it forgets
+    /// a closed session).
     pub fn leave_all(&self, id: &str) -> Vec<String> {
         let Some(mut member) = self.inner.sockets.get_mut(id) else {
             return Vec::new();
@@ -246,7 +215,7 @@ impl Rooms {
     }
 
     /// The rooms the socket is in, sorted. A closed socket keeps its rooms
-    /// here until [`Rooms::leave_all`].
+    /// here until the server forgets it.
     pub fn rooms_of(&self, id: &str) -> Vec<String> {
         let mut rooms: Vec<String> = match self.inner.sockets.get(id) {
             Some(member) => member.rooms.iter().cloned().collect(),
@@ -269,7 +238,7 @@ impl Rooms {
     }
 
     /// The sender of a socket that is in at least one room (or was, when it
-    /// closed, until [`Rooms::leave_all`]).
+    /// closed, until the server forgets it).
     pub fn socket(&self, id: &str) -> Option<SocketSender> {
         self.inner
             .sockets
@@ -302,7 +271,7 @@ impl Rooms {
         match sender.try_send(message.clone()) {
             Ok(()) => (true, false),
             Err(TrySendError::Full(_)) => {
-                sender.close(CloseFrame::POLICY, TOO_SLOW);
+                sender.close_too_slow();
                 (false, true)
             }
             Err(TrySendError::Closed(_)) => (false, true),

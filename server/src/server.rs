@@ -1,20 +1,14 @@
 //! [`Polysock`], the server handle: mounts into axum, lists and counts
 //! sockets, broadcasts, and shuts down gracefully.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
+use tokio::sync::broadcast;
 
+use crate::engine::{Engine, Handlers, SessionEvent};
 use crate::protocol::Message;
-use crate::session::Registry;
-use crate::socket::CloseReason;
-use crate::{Accept, Builder, Config, Handshake, PolysockService, Refuse, Socket, SocketSender};
-
-pub(crate) type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
-pub(crate) type HandshakeHook =
-    Arc<dyn Fn(Handshake) -> BoxFuture<'static, Result<Accept, Refuse>> + Send + Sync>;
+use crate::{Builder, Config, PolysockService, Rooms, SocketSender, TrySendError};
 
 /// A Polysock server. Cheap to clone; every clone is the same server.
 ///
@@ -38,15 +32,7 @@ pub(crate) type HandshakeHook =
 /// ```
 #[derive(Clone)]
 pub struct Polysock {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) config: Arc<Config>,
-    pub(crate) registry: Arc<Registry>,
-    pub(crate) on_connect: ConnectHandler,
-    pub(crate) on_handshake: Option<HandshakeHook>,
-    pub(crate) shutting_down: AtomicBool,
+    engine: Arc<Engine>,
 }
 
 impl Polysock {
@@ -55,20 +41,9 @@ impl Polysock {
         Builder::new()
     }
 
-    pub(crate) fn new(
-        config: Config,
-        on_connect: ConnectHandler,
-        on_handshake: Option<HandshakeHook>,
-    ) -> Self {
-        let registry = Arc::new(Registry::new(config.max_sessions));
+    pub(crate) fn new(config: Config, handlers: Handlers) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                config: Arc::new(config),
-                registry,
-                on_connect,
-                on_handshake,
-                shutting_down: AtomicBool::new(false),
-            }),
+            engine: Engine::new(config, handlers),
         }
     }
 
@@ -80,24 +55,23 @@ impl Polysock {
     /// (`Router::nest` with a router would not do: axum 0.8 routes
     /// `<mount>/` to no nested route.)
     pub fn service(&self) -> PolysockService {
-        PolysockService::new(self.inner.clone())
+        PolysockService::new(self.engine.clone())
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.engine.config()
     }
 
     /// How many sockets are open.
     pub fn socket_count(&self) -> usize {
-        self.inner.registry.len()
+        self.engine.session_count()
     }
 
     /// Senders for every open socket.
     pub fn sockets(&self) -> Vec<SocketSender> {
-        self.inner
-            .registry
-            .snapshot()
+        self.engine
+            .sessions()
             .into_iter()
             .map(SocketSender::new)
             .collect()
@@ -105,7 +79,19 @@ impl Polysock {
 
     /// The socket with this id, if open.
     pub fn socket(&self, id: &str) -> Option<SocketSender> {
-        self.inner.registry.get(id).map(SocketSender::new)
+        self.engine.session(id).map(SocketSender::new)
+    }
+
+    /// The server's rooms: named groups of its sockets. Sockets leave them
+    /// on their own when they close.
+    pub fn rooms(&self) -> &Rooms {
+        self.engine.rooms()
+    }
+
+    /// Subscribes to the server's session lifecycle events (opened,
+    /// closed). See [`SessionEvent`] for what a slow subscriber misses.
+    pub fn events(&self) -> broadcast::Receiver<SessionEvent> {
+        self.engine.subscribe()
     }
 
     /// Queues a message to every open socket without waiting. A socket whose
@@ -115,16 +101,11 @@ impl Polysock {
     pub fn broadcast(&self, message: impl Into<Message>) -> usize {
         let message = message.into();
         let mut queued = 0;
-        for session in self.inner.registry.snapshot() {
-            match session.try_send(message.clone()) {
+        for sender in self.sockets() {
+            match sender.try_send(message.clone()) {
                 Ok(()) => queued += 1,
-                Err(crate::TrySendError::Full(_)) => {
-                    session.close_gracefully(CloseReason::ServerClosed(crate::CloseFrame::new(
-                        crate::CloseFrame::POLICY,
-                        "too slow: outbound queue full",
-                    )))
-                }
-                Err(crate::TrySendError::Closed(_) | crate::TrySendError::RecordSeparator(_)) => {}
+                Err(TrySendError::Full(_)) => sender.close_too_slow(),
+                Err(TrySendError::Closed(_) | TrySendError::RecordSeparator(_)) => {}
             }
         }
         queued
@@ -134,30 +115,14 @@ impl Polysock {
     /// and waits, at most `grace`, for all of them to finish. Returns
     /// whether every session was gone in time.
     pub async fn shutdown(&self, grace: Duration) -> bool {
-        self.inner.shutting_down.store(true, Ordering::SeqCst);
-        let sessions = self.inner.registry.snapshot();
-        for session in &sessions {
-            session.close_gracefully(CloseReason::ServerShutdown);
-        }
-        let all_closed = async {
-            for session in &sessions {
-                session.closed().await;
-            }
-        };
-        let finished = tokio::time::timeout(grace, all_closed).await.is_ok();
-        if !finished {
-            for session in &sessions {
-                session.close_now(CloseReason::ServerShutdown);
-            }
-        }
-        finished
+        self.engine.shutdown(grace).await
     }
 }
 
 impl std::fmt::Debug for Polysock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Polysock")
-            .field("config", &self.inner.config)
+            .field("config", self.engine.config())
             .field("sockets", &self.socket_count())
             .finish()
     }

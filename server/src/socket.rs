@@ -18,12 +18,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{Extensions, HeaderMap, Uri};
-use tokio::sync::mpsc;
+use bytes::Bytes;
+use http::{Extensions, HeaderMap, HeaderValue, Uri};
 
+use crate::close::{CloseReason, InvalidCloseCode, SendError, TrySendError};
 use crate::protocol::{CloseFrame, Message};
-use crate::session::Session;
-use crate::Transport;
+use crate::session::{InboundReceiver, Session};
+use crate::{Handshake, Rooms, Transport};
 
 /// One client's connection, whatever transport carries it.
 ///
@@ -31,18 +32,30 @@ use crate::Transport;
 /// other tasks, take a [`SocketSender`] with [`Socket::sender`].
 pub struct Socket {
     session: Arc<Session>,
-    inbound: mpsc::Receiver<Message>,
+    inbound: InboundReceiver,
+    rooms: Rooms,
 }
 
 impl Socket {
-    pub(crate) fn new(session: Arc<Session>, inbound: mpsc::Receiver<Message>) -> Self {
-        Self { session, inbound }
+    pub(crate) fn new(session: Arc<Session>, inbound: InboundReceiver, rooms: Rooms) -> Self {
+        Self {
+            session,
+            inbound,
+            rooms,
+        }
     }
 
     /// The next message from the client, or `None` once the socket has
     /// closed and every message that arrived before has been read.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.inbound.recv().await
+        self.inbound.recv().await.map(|inbound| inbound.message)
+    }
+
+    /// The server's rooms (the same registry as
+    /// [`Polysock::rooms`](crate::Polysock::rooms)). A socket that closes
+    /// leaves every room on its own.
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
     }
 
     /// Sends a message, waiting while the session's outbound queue is full.
@@ -64,10 +77,10 @@ impl Socket {
 
     /// Closes the socket with a code and reason. Messages already queued
     /// are delivered first; clients of the extensions see the code and
-    /// reason in their close event.
-    pub fn close(&self, code: u16, reason: impl Into<String>) {
-        self.session
-            .close_gracefully(CloseReason::ServerClosed(CloseFrame::new(code, reason)));
+    /// reason in their close event. The code must be 1000 or 3000-4999, as
+    /// for `WebSocket.close`; any other is refused and the socket stays open.
+    pub fn close(&self, code: u16, reason: impl Into<String>) -> Result<(), InvalidCloseCode> {
+        close(&self.session, code, reason.into())
     }
 
     /// Waits until the socket has closed.
@@ -82,7 +95,15 @@ impl Socket {
 
     /// Why the socket closed, once it has.
     pub fn close_reason(&self) -> Option<CloseReason> {
-        self.session.close_reason().cloned()
+        self.session.close_reason()
+    }
+
+    /// Bytes the socket holds in memory now: outbound messages queued or
+    /// being written, streamed packets the client has not acknowledged, and
+    /// inbound messages waiting for [`recv`](Self::recv). Bounded by the
+    /// configuration (see `docs/hardening.md`, "Memory per session").
+    pub fn buffered_bytes(&self) -> usize {
+        self.session.buffered_bytes()
     }
 
     /// The session id.
@@ -136,10 +157,20 @@ impl SocketSender {
         self.session.try_send(message.into())
     }
 
-    /// Closes the socket with a code and reason, after what is queued.
-    pub fn close(&self, code: u16, reason: impl Into<String>) {
+    /// Closes the socket with a code and reason, after what is queued; see
+    /// [`Socket::close`].
+    pub fn close(&self, code: u16, reason: impl Into<String>) -> Result<(), InvalidCloseCode> {
+        close(&self.session, code, reason.into())
+    }
+
+    /// Closes the socket with 1008 because it cannot keep up: used by sends
+    /// to many sockets that find its queue full.
+    pub(crate) fn close_too_slow(&self) {
         self.session
-            .close_gracefully(CloseReason::ServerClosed(CloseFrame::new(code, reason)));
+            .close_gracefully(CloseReason::ServerClosed(CloseFrame::new(
+                CloseFrame::POLICY,
+                TOO_SLOW,
+            )));
     }
 
     /// The session id.
@@ -161,6 +192,11 @@ impl SocketSender {
     pub async fn closed(&self) {
         self.session.closed().await
     }
+
+    /// Bytes the socket holds in memory now; see [`Socket::buffered_bytes`].
+    pub fn buffered_bytes(&self) -> usize {
+        self.session.buffered_bytes()
+    }
 }
 
 impl fmt::Debug for SocketSender {
@@ -171,126 +207,16 @@ impl fmt::Debug for SocketSender {
     }
 }
 
-/// The socket is closed; the message was not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The socket closed before the message was queued.
-    Closed,
-    /// A text message holding U+001E, the polling payload's record
-    /// separator, which no transport may carry (see protocol-spec 02).
-    RecordSeparator,
-}
+/// The reason given to a socket closed because its queue was full when a
+/// send to many sockets reached it.
+pub(crate) const TOO_SLOW: &str = "too slow: outbound queue full";
 
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Closed => "socket closed",
-            Self::RecordSeparator => "text message contains U+001E",
-        })
+fn close(session: &Session, code: u16, reason: String) -> Result<(), InvalidCloseCode> {
+    if !CloseFrame::is_application_code(code) {
+        return Err(InvalidCloseCode(code));
     }
-}
-
-impl std::error::Error for SendError {}
-
-/// Why [`Socket::try_send`] gave the message back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrySendError {
-    /// The outbound queue is full: the client is reading slower than the
-    /// application sends.
-    Full(Message),
-    /// The socket is closed.
-    Closed(Message),
-    /// A text message holding U+001E, which no transport may carry.
-    RecordSeparator(Message),
-}
-
-impl fmt::Display for TrySendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Full(_) => f.write_str("outbound queue full"),
-            Self::Closed(_) => f.write_str("socket closed"),
-            Self::RecordSeparator(_) => f.write_str("text message contains U+001E"),
-        }
-    }
-}
-
-impl std::error::Error for TrySendError {}
-
-/// Why a socket closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CloseReason {
-    /// The client closed it, with this code and reason (1005 when it gave
-    /// none, as stock clients do).
-    ClientClosed(CloseFrame),
-    /// The application closed it.
-    ServerClosed(CloseFrame),
-    /// The server shut down (1001, going away).
-    ServerShutdown,
-    /// No pong came within the ping timeout: the client is gone.
-    PingTimeout,
-    /// The connection broke or the client broke the protocol.
-    TransportError(TransportError),
-}
-
-impl CloseReason {
-    /// The close code, as a `WebSocket` close event would show it.
-    pub fn code(&self) -> u16 {
-        self.frame().code
-    }
-
-    /// The code and reason sent to extension clients.
-    pub fn frame(&self) -> CloseFrame {
-        match self {
-            Self::ClientClosed(frame) | Self::ServerClosed(frame) => frame.clone(),
-            Self::ServerShutdown => CloseFrame::new(CloseFrame::GOING_AWAY, "going away"),
-            Self::PingTimeout => CloseFrame::new(CloseFrame::ABNORMAL, "ping timeout"),
-            Self::TransportError(error) => CloseFrame::new(error.code(), error.to_string()),
-        }
-    }
-}
-
-/// A transport-level failure that ended a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The connection closed without a close packet.
-    ConnectionLost,
-    /// A second receiving request arrived while one was pending.
-    Overlap,
-    /// The client sent bytes that are not valid packets.
-    BadPacket,
-    /// The client sent a payload or message over the size limit.
-    TooLarge,
-    /// The client sent a WebSocket text frame that is not UTF-8.
-    InvalidText,
-    /// The application did not read fast enough to take a POST in time.
-    Stalled,
-}
-
-impl TransportError {
-    fn code(self) -> u16 {
-        match self {
-            Self::ConnectionLost | Self::Stalled => CloseFrame::ABNORMAL,
-            Self::Overlap | Self::BadPacket => CloseFrame::POLICY,
-            Self::TooLarge => CloseFrame::TOO_BIG,
-            Self::InvalidText => CloseFrame::INVALID_DATA,
-        }
-    }
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::ConnectionLost => "connection lost",
-            Self::Overlap => "overlapping receive requests",
-            Self::BadPacket => "invalid packet",
-            Self::TooLarge => "message too large",
-            Self::InvalidText => "text frame is not UTF-8",
-            Self::Stalled => "application not reading",
-        })
-    }
+    session.close_gracefully(CloseReason::ServerClosed(CloseFrame::new(code, reason)));
+    Ok(())
 }
 
 /// What a socket remembers of its handshake request.
@@ -303,6 +229,20 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// What a session keeps of its handshake, in allocations of its own.
+    /// hyper parses the URI and header values as slices of the
+    /// connection's read buffer (8 KiB or more), so keeping them for a
+    /// session's life would keep that whole buffer alive for every idle
+    /// socket.
+    pub(crate) fn detached(handshake: Handshake, extensions: Extensions) -> Self {
+        Self {
+            uri: detached_uri(handshake.uri),
+            headers: detached_headers(handshake.headers),
+            remote_addr: handshake.remote_addr,
+            extensions,
+        }
+    }
+
     /// The handshake request's URI (path and query).
     pub fn uri(&self) -> &Uri {
         &self.uri
@@ -323,5 +263,54 @@ impl RequestInfo {
     /// Values the handshake hook attached (an authenticated user, ...).
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+}
+
+/// A copy of `uri` in its own allocation (see [`RequestInfo::detached`]).
+fn detached_uri(uri: Uri) -> Uri {
+    Uri::from_maybe_shared(Bytes::from(uri.to_string())).unwrap_or(uri)
+}
+
+/// A copy of `headers` whose values own their bytes.
+fn detached_headers(headers: HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+            .unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    owned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `inner` points into `outer`'s bytes.
+    fn shares(outer: &Bytes, inner: &[u8]) -> bool {
+        let range = outer.as_ptr_range();
+        range.contains(&inner.as_ptr())
+    }
+
+    #[test]
+    fn session_request_info_does_not_pin_the_read_buffer() {
+        let buffer =
+            Bytes::from(b"/engine.io/?EIO=4&transport=websocket token=abc; theme=dark".to_vec());
+        let uri = Uri::from_maybe_shared(buffer.slice(..37)).unwrap();
+        let mut headers = HeaderMap::new();
+        let mut cookie = HeaderValue::from_maybe_shared(buffer.slice(38..)).unwrap();
+        cookie.set_sensitive(true);
+        headers.insert(http::header::COOKIE, cookie);
+        assert!(shares(&buffer, headers[http::header::COOKIE].as_bytes()));
+
+        let headers = detached_headers(headers);
+        let uri = detached_uri(uri);
+        let cookie = &headers[http::header::COOKIE];
+        assert_eq!(cookie, "token=abc; theme=dark");
+        assert!(cookie.is_sensitive());
+        assert!(!shares(&buffer, cookie.as_bytes()));
+        assert_eq!(uri, "/engine.io/?EIO=4&transport=websocket");
+        assert!(!shares(&buffer, uri.path().as_bytes()));
     }
 }

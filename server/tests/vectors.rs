@@ -113,27 +113,25 @@ fn payloads() {
 fn htmlfile_framing() {
     let vectors = load("htmlfile.json");
     assert_eq!(
-        str_of(&vectors, "default_callback"),
-        htmlfile::DEFAULT_CALLBACK
+        vectors["default_callback_id"].as_u64(),
+        Some(u64::from(htmlfile::DEFAULT_CALLBACK_ID))
     );
     assert_eq!(str_of(&vectors, "end"), htmlfile::END);
-    for name in vectors["callbacks"]["valid"].as_array().unwrap() {
+    for id in vectors["callbacks"]["valid"].as_array().unwrap() {
         assert!(
-            htmlfile::is_valid_callback(name.as_str().unwrap()),
-            "{name}"
+            htmlfile::parse_callback_id(id.as_str().unwrap()).is_some(),
+            "{id}"
         );
     }
-    for name in vectors["callbacks"]["invalid"].as_array().unwrap() {
+    for id in vectors["callbacks"]["invalid"].as_array().unwrap() {
         assert!(
-            !htmlfile::is_valid_callback(name.as_str().unwrap()),
-            "{name}"
+            htmlfile::parse_callback_id(id.as_str().unwrap()).is_none(),
+            "{id}"
         );
     }
     for preamble in vectors["preambles"].as_array().unwrap() {
-        assert_eq!(
-            htmlfile::preamble(str_of(preamble, "callback")),
-            str_of(preamble, "bytes")
-        );
+        let id = htmlfile::parse_callback_id(str_of(preamble, "callback")).unwrap();
+        assert_eq!(htmlfile::preamble(id), str_of(preamble, "bytes"));
     }
     for case in vectors["cases"].as_array().unwrap() {
         let mut chunk = String::new();

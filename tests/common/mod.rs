@@ -125,11 +125,21 @@ impl TestServer {
     }
 
     pub async fn request(&self, method: &str, query: &str, body: impl Into<Bytes>) -> Reply {
-        let request = http::Request::builder()
-            .method(method)
-            .uri(self.url(query))
-            .body(Full::new(body.into()))
-            .unwrap();
+        self.request_with_headers(method, query, &[], body).await
+    }
+
+    pub async fn request_with_headers(
+        &self,
+        method: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut request = http::Request::builder().method(method).uri(self.url(query));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body.into())).unwrap();
         let response = timeout(WAIT, self.client.request(request))
             .await
             .expect("response in time")
@@ -149,6 +159,11 @@ impl TestServer {
 
     pub async fn get(&self, query: &str) -> Reply {
         self.request("GET", query, Bytes::new()).await
+    }
+
+    pub async fn get_with_headers(&self, query: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request_with_headers("GET", query, headers, Bytes::new())
+            .await
     }
 
     pub async fn post(&self, query: &str, body: impl Into<Bytes>) -> Reply {
@@ -223,6 +238,25 @@ impl Streamed {
 
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestServer {
+    /// Waits, at most [`WAIT`], until `condition` holds: checked at once,
+    /// after every session lifecycle event of the server, and at least
+    /// every 25 ms for conditions no event announces.
+    pub async fn eventually(&self, what: &str, mut condition: impl FnMut() -> bool) {
+        let mut events = self.polysock.events();
+        let waited = timeout(WAIT, async {
+            while !condition() {
+                tokio::select! {
+                    _ = events.recv() => {}
+                    () = tokio::time::sleep(Duration::from_millis(25)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "timed out waiting until {what}");
+    }
+}
 
 pub async fn ws_connect(url: &str) -> Ws {
     timeout(WAIT, tokio_tungstenite::connect_async(url))

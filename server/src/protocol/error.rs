@@ -43,6 +43,22 @@ impl DecodeError {
     }
 }
 
+impl DecodeError {
+    /// The `detail` of the error response answering input that did not
+    /// decode: a fixed sentence per kind, with nothing the client sent in it.
+    pub fn detail(&self) -> &'static str {
+        match self {
+            Self::EmptyPayload => "empty payload",
+            Self::EmptyPacket => "empty packet in payload",
+            Self::UnknownPacketType(_) => "unknown packet type",
+            Self::InvalidBase64 => "invalid base64 in binary packet",
+            Self::InvalidUtf8 => "payload is not valid UTF-8",
+            Self::InvalidCloseBody => "invalid close packet body",
+            Self::TooLarge { .. } => "payload larger than maxPayload",
+        }
+    }
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

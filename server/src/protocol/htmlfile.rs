@@ -2,7 +2,7 @@
 //! packet a `<script>` chunk that hands it to the parent page.
 //!
 //! ```text
-//! <!DOCTYPE html><html><head><meta charset="utf-8"><script>var p=parent.CB;</script></head><body>  + padding
+//! <!DOCTYPE html><html><head><meta charset="utf-8"><script>var p=parent._polysock_cb.cN;</script></head><body>  + padding
 //! <script>p("4hello");</script>\n                               one chunk per packet
 //! <script>p(null);</script></body></html>                       end of response
 //! ```
@@ -23,32 +23,42 @@ use super::{encode_payload_element, Packet};
 /// before it ends.
 pub const PREAMBLE_MIN_LEN: usize = 1024;
 
-/// Longest accepted callback name.
-pub const CALLBACK_MAX_LEN: usize = 64;
-
-/// The callback used when the query names none.
-pub const DEFAULT_CALLBACK: &str = "_polysock";
+/// The object on the parent page that holds the htmlfile callbacks. Its
+/// name is fixed by the server: the client chooses only which entry of it
+/// (a number), never what the document calls.
+pub const CALLBACK_REGISTRY: &str = "_polysock_cb";
 
 /// The chunk that tells the page this response is over.
 pub const END: &str = "<script>p(null);</script></body></html>";
 
-/// Whether `name` is an acceptable callback: identifiers of
-/// `[A-Za-z_][A-Za-z0-9_]*` joined by `.`, at most 64 bytes in all.
-pub fn is_valid_callback(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= CALLBACK_MAX_LEN
-        && name.split('.').all(|segment| {
-            let mut bytes = segment.bytes();
-            matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
-                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
+/// Most digits a callback index may have.
+pub const CALLBACK_ID_MAX_DIGITS: usize = 9;
+
+/// The callback index used when the query names none.
+pub const DEFAULT_CALLBACK_ID: u32 = 0;
+
+/// The `Content-Security-Policy` of every htmlfile response: the inline
+/// chunks may run, nothing may be evaluated from a string, nothing may be
+/// loaded, and only a page of the same origin may frame the document.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'self'";
+
+/// Parses the `c=` query value: 1 to 9 ASCII digits.
+pub fn parse_callback_id(value: &str) -> Option<u32> {
+    if value.is_empty()
+        || value.len() > CALLBACK_ID_MAX_DIGITS
+        || !value.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    value.parse().ok()
 }
 
-/// The document's opening, padded past [`PREAMBLE_MIN_LEN`]. The callback
-/// must have passed [`is_valid_callback`].
-pub fn preamble(callback: &str) -> String {
+/// The document's opening, padded past [`PREAMBLE_MIN_LEN`]: it binds `p`
+/// to `parent._polysock_cb.c<id>`.
+pub fn preamble(callback_id: u32) -> String {
     let mut out = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><script>var p=parent.{callback};</script></head><body>"
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><script>var p=parent.{CALLBACK_REGISTRY}.c{callback_id};</script></head><body>"
     );
     let padding = PREAMBLE_MIN_LEN.saturating_sub(out.len());
     out.extend(std::iter::repeat_n(' ', padding));
@@ -125,32 +135,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn callback_names() {
-        for good in ["_polysock", "a.b.c", "cb_1", "A9"] {
-            assert!(is_valid_callback(good), "{good}");
-        }
-        let too_long = "a".repeat(CALLBACK_MAX_LEN + 1);
+    fn callback_ids_are_digits_only() {
+        assert_eq!(parse_callback_id("0"), Some(0));
+        assert_eq!(parse_callback_id("123456789"), Some(123_456_789));
         for bad in [
             "",
-            "1a",
-            "a..b",
-            "a.",
-            ".a",
-            "a-b",
-            "a(b)",
-            "alert(1)//",
-            "a b",
-            too_long.as_str(),
+            "eval",
+            "setTimeout",
+            "location.assign",
+            "_polysock_cb.c1",
+            "1234567890",
+            "-1",
+            "+1",
+            " 1",
+            "1e3",
+            "\u{661}",
         ] {
-            assert!(!is_valid_callback(bad), "{bad}");
+            assert_eq!(parse_callback_id(bad), None, "{bad:?}");
         }
     }
 
     #[test]
-    fn preamble_is_padded() {
-        let text = preamble("x.y");
+    fn preamble_binds_the_fixed_registry() {
+        let text = preamble(7);
         assert!(text.len() > PREAMBLE_MIN_LEN);
-        assert!(text.contains("var p=parent.x.y;"));
+        assert!(text.contains("var p=parent._polysock_cb.c7;"));
     }
 
     #[test]

@@ -18,4 +18,6 @@ mod payload;
 pub use error::DecodeError;
 pub use handshake::OpenData;
 pub use packet::{CloseFrame, Message, Packet, PacketType};
-pub use payload::{decode_payload, encode_payload, encode_payload_element, encoded_len};
+pub use payload::{
+    decode_payload, encode_payload, encode_payload_element, encoded_len, payload_packets,
+};

@@ -75,6 +75,8 @@ impl CloseFrame {
     pub const NORMAL: u16 = 1000;
     /// The server is going away (shutdown), 1001.
     pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke the WebSocket protocol, 1002.
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// A close with no status code, 1005.
     pub const NO_STATUS: u16 = 1005;
     /// The connection was lost without a close packet, 1006.
@@ -94,6 +96,13 @@ impl CloseFrame {
 
     /// Whether a client may close with `code`, as `WebSocket.close` allows.
     pub fn is_client_code(code: u16) -> bool {
+        matches!(code, 1000 | 3000..=4999)
+    }
+
+    /// Whether an application may close a socket with `code`: 1000 and
+    /// 3000-4999 (1001 belongs to the server's shutdown; 1002-1011 describe
+    /// protocol failures the application did not detect).
+    pub fn is_application_code(code: u16) -> bool {
         matches!(code, 1000 | 3000..=4999)
     }
 

@@ -61,6 +61,17 @@ pub fn encode_payload<'a>(packets: impl IntoIterator<Item = &'a Packet>, out: &m
 ///
 /// `max_len` bounds the input in bytes; the whole payload must be UTF-8.
 pub fn decode_payload(bytes: &[u8], max_len: usize) -> Result<Vec<Packet>, DecodeError> {
+    payload_packets(bytes, max_len)?.collect()
+}
+
+/// Decodes a polling payload one packet at a time, so a caller that hands
+/// each packet on before decoding the next never holds the payload twice
+/// (a 1 MB body of two-byte packets decodes to far more than 1 MB). The
+/// length and UTF-8 checks run first, for the whole payload.
+pub fn payload_packets(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<impl Iterator<Item = Result<Packet, DecodeError>> + '_, DecodeError> {
     if bytes.len() > max_len {
         return Err(DecodeError::TooLarge { limit: max_len });
     }
@@ -68,7 +79,7 @@ pub fn decode_payload(bytes: &[u8], max_len: usize) -> Result<Vec<Packet>, Decod
         return Err(DecodeError::EmptyPayload);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
-    text.split(SEPARATOR).map(decode_payload_element).collect()
+    Ok(text.split(SEPARATOR).map(decode_payload_element))
 }
 
 fn decode_payload_element(element: &str) -> Result<Packet, DecodeError> {

@@ -1,45 +1,45 @@
 //! The session layer: one [`Session`] per client, whatever carries it.
 //!
-//! A session owns the outbound queue, the inbound channel to the
-//! application's [`Socket`](crate::Socket), the heartbeat and the close
-//! reason. It never sees HTTP: a transport attaches as the one receiver
-//! ([`Session::attach_receiver`]) and drains the queue into its own framing,
-//! and hands every packet it reads to [`Session::handle_packet`].
+//! A session is a sans-IO state machine ([`machine`]) behind one lock,
+//! wrapped in a thin tokio shell: the shell applies events and performs the
+//! wake-ups the machine asks for (a transport waiting for packets, senders
+//! waiting for room, tasks waiting for the close). Nothing outside this
+//! module takes the lock.
 //!
-//! Outbound application messages take a permit of a semaphore sized
-//! `max_queued_packets`; the receiver gives permits back as it drains, so a
-//! slow client makes `send` wait instead of growing memory. Control packets
-//! (ping, pong, noop, close) never wait.
+//! A session never sees HTTP. A transport attaches as the one receiver
+//! ([`Session::attach`]) and drains the queue into its own framing through
+//! its [`ReceiverGuard`], and hands every packet it reads to
+//! [`Session::handle_packet`].
+//!
+//! Backpressure: an application message is admitted only while the session
+//! holds fewer than `max_queued_packets` messages and `max_queued_bytes`
+//! bytes of them (queued or being written); otherwise `send` waits.
+//! Control packets (ping, pong, noop, close) never wait.
 
-mod driver;
-pub(crate) use driver::spawn as spawn_driver;
+pub(crate) mod heartbeat;
+mod inbound;
+mod ledger;
+mod machine;
+mod queue;
 mod receiver;
-mod registry;
-mod state;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{mpsc, Notify, Semaphore, TryAcquireError};
+use tokio::sync::Notify;
 
+use crate::close::{CloseReason, SendError, TrySendError};
 use crate::protocol::{CloseFrame, Message, Packet};
-use crate::socket::{CloseReason, RequestInfo, SendError, TrySendError};
+use crate::socket::RequestInfo;
 use crate::{Config, Transport};
 
-pub(crate) use receiver::{Delivery, ReceiverGuard};
-pub(crate) use registry::Registry;
-pub(crate) use state::{BadAck, Phase, State};
+pub(crate) use inbound::{InboundReceiver, Inlet};
+pub(crate) use machine::{Delivery, Phase, Refusal};
+pub(crate) use queue::Held;
+pub(crate) use receiver::ReceiverGuard;
 
-/// Why a transport could not attach to a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AttachError {
-    /// Another receiver is attached: the session has been closed.
-    Overlap,
-    /// The session is closing or closed.
-    Closed,
-    /// The session has moved to a transport this request is not on.
-    WrongTransport,
-}
+use inbound::InboundSide;
+use machine::{Event, Machine, Output, Settings, Wake};
+use queue::Limits;
 
 /// A packet a client may not send on an open session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,26 +52,23 @@ pub(crate) struct Session {
     protocol: Option<String>,
     config: Arc<Config>,
     request: RequestInfo,
-    state: Mutex<State>,
-    /// Permits for queued application messages (backpressure).
-    permits: Semaphore,
+    machine: Mutex<Machine>,
     /// Woken when the receiver has something to do: packets queued, a
     /// release requested, the session closed.
     receiver_wake: Notify,
+    /// Woken when room is made in the queue, or it closes.
+    senders_wake: Notify,
     /// Woken when the phase moves towards Closed.
     phase_changed: Notify,
     pong: Notify,
-    inbound: Mutex<Option<mpsc::Sender<Message>>>,
-    close_reason: OnceLock<CloseReason>,
-    /// A POST is being handled; a second one at once is a protocol error.
-    post_in_flight: AtomicBool,
+    inbound: InboundSide,
 }
 
 /// What the session's creator gets: the session and the receiving end of
 /// its inbound channel (for the application's socket).
 pub(crate) struct NewSession {
     pub(crate) session: Arc<Session>,
-    pub(crate) inbound: mpsc::Receiver<Message>,
+    pub(crate) inbound: InboundReceiver,
 }
 
 /// The parts a handshake decided.
@@ -84,27 +81,69 @@ pub(crate) struct SessionParams {
 
 impl Session {
     pub(crate) fn open(config: Arc<Config>, params: SessionParams) -> NewSession {
-        let (tx, rx) = mpsc::channel(config.max_inbound_messages);
+        let settings = Settings {
+            queue: Limits {
+                messages: config.max_queued_packets,
+                bytes: config.max_queued_bytes,
+            },
+            ledger_bytes: ledger_bytes(&config),
+            ext: params.ext,
+        };
+        let (inbound, receiver) = InboundSide::new(
+            config.max_inbound_messages,
+            u32::try_from(config.max_inbound_bytes).unwrap_or(u32::MAX),
+        );
         let session = Arc::new(Self {
             id: uuid::Uuid::new_v4().simple().to_string().into(),
             ext: params.ext,
             protocol: params.protocol,
-            permits: Semaphore::new(config.max_queued_packets),
+            machine: Mutex::new(Machine::new(params.transport, settings)),
             config,
             request: params.request,
-            state: Mutex::new(State::new(params.transport)),
             receiver_wake: Notify::new(),
+            senders_wake: Notify::new(),
             phase_changed: Notify::new(),
             pong: Notify::new(),
-            inbound: Mutex::new(Some(tx)),
-            close_reason: OnceLock::new(),
-            post_in_flight: AtomicBool::new(false),
+            inbound,
         });
         NewSession {
             session,
-            inbound: rx,
+            inbound: receiver,
         }
     }
+
+    /// The machine, even if a thread panicked while holding the lock: every
+    /// event is applied whole before the lock is released.
+    fn machine(&self) -> MutexGuard<'_, Machine> {
+        self.machine
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies one event and performs the wake-ups it asks for, after the
+    /// lock is released.
+    fn apply(&self, event: Event) -> Result<Output, Refusal> {
+        let outcome = self.machine().apply(event);
+        self.wake(outcome.wake);
+        outcome.result
+    }
+
+    fn wake(&self, wake: Wake) {
+        if wake.stop_inbound {
+            self.inbound.stop();
+        }
+        if wake.receiver {
+            self.receiver_wake.notify_waiters();
+        }
+        if wake.senders {
+            self.senders_wake.notify_waiters();
+        }
+        if wake.phase {
+            self.phase_changed.notify_waiters();
+        }
+    }
+
+    // ----- what the session is ---------------------------------------------
 
     pub(crate) fn id(&self) -> &str {
         &self.id
@@ -131,45 +170,55 @@ impl Session {
     }
 
     pub(crate) fn transport(&self) -> Transport {
-        self.lock().transport
+        self.machine().transport()
     }
 
     pub(crate) fn phase(&self) -> Phase {
-        self.lock().phase
+        self.machine().phase()
     }
 
-    pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
-        self.close_reason.get()
+    pub(crate) fn close_reason(&self) -> Option<CloseReason> {
+        self.machine().close_reason().cloned()
     }
 
-    /// The state, even if a thread panicked while holding the lock: every
-    /// change to it is a single assignment, so it is never half-made.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Bytes this session holds in its queues: outbound messages (queued
+    /// or being written), the stream ledger, and inbound messages waiting
+    /// for the application.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        let machine = self.machine();
+        machine.held().bytes + machine.ledger_bytes() + self.inbound.bytes_waiting()
+    }
+
+    pub(crate) fn has_returned(&self) -> bool {
+        self.machine().has_returned()
+    }
+
+    pub(crate) fn queue_is_full(&self) -> bool {
+        self.machine().queue_is_full()
+    }
+
+    pub(crate) fn delivered_count(&self) -> usize {
+        self.machine().delivered_count()
     }
 
     // ----- outbound -------------------------------------------------------
 
     /// Queues an application message, waiting for room in the queue.
-    pub(crate) async fn send(&self, message: Message) -> Result<(), SendError> {
+    pub(crate) async fn send(&self, mut message: Message) -> Result<(), SendError> {
         if !is_encodable(&message) {
             return Err(SendError::RecordSeparator);
         }
-        // The queue has room nearly always: take a permit without building
-        // the acquire future unless there is none.
-        let permit = match self.permits.try_acquire() {
-            Ok(permit) => permit,
-            Err(TryAcquireError::NoPermits) => self
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| SendError::Closed)?,
-            Err(TryAcquireError::Closed) => return Err(SendError::Closed),
-        };
-        permit.forget();
-        self.enqueue_message(message).map_err(|_| SendError::Closed)
+        loop {
+            let room = self.senders_wake.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.apply(Event::Admit(message)) {
+                Ok(_) => return Ok(()),
+                Err(Refusal::Full(back)) => message = back,
+                Err(_) => return Err(SendError::Closed),
+            }
+            room.await;
+        }
     }
 
     /// Queues an application message if there is room now.
@@ -177,70 +226,32 @@ impl Session {
         if !is_encodable(&message) {
             return Err(TrySendError::RecordSeparator(message));
         }
-        match self.permits.try_acquire() {
-            Ok(permit) => permit.forget(),
-            Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(message)),
-            Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(message)),
-        }
-        self.enqueue_message(message).map_err(TrySendError::Closed)
-    }
-
-    fn enqueue_message(&self, message: Message) -> Result<(), Message> {
-        let state = self.lock();
-        if !state.phase.is_open() {
-            drop(state);
-            self.permits.add_permits(1);
-            return Err(message);
-        }
-        self.push(state, Packet::Message(message));
-        Ok(())
-    }
-
-    /// Queues `packet`, waking the receiver only when the queue goes from
-    /// empty to not: a receiver waits only after finding it empty, so a
-    /// push behind others has nobody new to wake.
-    fn push(&self, mut state: MutexGuard<'_, State>, packet: Packet) {
-        let was_empty = state.queue.is_empty();
-        state.queue.push_back(packet);
-        drop(state);
-        if was_empty {
-            self.receiver_wake.notify_waiters();
+        match self.apply(Event::Admit(message)) {
+            Ok(_) => Ok(()),
+            Err(Refusal::Full(message)) => Err(TrySendError::Full(message)),
+            Err(Refusal::Closed(Some(message))) => Err(TrySendError::Closed(message)),
+            Err(_) => unreachable_refusal(),
         }
     }
 
     /// Queues a control packet; never waits, never counts against the bound.
     pub(crate) fn push_control(&self, packet: Packet) {
-        let state = self.lock();
-        if state.phase == Phase::Closed {
-            return;
-        }
-        self.push(state, packet);
+        let _ = self.apply(Event::Control(packet));
     }
 
     // ----- inbound --------------------------------------------------------
 
-    /// Marks a POST as being handled; `None` if one already is, in which
-    /// case the session is closed (overlapping POSTs could reorder).
-    pub(crate) fn begin_post(self: &Arc<Self>) -> Option<PostGuard> {
-        if self.post_in_flight.swap(true, Ordering::AcqRel) {
-            self.close_now(CloseReason::TransportError(
-                crate::socket::TransportError::Overlap,
-            ));
-            return None;
-        }
-        Some(PostGuard(self.clone()))
+    /// Marks a POST as being handled. A second one at once is refused and
+    /// closes the session (overlapping POSTs could reorder).
+    pub(crate) fn begin_post(self: &Arc<Self>) -> Result<PostGuard, Refusal> {
+        self.apply(Event::BeginPost)?;
+        Ok(PostGuard(self.clone()))
     }
 
     /// The way in to the application's socket, for one transport loop or
-    /// one POST to hold while it hands over packets: taken once, not per
-    /// message.
+    /// one POST to hold while it hands over packets.
     pub(crate) fn inlet(&self) -> Inlet {
-        Inlet(
-            self.inbound
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-        )
+        self.inbound.inlet()
     }
 
     /// Acts on one packet a client sent on an open session.
@@ -250,7 +261,13 @@ impl Session {
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
         match packet {
-            Packet::Message(message) => self.deliver(inlet, message).await,
+            Packet::Message(message) => {
+                // Nothing is delivered once the session is closing, even to
+                // an inlet taken before.
+                if self.phase().is_open() {
+                    inlet.deliver(message).await;
+                }
+            }
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close(frame) => {
                 let frame = frame
@@ -267,84 +284,23 @@ impl Session {
         Ok(())
     }
 
-    async fn deliver(&self, inlet: &Inlet, message: Message) {
-        // Nothing is delivered once the session is closing, even to an
-        // inlet taken before.
-        if self.close_reason.get().is_some() {
-            return;
-        }
-        let Some(sender) = &inlet.0 else { return };
-        // An error means the application dropped its socket: nobody
-        // listens any more, and the message has nowhere to go.
-        if let Err(mpsc::error::TrySendError::Full(message)) = sender.try_send(message) {
-            let _ = sender.send(message).await;
-        }
-    }
-
     // ----- receivers ------------------------------------------------------
 
     /// Attaches a receiver for `transport`. A second receiver while one is
     /// attached closes the session, as Engine.IO requires.
-    pub(crate) fn attach_receiver(
-        self: &Arc<Self>,
-        transport: Transport,
-    ) -> Result<ReceiverGuard, AttachError> {
-        self.attach(transport, false)
+    pub(crate) fn attach(self: &Arc<Self>, transport: Transport) -> Result<ReceiverGuard, Refusal> {
+        match self.apply(Event::Attach(transport))? {
+            Output::Receiver(id) => Ok(ReceiverGuard::new(self.clone(), id)),
+            _ => unreachable_refusal(),
+        }
     }
 
     /// Attaches the upgraded WebSocket as the receiver, asking the previous
     /// receiver (already released by the probe) to finish.
-    pub(crate) fn take_over_receiver(self: &Arc<Self>) -> Result<ReceiverGuard, AttachError> {
-        self.attach(Transport::WebSocket, true)
-    }
-
-    fn attach(
-        self: &Arc<Self>,
-        transport: Transport,
-        take_over: bool,
-    ) -> Result<ReceiverGuard, AttachError> {
-        let mut state = self.lock();
-        if state.phase == Phase::Closed {
-            return Err(AttachError::Closed);
-        }
-        if state.transport != transport {
-            return Err(AttachError::WrongTransport);
-        }
-        match state.receiver {
-            Some(previous) if take_over => state.release_requested = Some(previous),
-            Some(_) => {
-                drop(state);
-                self.close_now(CloseReason::TransportError(
-                    crate::socket::TransportError::Overlap,
-                ));
-                return Err(AttachError::Overlap);
-            }
-            None => {}
-        }
-        let id = state.next_receiver_id;
-        state.next_receiver_id += 1;
-        state.receiver = Some(id);
-        state.transport = transport;
-        drop(state);
-        self.receiver_wake.notify_waiters();
-        Ok(ReceiverGuard::new(self.clone(), id))
-    }
-
-    /// Puts packets a receiver took but could not write back at the front.
-    pub(crate) fn requeue_front(&self, packets: Vec<Packet>) {
-        let mut state = self.lock();
-        for packet in packets.into_iter().rev() {
-            state.queue.push_front(packet);
-        }
-    }
-
-    pub(crate) fn receiver_notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.receiver_wake.notified()
-    }
-
-    pub(crate) fn return_permits(&self, messages: usize) {
-        if messages > 0 {
-            self.permits.add_permits(messages);
+    pub(crate) fn take_over(self: &Arc<Self>) -> Result<ReceiverGuard, Refusal> {
+        match self.apply(Event::TakeOver)? {
+            Output::Receiver(id) => Ok(ReceiverGuard::new(self.clone(), id)),
+            _ => unreachable_refusal(),
         }
     }
 
@@ -352,57 +308,24 @@ impl Session {
 
     /// A WebSocket with this session's id wants to upgrade it. Only one may
     /// try, and only while the session is open on another transport.
-    pub(crate) fn begin_websocket_attach(&self) -> Result<(), AttachError> {
-        let mut state = self.lock();
-        if state.phase != Phase::Open {
-            return Err(AttachError::Closed);
-        }
-        if state.websocket_attached {
-            return Err(AttachError::WrongTransport);
-        }
-        state.websocket_attached = true;
-        Ok(())
+    pub(crate) fn claim_websocket(&self) -> Result<(), Refusal> {
+        self.apply(Event::ClaimWebSocket).map(drop)
     }
 
     /// The probe was answered: end the pending receive so the client can
     /// pause its old transport.
-    pub(crate) fn probe_answered(&self) {
-        let mut state = self.lock();
-        if state.phase == Phase::Open {
-            state.phase = Phase::Upgrading;
-        }
-        state.release_requested = state.receiver;
-        drop(state);
-        self.receiver_wake.notify_waiters();
+    pub(crate) fn probe_answered(&self) -> Result<(), Refusal> {
+        self.apply(Event::ProbeAnswered).map(drop)
     }
 
     /// The upgrade packet arrived: the WebSocket becomes the transport.
-    /// Any receiver still attached is asked to finish.
-    pub(crate) fn complete_upgrade(&self) -> Result<(), AttachError> {
-        let mut state = self.lock();
-        if state.phase != Phase::Upgrading {
-            return Err(AttachError::Closed);
-        }
-        state.phase = Phase::Open;
-        state.transport = Transport::WebSocket;
-        // The client sends the upgrade packet only after reading its last
-        // stream to the end: nothing streamed needs keeping.
-        state.stream = state::StreamLedger::default();
-        state.release_requested = state.receiver;
-        drop(state);
-        self.receiver_wake.notify_waiters();
-        Ok(())
+    pub(crate) fn complete_upgrade(&self) -> Result<(), Refusal> {
+        self.apply(Event::CompleteUpgrade).map(drop)
     }
 
     /// The upgrading WebSocket went away before the upgrade packet.
     pub(crate) fn abandon_upgrade(&self) {
-        let mut state = self.lock();
-        if state.transport != Transport::WebSocket {
-            state.websocket_attached = false;
-            if state.phase == Phase::Upgrading {
-                state.phase = Phase::Open;
-            }
-        }
+        let _ = self.apply(Event::AbandonUpgrade);
     }
 
     // ----- closing --------------------------------------------------------
@@ -411,108 +334,77 @@ impl Session {
     /// and reason for extension clients) is queued behind what is already
     /// there, and the session ends once it is delivered.
     pub(crate) fn close_gracefully(&self, reason: CloseReason) {
-        let body = self.close_body(&reason);
-        let mut state = self.lock();
-        if state.phase.is_ending() {
-            return;
-        }
-        let _ = self.close_reason.set(reason);
-        state.phase = Phase::Closing;
-        state.queue.push_back(Packet::Close(body));
-        drop(state);
-        self.stop_inbound();
-        self.receiver_wake.notify_waiters();
-        self.phase_changed.notify_waiters();
+        let _ = self.apply(Event::Close {
+            reason,
+            graceful: true,
+        });
     }
 
     /// Closes the session at once: the client closed it, vanished or broke
     /// the protocol. What was queued is dropped; a receiver still attached
-    /// answers with a close packet.
+    /// is answered with a close packet (a noop when the client closed).
     pub(crate) fn close_now(&self, reason: CloseReason) {
-        let mut state = self.lock();
-        if state.phase == Phase::Closed {
-            return;
-        }
-        let _ = self.close_reason.set(reason);
-        if state.phase != Phase::Closing {
-            let body = self
-                .close_reason
-                .get()
-                .and_then(|reason| self.close_body(reason));
-            state.queue.clear();
-            state.queue.push_back(Packet::Close(body));
-        }
-        state.phase = Phase::Closed;
-        drop(state);
-        self.finished();
+        let _ = self.apply(Event::Close {
+            reason,
+            graceful: false,
+        });
     }
 
-    /// The close packet's body: code and reason for extension sessions,
-    /// when the code is one that may travel.
-    fn close_body(&self, reason: &CloseReason) -> Option<CloseFrame> {
-        let frame = reason.frame();
-        (self.ext && CloseFrame::is_sendable(frame.code)).then_some(frame)
-    }
-
-    /// Ends a session that was closing; its queue is left for a receiver
-    /// still attached to take.
+    /// Ends a session that was closing.
     pub(crate) fn finish(&self) {
-        let mut state = self.lock();
-        if state.phase == Phase::Closed {
-            return;
-        }
-        state.phase = Phase::Closed;
-        drop(state);
-        self.finished();
-    }
-
-    fn finished(&self) {
-        self.stop_inbound();
-        self.permits.close();
-        self.receiver_wake.notify_waiters();
-        self.phase_changed.notify_waiters();
-    }
-
-    fn stop_inbound(&self) {
-        self.inbound
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let _ = self.apply(Event::Finish);
     }
 
     /// Waits until the session is closing or closed.
     pub(crate) async fn ending(&self) {
-        self.wait_phase(Phase::is_ending).await
+        self.wait_until(|machine| machine.phase().is_ending()).await
     }
 
     /// Waits until the session is closed.
     pub(crate) async fn closed(&self) {
-        self.wait_phase(|phase| phase == Phase::Closed).await
+        self.wait_until(|machine| machine.phase() == Phase::Closed)
+            .await
     }
 
-    async fn wait_phase(&self, done: impl Fn(Phase) -> bool) {
+    /// Waits until a closing session has handed over everything queued
+    /// (the close packet last), or closed outright.
+    pub(crate) async fn drained(&self) {
+        self.wait_until(Machine::is_drained).await
+    }
+
+    async fn wait_until(&self, done: impl Fn(&Machine) -> bool) {
         loop {
             let notified = self.phase_changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if done(self.phase()) {
+            if done(&self.machine()) {
                 return;
             }
             notified.await;
         }
     }
 
-    pub(crate) fn phase_notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.phase_changed.notified()
-    }
-
-    pub(crate) fn notify_phase(&self) {
-        self.phase_changed.notify_waiters();
-    }
-
     pub(crate) fn pong_notified(&self) -> tokio::sync::futures::Notified<'_> {
         self.pong.notified()
     }
+}
+
+/// What the stream ledger may keep: two streaming responses' worth (a
+/// client may lose one response and the next one too before it
+/// acknowledges), where a response is `response_limit` bytes plus the
+/// packet that crossed it, at most `max_payload` bytes of binary in base64.
+pub(crate) fn ledger_bytes(config: &Config) -> usize {
+    let largest_packet = config.max_payload.saturating_mul(4) / 3 + 16;
+    config
+        .response_limit
+        .saturating_add(largest_packet)
+        .saturating_mul(2)
+}
+
+/// A refusal the machine never gives for this event.
+#[cold]
+fn unreachable_refusal() -> ! {
+    unreachable!("the state machine gave a refusal this event cannot have")
 }
 
 /// Whether every transport can carry `message`: text may not hold U+001E,
@@ -524,16 +416,12 @@ fn is_encodable(message: &Message) -> bool {
     }
 }
 
-/// A hold on the application's inbound channel (see [`Session::inlet`]).
-/// The socket's `recv` ends once the session and every inlet let go.
-pub(crate) struct Inlet(Option<mpsc::Sender<Message>>);
-
 /// A POST being handled; clears the in-flight mark when dropped.
 pub(crate) struct PostGuard(Arc<Session>);
 
 impl Drop for PostGuard {
     fn drop(&mut self) {
-        self.0.post_in_flight.store(false, Ordering::Release);
+        let _ = self.0.apply(Event::EndPost);
     }
 }
 

@@ -1,32 +1,40 @@
-//! The one attached receiver of a session, and what it is handed.
+//! The one attached receiver of a session: a transport's handle for taking
+//! packets, giving back those it could not write, and reporting those it
+//! handed to the network.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use crate::protocol::{encoded_len, Packet};
+use crate::protocol::Packet;
 
-use super::{Phase, Session};
-
-/// What a receiver gets when it asks for the next packets.
-#[derive(Debug)]
-pub(crate) enum Delivery {
-    /// Packets to write, in order (at least one).
-    Packets(Vec<Packet>),
-    /// The receiver was asked to end its response (upgrade, takeover).
-    Released,
-    /// The session is over and everything queued has been taken.
-    Closed,
-}
+use super::machine::{Event, Output, ReceiverId, Refusal};
+use super::{Delivery, Held, Session};
 
 /// Proof of being the session's one receiver; detaches when dropped, so a
 /// request that goes away (client gone, handler cancelled) frees the slot.
+///
+/// The guard also remembers what it took and has not yet reported
+/// delivered or requeued; dropping it releases that from the queue's
+/// account, so a response that dies mid-write cannot shrink the queue for
+/// good.
 pub(crate) struct ReceiverGuard {
     session: Arc<Session>,
-    id: u64,
+    id: ReceiverId,
+    in_flight: Mutex<Held>,
 }
 
 impl ReceiverGuard {
-    pub(crate) fn new(session: Arc<Session>, id: u64) -> Self {
-        Self { session, id }
+    pub(super) fn new(session: Arc<Session>, id: ReceiverId) -> Self {
+        Self {
+            session,
+            id,
+            in_flight: Mutex::new(Held::default()),
+        }
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn session(&self) -> &Arc<Session> {
@@ -34,73 +42,78 @@ impl ReceiverGuard {
     }
 
     /// Takes queued packets whose encoded size fits in `budget` bytes (at
-    /// least one packet, whatever its size), without waiting.
-    pub(crate) fn try_take(&self, budget: usize) -> Option<Delivery> {
-        let mut state = self.session.lock();
-        if state.release_requested == Some(self.id) {
-            state.release_requested = None;
-            return Some(Delivery::Released);
-        }
-        if state.queue.is_empty() {
-            // While a WebSocket upgrade is under way, no request waits: the
-            // client is pausing its old transport.
-            return match state.phase {
-                Phase::Closed => Some(Delivery::Closed),
-                Phase::Upgrading => Some(Delivery::Released),
-                Phase::Open | Phase::Closing => None,
-            };
-        }
-        let mut packets = Vec::with_capacity(state.queue.len().min(64));
-        let mut used = 0;
-        let mut messages = 0;
-        while let Some(packet) = state.queue.front() {
-            let size = encoded_len(packet) + 1;
-            if !packets.is_empty() && used + size > budget {
-                break;
+    /// least one packet, whatever its size), without waiting. The messages
+    /// among them stay counted against the queue's bound until
+    /// [`delivered`](Self::delivered) or [`requeue`](Self::requeue).
+    pub(crate) fn try_take(&self, budget: usize) -> Delivery {
+        let event = Event::Take {
+            receiver: self.id,
+            budget,
+        };
+        match self.session.apply(event) {
+            Ok(Output::Delivery(delivery)) => {
+                if let Delivery::Packets(packets) = &delivery {
+                    self.in_flight().add(Held::of(packets));
+                }
+                delivery
             }
-            used += size;
-            messages += usize::from(matches!(packet, Packet::Message(_)));
-            packets.extend(state.queue.pop_front());
+            _ => Delivery::Closed,
         }
-        let drained_while_closing = state.phase == Phase::Closing && state.queue.is_empty();
-        drop(state);
-        if drained_while_closing {
-            self.session.notify_phase();
-        }
-        self.session.return_permits(messages);
-        Some(Delivery::Packets(packets))
     }
 
     /// Waits for packets, a release request or the end of the session.
     pub(crate) async fn next(&self, budget: usize) -> Delivery {
         loop {
-            let notified = self.session.receiver_notified();
+            let notified = self.session.receiver_wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(delivery) = self.try_take(budget) {
-                return delivery;
+            match self.try_take(budget) {
+                Delivery::Empty => notified.await,
+                delivery => return delivery,
             }
-            notified.await;
         }
     }
 
-    /// Records packets written to a streaming response (for resuming).
-    pub(crate) fn record_streamed(&self, packets: impl IntoIterator<Item = Packet>) {
-        let mut state = self.session.lock();
-        for packet in packets {
-            state.stream.record(packet);
+    /// Puts packets that were taken but not written back at the front.
+    pub(crate) fn requeue(&self, packets: Vec<Packet>) {
+        if !packets.is_empty() {
+            self.in_flight().remove(Held::of(&packets));
+            let _ = self.session.apply(Event::Requeue(packets));
+        }
+    }
+
+    /// Reports packets handed to the network (what they held, see
+    /// [`Held::of`]): their messages leave the queue's account, making room
+    /// for senders.
+    pub(crate) fn delivered(&self, held: Held) {
+        if held != Held::default() {
+            self.in_flight().remove(held);
+            let _ = self.session.apply(Event::Delivered(held));
+        }
+    }
+
+    /// Records packets written to a streaming response (for resuming). A
+    /// client that never acknowledges fills the ledger: that closes it.
+    pub(crate) fn streamed(&self, packets: Vec<Packet>) -> Result<(), Refusal> {
+        self.session.apply(Event::Streamed(packets)).map(drop)
+    }
+
+    /// Applies a streaming GET's `ack` and returns the packets to replay.
+    /// A bad one closes the session.
+    pub(crate) fn resume_stream(&self, ack: Option<u64>) -> Result<Vec<Packet>, Refusal> {
+        match self.session.apply(Event::ResumeStream(ack))? {
+            Output::Replay(packets) => Ok(packets),
+            _ => Ok(Vec::new()),
         }
     }
 }
 
 impl Drop for ReceiverGuard {
     fn drop(&mut self) {
-        let mut state = self.session.lock();
-        if state.receiver == Some(self.id) {
-            state.receiver = None;
+        let unreported = *self.in_flight();
+        if unreported != Held::default() {
+            let _ = self.session.apply(Event::Delivered(unreported));
         }
-        if state.release_requested == Some(self.id) {
-            state.release_requested = None;
-        }
+        let _ = self.session.apply(Event::Detach(self.id));
     }
 }

@@ -1,9 +1,11 @@
 //! The four transports: IO adapters between HTTP and a session.
 //!
 //! Each one attaches to a [`Session`](crate::session::Session) as its
-//! receiver, drains the outbound queue into its own framing, and hands the
-//! packets it reads to the session. They take and return `http` types, so
-//! they run without a router.
+//! receiver, drains the outbound queue into its own framing, reports what
+//! it handed to the network, and hands the packets it reads to the
+//! session. They take and return `http` types, so they run without a
+//! router; their refusals are typed [`Rejection`]s that the service turns
+//! into responses.
 
 pub(crate) mod polling;
 pub(crate) mod streaming;
@@ -12,8 +14,8 @@ pub(crate) mod websocket;
 use axum::body::Body;
 use http::{header, HeaderValue, Response};
 
-use crate::error::RequestError;
-use crate::session::AttachError;
+use crate::rejection::{AttachRejection, BodyRejection, Rejection};
+use crate::session::Refusal;
 
 /// `Cache-Control` for every transport response: never store, never
 /// transform (a transforming proxy may buffer to recompress).
@@ -31,16 +33,19 @@ pub(crate) fn text_response(body: impl Into<Body>) -> Response<Body> {
     response
 }
 
-impl From<AttachError> for RequestError {
-    fn from(error: AttachError) -> Self {
-        match error {
-            AttachError::Overlap => {
-                RequestError::BadRequest("another request is already receiving for this session")
-            }
-            AttachError::Closed => RequestError::UnknownSid,
-            AttachError::WrongTransport => {
-                RequestError::BadRequest("the session is on another transport")
-            }
+/// What a request is told when the session refuses it.
+pub(crate) fn rejection_for(refusal: Refusal) -> Rejection {
+    match refusal {
+        Refusal::SecondReceiver => AttachRejection::SecondReceiver.into(),
+        Refusal::WrongTransport(_) | Refusal::AlreadyUpgraded | Refusal::UpgradeInProgress => {
+            AttachRejection::WrongTransport.into()
+        }
+        Refusal::PostInFlight => BodyRejection::Overlapping.into(),
+        Refusal::BadAck => AttachRejection::BadAck.into(),
+        Refusal::LedgerFull => AttachRejection::StreamNotAcknowledged.into(),
+        // A session that is over is, to the client, a session unknown.
+        Refusal::Closed(_) | Refusal::Full(_) | Refusal::NotUpgrading | Refusal::NotClosing => {
+            AttachRejection::UnknownSid.into()
         }
     }
 }

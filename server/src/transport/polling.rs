@@ -1,5 +1,6 @@
 //! `transport=polling`: a long-poll GET carries packets down, a POST
-//! carries a payload up and is answered `ok`.
+//! carries a payload up and is answered `ok`. The POST path is shared by
+//! the streaming transports, whose upstream is the same.
 
 use std::sync::Arc;
 
@@ -8,13 +9,13 @@ use http::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::timeout;
 
-use crate::error::RequestError;
-use crate::protocol::{decode_payload, encode_payload, DecodeError, Packet};
-use crate::session::{Delivery, Phase, Session};
-use crate::socket::{CloseReason, TransportError};
+use crate::close::{CloseReason, TransportError};
+use crate::protocol::{encode_payload, payload_packets, Packet};
+use crate::rejection::{BodyRejection, Rejection};
+use crate::session::{Delivery, Held, Session};
 use crate::Transport;
 
-use super::text_response;
+use super::{rejection_for, text_response};
 
 /// The handshake's answer: the open packet alone.
 pub(crate) fn open_response(open: &Packet) -> Response<Body> {
@@ -23,95 +24,72 @@ pub(crate) fn open_response(open: &Packet) -> Response<Body> {
 
 /// A long-poll GET: waits for packets (the heartbeat guarantees one within
 /// `ping_interval`) and answers with as many as fit in `max_payload`.
-pub(crate) async fn receive(session: Arc<Session>) -> Result<Response<Body>, RequestError> {
-    let guard = session.attach_receiver(Transport::Polling)?;
-    let packets = match guard.next(session.config().max_payload).await {
+pub(crate) async fn receive(session: Arc<Session>) -> Result<Response<Body>, Rejection> {
+    let receiver = session.attach(Transport::Polling).map_err(rejection_for)?;
+    let packets = match receiver.next(session.config().max_payload).await {
         Delivery::Packets(packets) => packets,
-        Delivery::Released => vec![Packet::Noop],
+        Delivery::Released | Delivery::Empty => vec![Packet::Noop],
         Delivery::Closed => vec![Packet::Close(None)],
     };
-    drop(guard);
     let mut body = String::new();
     encode_payload(&packets, &mut body);
+    // The payload is built: from here on the response holds the bytes.
+    receiver.delivered(Held::of(&packets));
+    drop(receiver);
     Ok(text_response(body))
 }
 
 /// A POST: reads the payload (bounded in size and time), hands each packet
-/// to the session, answers `ok`. A client that breaks the protocol loses
-/// its own session and nobody else's.
-pub(crate) async fn send(
-    session: Arc<Session>,
-    body: Body,
-) -> Result<Response<Body>, RequestError> {
-    if session.transport() == Transport::WebSocket {
-        return Err(RequestError::BadRequest(
-            "the session is on another transport",
-        ));
-    }
-    if session.phase() == Phase::Closed {
-        return Err(RequestError::UnknownSid);
-    }
-    let _post = session
-        .begin_post()
-        .ok_or(RequestError::BadRequest("overlapping POST requests"))?;
+/// to the session as it is decoded, answers `ok`. A client that breaks the
+/// protocol loses its own session and nobody else's.
+pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<Body>, Rejection> {
+    let _post = session.begin_post().map_err(rejection_for)?;
     let config = session.config();
     let limit = config.max_payload;
+    let fail = |reason: TransportError, rejection: BodyRejection| {
+        session.close_now(CloseReason::TransportError(reason));
+        Err(Rejection::from(rejection))
+    };
     if announced_length(&body).is_some_and(|length| length > limit as u64) {
-        session.close_now(CloseReason::TransportError(TransportError::TooLarge));
-        return Err(RequestError::PayloadTooLarge);
+        return fail(TransportError::TooLarge, BodyRejection::TooLarge);
     }
     let bytes = match timeout(config.body_timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
-            session.close_now(CloseReason::TransportError(TransportError::TooLarge));
-            return Err(RequestError::PayloadTooLarge);
+            return fail(TransportError::TooLarge, BodyRejection::TooLarge);
         }
-        Ok(Err(_)) => return Err(RequestError::BadRequest("request body could not be read")),
-        Err(_) => {
-            session.close_now(CloseReason::TransportError(TransportError::Stalled));
-            return Err(RequestError::BodyTimeout);
-        }
+        Ok(Err(_)) => return Err(BodyRejection::Unreadable.into()),
+        Err(_) => return fail(TransportError::SlowClient, BodyRejection::TooSlow),
     };
-    let packets = decode_payload(&bytes, limit).map_err(|error| {
-        session.close_now(CloseReason::TransportError(TransportError::BadPacket));
-        RequestError::BadRequest(decode_error_detail(&error))
-    })?;
+    let packets = match payload_packets(&bytes, limit) {
+        Ok(packets) => packets,
+        Err(error) => return fail(TransportError::BadPacket, BodyRejection::Decode(error)),
+    };
+    // Each packet is decoded only when the one before has been handed
+    // over: what waits for the application is bounded by its inbound
+    // budget, not by how many packets the body holds.
     let delivery = async {
         let inlet = session.inlet();
         for packet in packets {
-            session.handle_packet(&inlet, packet).await?;
+            let packet = packet.map_err(BodyRejection::Decode)?;
+            session
+                .handle_packet(&inlet, packet)
+                .await
+                .map_err(|_| BodyRejection::UnexpectedPacket)?;
         }
-        Ok::<(), crate::session::UnexpectedPacket>(())
+        Ok::<(), BodyRejection>(())
     };
     match timeout(config.body_timeout, delivery).await {
         Ok(Ok(())) => Ok(text_response("ok")),
-        Ok(Err(_unexpected)) => {
-            session.close_now(CloseReason::TransportError(TransportError::BadPacket));
-            Err(RequestError::BadRequest(
-                "packet type not allowed from a client",
-            ))
-        }
-        Err(_) => {
-            session.close_now(CloseReason::TransportError(TransportError::Stalled));
-            Err(RequestError::BodyTimeout)
-        }
+        Ok(Err(rejection)) => fail(TransportError::BadPacket, rejection),
+        Err(_) => fail(
+            TransportError::ApplicationNotReading,
+            BodyRejection::ApplicationNotReading,
+        ),
     }
 }
 
 /// The body length the request announced (`Content-Length`), if any.
 fn announced_length(body: &Body) -> Option<u64> {
     http_body::Body::size_hint(body).exact()
-}
-
-/// The `detail` of the error answering a payload that did not decode.
-pub(crate) fn decode_error_detail(error: &DecodeError) -> &'static str {
-    match error {
-        DecodeError::EmptyPayload => "empty payload",
-        DecodeError::EmptyPacket => "empty packet in payload",
-        DecodeError::UnknownPacketType(_) => "unknown packet type",
-        DecodeError::InvalidBase64 => "invalid base64 in binary packet",
-        DecodeError::InvalidUtf8 => "payload is not valid UTF-8",
-        DecodeError::InvalidCloseBody => "invalid close packet body",
-        DecodeError::TooLarge { .. } => "payload larger than maxPayload",
-    }
 }

@@ -15,27 +15,30 @@ use bytes::Bytes;
 use futures_util::stream;
 use http::{header, HeaderValue, Response};
 
-use crate::error::RequestError;
+use std::sync::Arc;
+
+use http::HeaderMap;
+
 use crate::protocol::htmlfile;
 use crate::protocol::multipart::MultipartFramer;
 use crate::protocol::{encoded_len, Packet};
-use crate::session::{BadAck, Delivery, ReceiverGuard};
-use crate::socket::{CloseReason, TransportError};
+use crate::rejection::{AttachRejection, Rejection};
+use crate::session::{Delivery, Held, ReceiverGuard, Session};
 use crate::Transport;
 
-use super::NO_STORE;
+use super::{rejection_for, NO_STORE};
 
 /// How one streaming response frames its packets.
 enum Framing {
     Multipart(MultipartFramer),
-    Htmlfile { callback: String },
+    Htmlfile { callback: u32 },
 }
 
 impl Framing {
-    fn new(transport: Transport, callback: Option<String>) -> Self {
+    fn new(transport: Transport, callback: Option<u32>) -> Self {
         match transport {
             Transport::Htmlfile => Self::Htmlfile {
-                callback: callback.unwrap_or_else(|| htmlfile::DEFAULT_CALLBACK.to_owned()),
+                callback: callback.unwrap_or(htmlfile::DEFAULT_CALLBACK_ID),
             },
             _ => Self::Multipart(MultipartFramer::new(
                 uuid::Uuid::new_v4().simple().to_string(),
@@ -55,7 +58,7 @@ impl Framing {
         match self {
             Self::Multipart(framer) => framer.preamble(out),
             Self::Htmlfile { callback } => {
-                out.extend_from_slice(htmlfile::preamble(callback).as_bytes())
+                out.extend_from_slice(htmlfile::preamble(*callback).as_bytes())
             }
         }
     }
@@ -90,46 +93,70 @@ impl Framing {
     }
 }
 
-/// What the first chunk carries besides the preamble.
-pub(crate) enum Start {
-    /// A new session: its open packet.
-    Open(Packet),
-    /// An existing session: the acknowledgement from the query.
-    Resume(Option<u64>),
+/// Refuses an htmlfile GET that the browser says is not an iframe of a
+/// same-origin page: a top-level navigation (`Sec-Fetch-Dest: document`,
+/// as a link sent to a victim would be) or a request from another site.
+/// The document calls into its parent, so only a same-origin page can use
+/// it anyway; browsers that send no `Sec-Fetch-*` headers are let through
+/// (the fixed callback and the CSP still hold for them).
+pub(crate) fn check_htmlfile_fetch(headers: &HeaderMap) -> Result<(), AttachRejection> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let top_level =
+        value("sec-fetch-dest").is_some_and(|dest| dest.eq_ignore_ascii_case("document"));
+    let foreign = value("sec-fetch-site").is_some_and(|site| {
+        site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site")
+    });
+    if top_level || foreign {
+        return Err(AttachRejection::HtmlfileNotFramed);
+    }
+    Ok(())
 }
 
-/// Starts a streaming response for the attached receiver.
-pub(crate) fn respond(
-    guard: ReceiverGuard,
+/// Starts the streaming response of a new session: the open packet first.
+pub(crate) fn open(
+    receiver: ReceiverGuard,
     transport: Transport,
-    callback: Option<String>,
-    start: Start,
-) -> Result<Response<Body>, RequestError> {
-    let first = match start {
-        Start::Open(open) => {
-            guard.record_streamed([open.clone()]);
-            vec![open]
-        }
-        Start::Resume(ack) => {
-            let resumed = guard.session().lock().stream.resume(ack);
-            resumed.map_err(|BadAck| {
-                guard
-                    .session()
-                    .close_now(CloseReason::TransportError(TransportError::BadPacket));
-                RequestError::BadRequest("ack does not match the packets sent")
-            })?
-        }
-    };
+    callback: Option<u32>,
+    open: Packet,
+) -> Response<Body> {
+    // The open packet is recorded like any streamed packet, so a client
+    // whose first response is cut gets it again.
+    let first = vec![open];
+    // An empty ledger has room for the open packet: nothing to refuse.
+    let _ = receiver.streamed(first.clone());
+    respond(receiver, transport, callback, first)
+}
+
+/// Starts a streaming response for an existing session: what the client
+/// did not acknowledge (`ack=N`) is replayed first.
+pub(crate) fn resume(
+    session: Arc<Session>,
+    transport: Transport,
+    callback: Option<u32>,
+    ack: Option<u64>,
+) -> Result<Response<Body>, Rejection> {
+    let receiver = session.attach(transport).map_err(rejection_for)?;
+    let replay = receiver.resume_stream(ack).map_err(rejection_for)?;
+    Ok(respond(receiver, transport, callback, replay))
+}
+
+fn respond(
+    receiver: ReceiverGuard,
+    transport: Transport,
+    callback: Option<u32>,
+    first: Vec<Packet>,
+) -> Response<Body> {
     let framing = Framing::new(transport, callback);
     let content_type = framing.content_type();
     let mut preamble = Vec::with_capacity(4096);
     framing.preamble(&mut preamble);
     framing.packets(&first, &mut preamble);
-    let limit = guard.session().config().response_limit;
+    let limit = receiver.session().config().response_limit;
     let body = ResponseStream {
-        guard: Some(guard),
+        receiver: Some(receiver),
         framing,
         pending: Some(Bytes::from(preamble)),
+        in_flight: Held::default(),
         written: 0,
         limit,
     };
@@ -145,7 +172,17 @@ pub(crate) fn respond(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    Ok(response)
+    if transport == Transport::Htmlfile {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(htmlfile::CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    }
+    response
 }
 
 /// Room for `packets` once framed, so a chunk is built without regrowing:
@@ -159,9 +196,12 @@ fn framed_len_estimate(packets: &[Packet]) -> usize {
 struct ResponseStream {
     /// The receiver slot; dropped (freeing the slot) when the body ends or
     /// the client goes away.
-    guard: Option<ReceiverGuard>,
+    receiver: Option<ReceiverGuard>,
     framing: Framing,
     pending: Option<Bytes>,
+    /// Messages of the chunk last handed to hyper: delivered once hyper
+    /// asks for the next chunk (it has written that one).
+    in_flight: Held,
     written: usize,
     limit: usize,
 }
@@ -172,40 +212,44 @@ impl ResponseStream {
             self.written += chunk.len();
             return Some((Ok(chunk), self));
         }
-        let guard = self.guard.as_ref()?;
+        let receiver = self.receiver.as_ref()?;
+        receiver.delivered(std::mem::take(&mut self.in_flight));
         let mut out = Vec::new();
         let finished = if self.written >= self.limit {
             true
         } else {
-            match guard.next(self.limit - self.written).await {
+            match receiver.next(self.limit - self.written).await {
                 Delivery::Packets(mut packets) => {
                     out.reserve(framed_len_estimate(&packets));
                     let framed = self.framing.packets(&packets, &mut out);
                     let overflow = packets.split_off(framed);
                     let closing = packets.iter().any(|p| matches!(p, Packet::Close(_)));
-                    guard.record_streamed(packets);
                     let overflowed = !overflow.is_empty();
-                    if overflowed {
-                        guard.session().requeue_front(overflow);
-                    }
-                    overflowed || closing || self.written + out.len() >= self.limit
+                    // Packets that did not fit (a multipart boundary
+                    // collision) wait for the next response, still counted.
+                    receiver.requeue(overflow);
+                    self.in_flight = Held::of(&packets);
+                    let recorded = receiver.streamed(packets).is_ok();
+                    !recorded || overflowed || closing || self.written + out.len() >= self.limit
                 }
                 Delivery::Released => {
                     // An upgrade probe: a noop tells the client this
                     // response ended on purpose.
                     let noop = [Packet::Noop];
                     self.framing.packets(&noop, &mut out);
-                    guard.record_streamed(noop);
+                    let _ = receiver.streamed(noop.to_vec());
                     true
                 }
-                Delivery::Closed => true,
+                Delivery::Closed | Delivery::Empty => true,
             }
         };
         if finished {
             self.framing.end(&mut out);
             // Free the receiver slot before the last bytes leave, so the
-            // client's next GET never finds it taken.
-            self.guard = None;
+            // client's next GET never finds it taken. Its drop reports the
+            // last chunk's packets delivered.
+            self.receiver = None;
+            self.in_flight = Held::default();
         }
         self.written += out.len();
         Some((Ok(Bytes::from(out)), self))

@@ -12,12 +12,15 @@
 //!   │ 5 (upgrade) ───────────────────────────────▶│  websocket is now the transport:
 //!   │◀────────────────── queued packets, in order │  the queue drains here
 //!   │ GET / POST ?transport=polling&sid=S ───────▶│  400 (session is on websocket)
+//!   │ WebSocket ?transport=websocket&sid=S ──────▶│  101, then closed 1008: the session
+//!   │                                             │  has its WebSocket already
 //! ```
 //!
 //! The single outbound queue is what keeps order across the switch: every
 //! packet is taken from it once, by whichever receiver is attached.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use futures_util::{SinkExt, StreamExt};
@@ -33,14 +36,33 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame as WsCloseFrame, Role,
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::error::RequestError;
+use crate::close::{CloseReason, TransportError};
 use crate::protocol::{CloseFrame, Message, Packet};
-use crate::session::{Delivery, ReceiverGuard, Session};
-use crate::socket::{CloseReason, TransportError};
+use crate::rejection::UpgradeRejection;
+use crate::session::{Delivery, Held, ReceiverGuard, Refusal, Session};
+
+/// Most bytes of packets taken from the queue for one write: the session
+/// accounts for them until the flush completes, so a client that stops
+/// reading pins at most this much beyond the queue itself.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// How long the close frame may take to leave once the session is over;
+/// then the connection is reset, whatever the client does.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a WebSocket runs over.
 trait Io: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+/// A WebSocket we serve: IO that may be reset when abandoned.
+trait Ws:
+    futures_util::Sink<WsMessage, Error = WsError>
+    + futures_util::Stream<Item = Result<WsMessage, WsError>>
+    + ResetOnDrop
+    + Unpin
+{
+}
+impl<S: Io> Ws for WebSocketStream<S> where WebSocketStream<S>: ResetOnDrop {}
 
 /// A checked WebSocket handshake, not yet answered.
 pub(crate) struct PendingUpgrade {
@@ -59,30 +81,26 @@ pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
 }
 
 /// Checks a WebSocket handshake request (RFC 6455 section 4.2.1).
-pub(crate) fn check_upgrade(request: &mut Request<Body>) -> Result<PendingUpgrade, RequestError> {
+pub(crate) fn check_upgrade(
+    request: &mut Request<Body>,
+) -> Result<PendingUpgrade, UpgradeRejection> {
     if request.method() != Method::GET {
-        return Err(RequestError::BadRequest(
-            "a WebSocket handshake must be a GET",
-        ));
+        return Err(UpgradeRejection::NotGet);
     }
     let headers = request.headers();
     if !is_upgrade_request(headers) || !header_has_token(headers, header::CONNECTION, "upgrade") {
-        return Err(RequestError::BadRequest(
-            "transport=websocket needs a WebSocket handshake",
-        ));
+        return Err(UpgradeRejection::NotAHandshake);
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
         != Some(b"13")
     {
-        return Err(RequestError::BadRequest(
-            "unsupported Sec-WebSocket-Version",
-        ));
+        return Err(UpgradeRejection::UnsupportedVersion);
     }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
-        .ok_or(RequestError::BadRequest("missing Sec-WebSocket-Key"))?;
+        .ok_or(UpgradeRejection::MissingKey)?;
     let accept_key = derive_accept_key(key.as_bytes());
     let header_protocols = headers.get(header::SEC_WEBSOCKET_PROTOCOL).map(|value| {
         value
@@ -94,13 +112,10 @@ pub(crate) fn check_upgrade(request: &mut Request<Body>) -> Result<PendingUpgrad
             .take(16)
             .collect()
     });
-    let on_upgrade =
-        request
-            .extensions_mut()
-            .remove::<OnUpgrade>()
-            .ok_or(RequestError::BadRequest(
-                "this connection cannot be upgraded",
-            ))?;
+    let on_upgrade = request
+        .extensions_mut()
+        .remove::<OnUpgrade>()
+        .ok_or(UpgradeRejection::NotUpgradable)?;
     Ok(PendingUpgrade {
         on_upgrade,
         accept_key,
@@ -162,6 +177,24 @@ enum Stream {
     Other(WebSocketStream<TokioIo<Upgraded>>),
 }
 
+/// Resets the connection when it is dropped (`SO_LINGER` 0), so that
+/// nothing the kernel still holds for a client that stopped reading keeps
+/// it alive once the session is over.
+trait ResetOnDrop {
+    fn reset_on_drop(&self);
+}
+
+impl ResetOnDrop for WebSocketStream<TcpStream> {
+    fn reset_on_drop(&self) {
+        let _ = self.get_ref().set_zero_linger();
+    }
+}
+
+impl ResetOnDrop for WebSocketStream<TokioIo<Upgraded>> {
+    /// Not a socket we can reach: it closes as its owner closes it.
+    fn reset_on_drop(&self) {}
+}
+
 impl Stream {
     async fn new(upgraded: Upgraded, config: WebSocketConfig) -> Self {
         let role = Role::Server;
@@ -179,46 +212,67 @@ impl Stream {
 }
 
 /// Opens a new session on a WebSocket: the open packet is the first frame.
-pub(crate) fn open(pending: PendingUpgrade, guard: ReceiverGuard, open: Packet) -> Response<Body> {
-    let response = pending.response(guard.session().protocol());
+pub(crate) fn open(
+    pending: PendingUpgrade,
+    receiver: ReceiverGuard,
+    open: Packet,
+) -> Response<Body> {
+    let response = pending.response(receiver.session().protocol());
     tokio::spawn(async move {
-        let session = guard.session().clone();
+        let session = receiver.session().clone();
         match pending.into_stream(&session).await {
-            Some(Stream::Tcp(stream)) => open_session(stream, guard, open).await,
-            Some(Stream::Other(stream)) => open_session(stream, guard, open).await,
+            Some(Stream::Tcp(stream)) => open_session(stream, receiver, open).await,
+            Some(Stream::Other(stream)) => open_session(stream, receiver, open).await,
             None => session.close_now(CloseReason::TransportError(TransportError::ConnectionLost)),
         }
     });
     response
 }
 
-async fn open_session<S: Io>(mut stream: WebSocketStream<S>, guard: ReceiverGuard, open: Packet) {
+async fn open_session(mut stream: impl Ws, receiver: ReceiverGuard, open: Packet) {
     if stream.send(WsMessage::text(open.to_text())).await.is_err() {
-        let session = guard.session();
+        let session = receiver.session();
         session.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
         return;
     }
-    serve(stream, guard).await;
+    serve(stream, receiver).await;
 }
 
-/// Upgrades an open session: probe, then the upgrade packet, then serve.
-pub(crate) fn upgrade(
-    pending: PendingUpgrade,
-    session: Arc<Session>,
-) -> Result<Response<Body>, RequestError> {
-    session.begin_websocket_attach()?;
+/// Upgrades an open session: probe, then the upgrade packet, then serve. A
+/// session that has (or is getting) its WebSocket already keeps it: the
+/// newcomer's handshake completes and it is closed at once (1008).
+pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Response<Body> {
+    let claim = session.claim_websocket();
     let response = pending.response(session.protocol());
     tokio::spawn(async move {
-        match pending.into_stream(&session).await {
-            Some(Stream::Tcp(stream)) => upgrade_session(stream, session).await,
-            Some(Stream::Other(stream)) => upgrade_session(stream, session).await,
-            None => session.abandon_upgrade(),
+        let Some(stream) = pending.into_stream(&session).await else {
+            if claim.is_ok() {
+                session.abandon_upgrade();
+            }
+            return;
+        };
+        match (claim, stream) {
+            (Ok(()), Stream::Tcp(stream)) => upgrade_session(stream, session).await,
+            (Ok(()), Stream::Other(stream)) => upgrade_session(stream, session).await,
+            (Err(refusal), Stream::Tcp(stream)) => refuse(stream, refusal).await,
+            (Err(refusal), Stream::Other(stream)) => refuse(stream, refusal).await,
         }
     });
-    Ok(response)
+    response
 }
 
-async fn upgrade_session<S: Io>(mut stream: WebSocketStream<S>, session: Arc<Session>) {
+/// Closes a WebSocket that may not carry the session it named.
+async fn refuse(mut stream: impl Ws, refusal: Refusal) {
+    let reason = match refusal {
+        Refusal::AlreadyUpgraded => "session already upgraded",
+        Refusal::UpgradeInProgress => "session already upgrading",
+        _ => "session closed",
+    };
+    let frame = close_frame(CloseFrame::new(CloseFrame::POLICY, reason));
+    finish_close(&mut stream, Some(frame)).await;
+}
+
+async fn upgrade_session(mut stream: impl Ws, session: Arc<Session>) {
     let upgrade_timeout = session.config().upgrade_timeout;
     let refusal = match timeout(upgrade_timeout, probe(&mut stream, &session)).await {
         Ok(Ok(())) => None,
@@ -233,19 +287,17 @@ async fn upgrade_session<S: Io>(mut stream: WebSocketStream<S>, session: Arc<Ses
     };
     if let Some(frame) = refusal {
         session.abandon_upgrade();
-        let _ = stream.close(Some(frame)).await;
+        finish_close(&mut stream, Some(frame)).await;
         return;
     }
-    match session.take_over_receiver() {
-        Ok(guard) => serve(stream, guard).await,
-        Err(_) => {
-            let _ = stream.close(None).await;
-        }
+    match session.take_over() {
+        Ok(receiver) => serve(stream, receiver).await,
+        Err(_) => finish_close(&mut stream, None).await,
     }
 }
 
 /// The probe exchange: `2probe` answered `3probe`, then `5`.
-async fn probe<S: Io>(stream: &mut WebSocketStream<S>, session: &Session) -> Result<(), ()> {
+async fn probe(stream: &mut impl Ws, session: &Session) -> Result<(), ()> {
     let mut probed = false;
     while let Some(frame) = stream.next().await {
         let text = match frame {
@@ -259,7 +311,7 @@ async fn probe<S: Io>(stream: &mut WebSocketStream<S>, session: &Session) -> Res
                     .send(WsMessage::text("3probe"))
                     .await
                     .map_err(|_| ())?;
-                session.probe_answered();
+                session.probe_answered().map_err(|_| ())?;
                 probed = true;
             }
             (true, Ok(Packet::Upgrade)) => return session.complete_upgrade().map_err(|_| ()),
@@ -271,70 +323,120 @@ async fn probe<S: Io>(stream: &mut WebSocketStream<S>, session: &Session) -> Res
 }
 
 /// Carries the session until either side ends it: frames in go to the
-/// session, the queue drains out, batched into one flush.
-async fn serve<S: Io>(stream: WebSocketStream<S>, guard: ReceiverGuard) {
-    let session = guard.session().clone();
+/// session, the queue drains out in batches of at most
+/// [`WRITE_BATCH_BYTES`], each reported delivered once flushed. Whatever
+/// the client does, the connection is gone within [`CLOSE_TIMEOUT`] of the
+/// session closing.
+async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
+    let session = receiver.session().clone();
     let (mut sink, mut source) = stream.split();
-    let reader = async {
-        let inlet = session.inlet();
-        while let Some(frame) = source.next().await {
-            let packet = match frame {
-                Ok(WsMessage::Text(text)) => match Packet::decode_text(&text) {
-                    Ok(packet) => packet,
-                    Err(_) => return Some(TransportError::BadPacket),
-                },
-                Ok(WsMessage::Binary(bytes)) => Packet::Message(Message::Binary(bytes)),
-                Ok(WsMessage::Close(frame)) => {
-                    // A close frame is a clean close from the client, with
-                    // its code when it gave one a client may use.
-                    let frame = frame
-                        .map(|f| CloseFrame::new(u16::from(f.code), f.reason.as_str()))
-                        .filter(|f| CloseFrame::is_client_code(f.code))
-                        .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
-                    session.close_now(CloseReason::ClientClosed(frame));
-                    return None;
+    let failure = {
+        let reader = async {
+            let inlet = session.inlet();
+            while let Some(frame) = source.next().await {
+                let packet = match frame {
+                    Ok(WsMessage::Text(text)) => match Packet::decode_text(&text) {
+                        Ok(packet) => packet,
+                        Err(_) => return Some(TransportError::BadPacket),
+                    },
+                    Ok(WsMessage::Binary(bytes)) => Packet::Message(Message::Binary(bytes)),
+                    Ok(WsMessage::Close(frame)) => {
+                        // A close frame is a clean close from the client, with
+                        // its code when it gave one a client may use.
+                        let frame = frame
+                            .map(|f| CloseFrame::new(u16::from(f.code), f.reason.as_str()))
+                            .filter(|f| CloseFrame::is_client_code(f.code))
+                            .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
+                        session.close_now(CloseReason::ClientClosed(frame));
+                        return None;
+                    }
+                    Ok(_) => continue,
+                    Err(error) => return Some(transport_error(&error)),
+                };
+                if session.handle_packet(&inlet, packet).await.is_err() {
+                    return Some(TransportError::BadPacket);
                 }
-                Ok(_) => continue,
-                Err(WsError::Capacity(_)) => return Some(TransportError::TooLarge),
-                Err(WsError::Utf8(_)) => return Some(TransportError::InvalidText),
-                Err(_) => return Some(TransportError::ConnectionLost),
-            };
-            if session.handle_packet(&inlet, packet).await.is_err() {
-                return Some(TransportError::BadPacket);
             }
-        }
-        Some(TransportError::ConnectionLost)
-    };
-    let writer = async {
-        loop {
-            let packets = match guard.next(usize::MAX).await {
-                Delivery::Packets(packets) => packets,
-                Delivery::Released | Delivery::Closed => return None,
-            };
-            for packet in packets {
-                let closing = matches!(packet, Packet::Close(_));
-                if sink.feed(to_frame(packet)).await.is_err() {
+            Some(TransportError::ConnectionLost)
+        };
+        let writer = async {
+            loop {
+                let packets = match receiver.next(WRITE_BATCH_BYTES).await {
+                    Delivery::Packets(packets) => packets,
+                    Delivery::Released | Delivery::Closed | Delivery::Empty => return None,
+                };
+                let held = Held::of(&packets);
+                for packet in packets {
+                    let closing = matches!(packet, Packet::Close(_));
+                    if sink.feed(to_frame(packet)).await.is_err() {
+                        return Some(TransportError::ConnectionLost);
+                    }
+                    if closing {
+                        // The split sink holds the last item until a
+                        // flush: without one it would be lost at reunite.
+                        return sink
+                            .flush()
+                            .await
+                            .err()
+                            .map(|_| TransportError::ConnectionLost);
+                    }
+                }
+                if sink.flush().await.is_err() {
                     return Some(TransportError::ConnectionLost);
                 }
-                if closing {
-                    return None;
-                }
+                receiver.delivered(held);
             }
-            if sink.flush().await.is_err() {
-                return Some(TransportError::ConnectionLost);
-            }
+        };
+        tokio::pin!(reader, writer);
+        tokio::select! {
+            failure = &mut reader => failure,
+            failure = &mut writer => failure,
+            // Closed elsewhere (ping timeout, a full queue, shutdown): the
+            // writer may still hand over the close packet, within the close
+            // timeout; a writer stuck on a client that does not read is
+            // abandoned then.
+            () = session.closed() => timeout(CLOSE_TIMEOUT, &mut writer).await.ok().flatten(),
         }
-    };
-    let failure = tokio::select! {
-        failure = reader => failure,
-        failure = writer => failure,
     };
     if let Some(error) = failure {
         session.close_now(CloseReason::TransportError(error));
     }
-    let frame = session.close_reason().map(CloseReason::frame);
-    let _ = sink.send(WsMessage::Close(frame.map(close_frame))).await;
-    let _ = sink.close().await;
+    drop(receiver);
+    let frame = session
+        .close_reason()
+        .map(|reason| close_frame(reason.frame()));
+    if let Ok(mut stream) = sink.reunite(source) {
+        finish_close(&mut stream, frame).await;
+    }
+}
+
+/// Sends the close frame and waits for the client's, for at most
+/// [`CLOSE_TIMEOUT`]; a client that does not answer in time (or does not
+/// read at all) has its connection reset.
+async fn finish_close(stream: &mut impl Ws, frame: Option<WsCloseFrame>) {
+    let closed = timeout(CLOSE_TIMEOUT, async {
+        stream.send(WsMessage::Close(frame)).await?;
+        while let Some(frame) = stream.next().await {
+            frame?;
+        }
+        Ok::<(), WsError>(())
+    })
+    .await;
+    if !matches!(closed, Ok(Ok(()))) {
+        stream.reset_on_drop();
+    }
+}
+
+/// The session's close reason for a frame-level error from tungstenite.
+fn transport_error(error: &WsError) -> TransportError {
+    match error {
+        WsError::Capacity(_) => TransportError::TooLarge,
+        WsError::Utf8(_) => TransportError::InvalidText,
+        // Reserved bits, unknown opcodes, unmasked client frames, bad
+        // control frames: RFC 6455 says close with 1002.
+        WsError::Protocol(_) => TransportError::ProtocolViolation,
+        _ => TransportError::ConnectionLost,
+    }
 }
 
 fn to_frame(packet: Packet) -> WsMessage {
