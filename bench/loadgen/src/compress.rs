@@ -23,11 +23,14 @@ use flate2::write::{DeflateEncoder, GzEncoder};
 use flate2::{Compression, FlushCompress};
 
 const WORDS: &[&str] = &[
-    "hello", "the", "deploy", "is", "done", "can", "you", "check", "logs", "for", "room", "build", "failed", "again",
-    "looks", "good", "to", "me", "ship", "it", "tomorrow", "meeting", "at", "ten", "thanks", "ok", "on", "my", "way",
-    "server", "restart", "latency", "spike", "fixed", "merge", "please", "review", "branch", "main", "test",
+    "hello", "the", "deploy", "is", "done", "can", "you", "check", "logs", "for", "room", "build",
+    "failed", "again", "looks", "good", "to", "me", "ship", "it", "tomorrow", "meeting", "at",
+    "ten", "thanks", "ok", "on", "my", "way", "server", "restart", "latency", "spike", "fixed",
+    "merge", "please", "review", "branch", "main", "test",
 ];
-const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
+const USERS: &[&str] = &[
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+];
 
 /// A small seeded generator (xorshift), so every run makes the same data.
 struct Rng(u64);
@@ -93,7 +96,8 @@ impl Codec {
                 e.finish().unwrap_or_default()
             }
             Codec::Deflate(l) => {
-                let mut e = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::new(l));
+                let mut e =
+                    DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::new(l));
                 let _ = e.write_all(data);
                 e.finish().unwrap_or_default()
             }
@@ -127,14 +131,34 @@ fn time_per_call(budget: Duration, mut f: impl FnMut()) -> Duration {
 /// The markdown report.
 pub fn run(quick: bool) -> String {
     let budget = Duration::from_millis(if quick { 100 } else { 400 });
-    let sizes = [256usize, 512, 1024, 2048, 4096, 16 * 1024, 64 * 1024, 256 * 1024];
-    let codecs = [Codec::Gzip(1), Codec::Gzip(6), Codec::Deflate(1), Codec::Deflate(6)];
+    let sizes = [
+        256usize,
+        512,
+        1024,
+        2048,
+        4096,
+        16 * 1024,
+        64 * 1024,
+        256 * 1024,
+    ];
+    let codecs = [
+        Codec::Gzip(1),
+        Codec::Gzip(6),
+        Codec::Deflate(1),
+        Codec::Deflate(6),
+    ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut o = String::new();
-    let _ = writeln!(o, "## HTTP compression of polling payloads (realistic JSON)\n");
+    let _ = writeln!(
+        o,
+        "## HTTP compression of polling payloads (realistic JSON)\n"
+    );
     let sample = packet(&mut Rng(7), 0);
     let _ = writeln!(o, "Payloads of Socket.IO chat events joined by the record separator, e.g. `{sample}`. One core, flate2 (miniz_oxide backend). CPU per response includes creating the compressor; times are the fastest of many ~2 ms batches (the machine is shared; a mean would count other processes).\n");
-    let _ = writeln!(o, "| payload | codec | compressed | saved | CPU per response | ns per input byte | MB/s in |");
+    let _ = writeln!(
+        o,
+        "| payload | codec | compressed | saved | CPU per response | ns per input byte | MB/s in |"
+    );
     let _ = writeln!(o, "|---:|---|---:|---:|---:|---:|---:|");
     for &size in &sizes {
         let data = payload(&mut rng, size);
@@ -160,8 +184,14 @@ pub fn run(quick: bool) -> String {
     // The fixed cost above is mostly setting up the compressor's state
     // (hash tables of tens of KiB); a compressor kept per thread and reset
     // per response pays it once.
-    let _ = writeln!(o, "\n## The same with one compressor reused (reset per response), raw deflate\n");
-    let _ = writeln!(o, "| payload | level | compressed | CPU per response | ns per input byte |");
+    let _ = writeln!(
+        o,
+        "\n## The same with one compressor reused (reset per response), raw deflate\n"
+    );
+    let _ = writeln!(
+        o,
+        "| payload | level | compressed | CPU per response | ns per input byte |"
+    );
     let _ = writeln!(o, "|---:|---:|---:|---:|---:|");
     let mut rng2 = Rng(0x9e37_79b9_7f4a_7c15);
     for &size in &sizes {
@@ -186,7 +216,10 @@ pub fn run(quick: bool) -> String {
     }
     // Streaming: one packet per part, sync flush after each, one compressor
     // for the life of the response (as a live stream needs).
-    let _ = writeln!(o, "\n## Streaming responses: one compressor per response, sync flush after every part\n");
+    let _ = writeln!(
+        o,
+        "\n## Streaming responses: one compressor per response, sync flush after every part\n"
+    );
     let _ = writeln!(o, "| parts per flush | codec | bytes in | bytes out | saved | ns per input byte | CPU per flush |");
     let _ = writeln!(o, "|---:|---|---:|---:|---:|---:|---:|");
     let packets: Vec<String> = (0..2000).map(|i| packet(&mut rng, i)).collect();

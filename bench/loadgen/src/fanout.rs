@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::client::rawws::{Read, RawWs};
+use crate::client::rawws::{RawWs, Read};
 use crate::http::HttpConn;
 use crate::load::{LoadResult, Target};
 use crate::proto::eio;
@@ -176,7 +176,9 @@ pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<L
         }));
     }
     let deadline = Instant::now() + Duration::from_secs(120);
-    while sh.ready.load(Ordering::Relaxed) + sh.failed.load(Ordering::Relaxed) < cfg.clients && Instant::now() < deadline {
+    while sh.ready.load(Ordering::Relaxed) + sh.failed.load(Ordering::Relaxed) < cfg.clients
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let publisher = Publisher::connect(&sh).await?;
@@ -203,7 +205,11 @@ pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<L
         sessions_failed: sh.failed.load(Ordering::Relaxed),
         dropped: sh.dropped.load(Ordering::Relaxed),
         published,
-        first_error: sh.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        first_error: sh
+            .first_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
         ..Default::default()
     };
     res.msgs = sh.in_window.load(Ordering::Relaxed);
@@ -247,7 +253,13 @@ async fn ws_open(sh: &Shared) -> Result<RawWs> {
     let mut ws = RawWs::connect(&sh.target, &q).await?;
     let mut open = false;
     while !open {
-        if ws.read_for(Duration::from_secs(10), &mut |f| open |= f.first() == Some(&b'0')).await? == Read::Closed {
+        if ws
+            .read_for(Duration::from_secs(10), &mut |f| {
+                open |= f.first() == Some(&b'0')
+            })
+            .await?
+            == Read::Closed
+        {
             bail!("closed before open");
         }
     }
@@ -255,7 +267,13 @@ async fn ws_open(sh: &Shared) -> Result<RawWs> {
         ws.send_text(b"40").await?;
         let mut joined = false;
         while !joined {
-            if ws.read_for(Duration::from_secs(10), &mut |f| joined |= f.starts_with(b"40")).await? == Read::Closed {
+            if ws
+                .read_for(Duration::from_secs(10), &mut |f| {
+                    joined |= f.starts_with(b"40")
+                })
+                .await?
+                == Read::Closed
+            {
                 bail!("closed before namespace connect");
             }
         }
@@ -287,7 +305,9 @@ async fn ws_sub(sh: &Shared) -> Result<()> {
             Ok(Read::Frames) => {}
             Ok(Read::Closed) | Err(_) => {
                 sh.dropped.fetch_add(1, Ordering::Relaxed);
-                return r.map(|_| ()).and(Err(anyhow!("subscriber websocket closed mid-run")));
+                return r
+                    .map(|_| ())
+                    .and(Err(anyhow!("subscriber websocket closed mid-run")));
             }
         }
         for _ in 0..pings {
@@ -306,7 +326,15 @@ async fn polling_sub(sh: &Shared) -> Result<()> {
     let mut conn = HttpConn::new(t.addr, t.pool.clone());
     let mut buf = Vec::with_capacity(4096);
     let sid = setup(sh, async {
-        let head = conn.request("GET", &format!("{}?EIO=4&transport=polling", t.path), "", b"", &mut buf).await?;
+        let head = conn
+            .request(
+                "GET",
+                &format!("{}?EIO=4&transport=polling", t.path),
+                "",
+                b"",
+                &mut buf,
+            )
+            .await?;
         if head.status != 200 {
             bail!("handshake status {}", head.status);
         }
@@ -347,10 +375,15 @@ async fn polling_sub(sh: &Shared) -> Result<()> {
         if pongs > 0 {
             let mut body = Vec::new();
             eio::payload(&mut body, b"", 0, pongs);
-            conn.request("POST", &url, "text/plain;charset=UTF-8", &body, &mut buf).await?;
+            conn.request("POST", &url, "text/plain;charset=UTF-8", &body, &mut buf)
+                .await?;
         }
     }
-    let _ = tokio::time::timeout(Duration::from_millis(100), conn.request("POST", &url, "text/plain;charset=UTF-8", b"1", &mut buf)).await;
+    let _ = tokio::time::timeout(
+        Duration::from_millis(100),
+        conn.request("POST", &url, "text/plain;charset=UTF-8", b"1", &mut buf),
+    )
+    .await;
     Ok(())
 }
 
@@ -429,7 +462,8 @@ async fn stream_sub(sh: &Shared, transport: Transport) -> Result<()> {
                 let url = format!("{}?EIO=4&transport={name}&sid={sid}", t.path);
                 let mut body = Vec::new();
                 eio::payload(&mut body, b"", 0, pongs);
-                post.request("POST", &url, "text/plain;charset=UTF-8", &body, &mut resp).await?;
+                post.request("POST", &url, "text/plain;charset=UTF-8", &body, &mut resp)
+                    .await?;
             }
             if st == Status::Ended {
                 let mut rest = Vec::new();
@@ -455,9 +489,8 @@ async fn open_stream(conn: &mut HttpConn, path: &str, transport: Transport) -> R
         bail!("stream status {}", head.status);
     }
     Ok(match transport {
-        Transport::XhrStreaming => {
-            Format::poly_xhr(head.header("content-type").unwrap_or("")).ok_or_else(|| anyhow!("no multipart boundary"))?
-        }
+        Transport::XhrStreaming => Format::poly_xhr(head.header("content-type").unwrap_or(""))
+            .ok_or_else(|| anyhow!("no multipart boundary"))?,
         _ => Format::PolyHtml,
     })
 }
@@ -509,7 +542,11 @@ impl Publisher {
                 None => {
                     // Wait until all but `window` broadcasts have arrived.
                     loop {
-                        let alive = (sh.ready.load(Ordering::Relaxed) - sh.dropped.load(Ordering::Relaxed).min(sh.ready.load(Ordering::Relaxed))) as u64;
+                        let alive = (sh.ready.load(Ordering::Relaxed)
+                            - sh.dropped
+                                .load(Ordering::Relaxed)
+                                .min(sh.ready.load(Ordering::Relaxed)))
+                            as u64;
                         let need = (sent + 1).saturating_sub(cfg.window as u64) * alive;
                         if sh.delivered.load(Ordering::Relaxed) >= need || Instant::now() >= to {
                             break;

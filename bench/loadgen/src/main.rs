@@ -18,8 +18,8 @@ mod proto;
 mod report;
 mod scale;
 mod servers;
-mod suite;
 mod storm;
+mod suite;
 mod svg;
 mod sys;
 
@@ -82,7 +82,11 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', default_value = "websocket,polling")]
         transport: Vec<String>,
         /// Session counts to step through.
-        #[arg(long, value_delimiter = ',', default_value = "5000,10000,20000,30000,40000,50000,60000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "5000,10000,20000,30000,40000,50000,60000"
+        )]
         steps: Vec<usize>,
         #[arg(long, default_value_t = 25_000)]
         ping_interval: u64,
@@ -146,20 +150,47 @@ fn main() -> Result<()> {
 }
 
 async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
-    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
     let repo = match &cli.repo {
         Some(r) => r.clone(),
         None => bench.join(".."),
     };
-    let paths = Paths { repo: repo.canonicalize()?, bench: bench.clone(), logs: bench.join("results/logs") };
+    let paths = Paths {
+        repo: repo.canonicalize()?,
+        bench: bench.clone(),
+        logs: bench.join("results/logs"),
+    };
     let server_cpu = if pin { Some(1) } else { None };
     match cli.cmd {
-        Cmd::Run { quick, rounds, servers, workloads, out, command } => {
+        Cmd::Run {
+            quick,
+            rounds,
+            servers,
+            workloads,
+            out,
+            command,
+        } => {
             let only_servers = servers
-                .map(|v| v.iter().map(|s| Server::from_id(s).ok_or_else(|| anyhow!("unknown server {s}"))).collect::<Result<Vec<_>>>())
+                .map(|v| {
+                    v.iter()
+                        .map(|s| Server::from_id(s).ok_or_else(|| anyhow!("unknown server {s}")))
+                        .collect::<Result<Vec<_>>>()
+                })
                 .transpose()?;
-            let opts = suite::SuiteOpts { quick, only_servers, only_workloads: workloads, server_cpu, sources: cli.sources, rounds };
-            eprintln!("polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}", cli.client_threads);
+            let opts = suite::SuiteOpts {
+                quick,
+                only_servers,
+                only_workloads: workloads,
+                server_cpu,
+                sources: cli.sources,
+                rounds,
+            };
+            eprintln!(
+                "polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}",
+                cli.client_threads
+            );
             let load_start = loadavg();
             let rows = suite::run(&paths, &opts).await?;
             let meta = report::Meta {
@@ -179,7 +210,10 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             let out = out.unwrap_or_else(|| bench.join("results/latest.md"));
             std::fs::create_dir_all(out.parent().unwrap())?;
             std::fs::write(&out, &md)?;
-            std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&rows)?)?;
+            std::fs::write(
+                out.with_extension("json"),
+                serde_json::to_string_pretty(&rows)?,
+            )?;
             let chart_dir = out.parent().unwrap().join("charts");
             std::fs::create_dir_all(&chart_dir)?;
             for (name, svg) in report::charts(&rows, quick) {
@@ -188,8 +222,17 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             println!("{md}");
             eprintln!("wrote {}", out.display());
         }
-        Cmd::Scale { server, transport, steps, ping_interval, ping_timeout, max_rss_mib, out } => {
-            let server = Server::from_id(&server).ok_or_else(|| anyhow!("unknown server {server}"))?;
+        Cmd::Scale {
+            server,
+            transport,
+            steps,
+            ping_interval,
+            ping_timeout,
+            max_rss_mib,
+            out,
+        } => {
+            let server =
+                Server::from_id(&server).ok_or_else(|| anyhow!("unknown server {server}"))?;
             let mut md = format!(
                 "## Scale run ({}, {})\n\n- machine: {}\n- RLIMIT_NOFILE: {nofile} (generator and server)\n- client sockets spread over {} source addresses\n\n",
                 cmd_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -201,7 +244,9 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 let transport = match t.as_str() {
                     "websocket" => Transport::Websocket,
                     "polling" => Transport::Polling,
-                    other => return Err(anyhow!("scale supports websocket and polling, not {other}")),
+                    other => {
+                        return Err(anyhow!("scale supports websocket and polling, not {other}"))
+                    }
                 };
                 let o = scale::ScaleOpts {
                     server,
@@ -230,7 +275,18 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 eprintln!("wrote {}", out.display());
             }
         }
-        Cmd::Load { addr, kind, path, sessions, size, window, rate, idle, duration, pid } => {
+        Cmd::Load {
+            addr,
+            kind,
+            path,
+            sessions,
+            size,
+            window,
+            rate,
+            idle,
+            duration,
+            pid,
+        } => {
             let kind = match kind.as_str() {
                 "eio-ws" => load::Kind::EioWs,
                 "raw-ws" => load::Kind::RawWs,
@@ -248,7 +304,11 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             });
             let cfg = load::LoadCfg {
                 kind,
-                mode: if idle { load::Mode::Idle } else { load::Mode::Echo { window, rate } },
+                mode: if idle {
+                    load::Mode::Idle
+                } else {
+                    load::Mode::Echo { window, rate }
+                },
                 sessions,
                 size,
                 warmup: Duration::from_secs(1),
@@ -288,25 +348,46 @@ fn machine() -> String {
         .to_string();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map(|kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0))
         .unwrap_or_default();
-    format!("{} cores ({model}), {mem} RAM, Linux {}", sys::cpus(), cmd_out("uname", &["-r"]))
+    format!(
+        "{} cores ({model}), {mem} RAM, Linux {}",
+        sys::cpus(),
+        cmd_out("uname", &["-r"])
+    )
 }
 
 fn versions(paths: &Paths) -> String {
     let node_pkg = |p: &str| {
-        std::fs::read_to_string(paths.bench.join("node/node_modules").join(p).join("package.json"))
-            .ok()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .and_then(|v| v["version"].as_str().map(String::from))
-            .unwrap_or_else(|| "?".into())
+        std::fs::read_to_string(
+            paths
+                .bench
+                .join("node/node_modules")
+                .join(p)
+                .join("package.json"),
+        )
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v["version"].as_str().map(String::from))
+        .unwrap_or_else(|| "?".into())
     };
     let lock = std::fs::read_to_string(paths.bench.join("Cargo.lock")).unwrap_or_default();
     let crate_v = |name: &str| {
         let needle = format!("name = \"{name}\"\nversion = \"");
         lock.find(&needle)
-            .map(|i| lock[i + needle.len()..].split('"').next().unwrap_or("?").to_string())
+            .map(|i| {
+                lock[i + needle.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap_or("?")
+                    .to_string()
+            })
             .unwrap_or_else(|| "?".into())
     };
     format!(

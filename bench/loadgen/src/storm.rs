@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::client::rawws::{Read, RawWs};
+use crate::client::rawws::{RawWs, Read};
 use crate::http::HttpConn;
 use crate::load::{LoadResult, Target};
 use crate::proto::eio;
@@ -47,7 +47,12 @@ const MSG: &[u8] = b"4storm-hello";
 const CTYPE: &str = "text/plain;charset=UTF-8";
 
 /// One storm of `n` clients against server `pid`.
-pub async fn run(mode: StormMode, n: usize, target: Arc<Target>, pid: Option<u32>) -> Result<LoadResult> {
+pub async fn run(
+    mode: StormMode,
+    n: usize,
+    target: Arc<Target>,
+    pid: Option<u32>,
+) -> Result<LoadResult> {
     let (go_tx, go_rx) = watch::channel(None);
     let (rel_tx, rel_rx) = watch::channel(false);
     let sh = Arc::new(Shared {
@@ -95,7 +100,9 @@ pub async fn run(mode: StormMode, n: usize, target: Arc<Target>, pid: Option<u32
     let t0 = Instant::now();
     let _ = go_tx.send(Some(t0));
     let deadline = t0 + Duration::from_secs(90);
-    while sh.ok.load(Ordering::Relaxed) + sh.failed.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+    while sh.ok.load(Ordering::Relaxed) + sh.failed.load(Ordering::Relaxed) < n
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let s1 = pid.and_then(sys::sample);
@@ -107,10 +114,18 @@ pub async fn run(mode: StormMode, n: usize, target: Arc<Target>, pid: Option<u32
     let mut res = LoadResult {
         sessions_ok: ok,
         sessions_failed: sh.failed.load(Ordering::Relaxed),
-        first_error: sh.first_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        first_error: sh
+            .first_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
         ..Default::default()
     };
-    let last = sh.last_done.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(t0);
+    let last = sh
+        .last_done
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or(t0);
     res.storm_secs = last.duration_since(t0).as_secs_f64();
     res.msgs = ok as u64;
     if res.storm_secs > 0.0 {
@@ -155,14 +170,18 @@ impl Hold {
 
 fn record(h: &Mutex<Histogram<u64>>, t0: Instant, at: Instant) {
     let us = at.duration_since(t0).as_micros().max(1) as u64;
-    let _ = h.lock().unwrap_or_else(|p| p.into_inner()).record(us.min(120_000_000));
+    let _ = h
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record(us.min(120_000_000));
 }
 
 async fn client(sh: &Shared, mode: StormMode, t0: Instant) -> Result<Hold> {
     let t = &sh.target;
     let hold = match mode {
         StormMode::Websocket => {
-            let mut ws = RawWs::connect(t, &format!("{}?EIO=4&transport=websocket", t.path)).await?;
+            let mut ws =
+                RawWs::connect(t, &format!("{}?EIO=4&transport=websocket", t.path)).await?;
             wait_frame(&mut ws, b"0").await?;
             record(&sh.open, t0, Instant::now());
             ws.send_text(MSG).await?;
@@ -172,7 +191,15 @@ async fn client(sh: &Shared, mode: StormMode, t0: Instant) -> Result<Hold> {
         StormMode::Polling | StormMode::Upgrade => {
             let mut conn = HttpConn::new(t.addr, t.pool.clone());
             let mut buf = Vec::with_capacity(1024);
-            let head = conn.request("GET", &format!("{}?EIO=4&transport=polling", t.path), "", b"", &mut buf).await?;
+            let head = conn
+                .request(
+                    "GET",
+                    &format!("{}?EIO=4&transport=polling", t.path),
+                    "",
+                    b"",
+                    &mut buf,
+                )
+                .await?;
             if head.status != 200 {
                 bail!("handshake status {}", head.status);
             }
@@ -230,7 +257,10 @@ async fn wait_frame(ws: &mut RawWs, prefix: &[u8]) -> Result<()> {
             .await?
             == Read::Closed
         {
-            bail!("closed while waiting for {:?}", String::from_utf8_lossy(prefix));
+            bail!(
+                "closed while waiting for {:?}",
+                String::from_utf8_lossy(prefix)
+            );
         }
         for _ in 0..pings {
             ws.queue_text(b"3");

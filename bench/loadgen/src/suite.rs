@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::fanout::{self, Dialect, FanCfg};
 use crate::load::{self, LoadCfg, LoadResult, Mode, Target};
 use crate::net::SourcePool;
-use crate::fanout::{self, Dialect, FanCfg};
 use crate::servers::{self, Paths, Server, ServerOpts, Transport};
 use crate::storm::{self, StormMode};
 
@@ -69,12 +69,20 @@ fn leak(s: String) -> &'static str {
 
 /// Fan-out subscriber counts of the sweep.
 pub fn fan_counts(quick: bool) -> Vec<usize> {
-    if quick { vec![500, 2000] } else { vec![1000, 2500, 5000, 10000] }
+    if quick {
+        vec![500, 2000]
+    } else {
+        vec![1000, 2500, 5000, 10000]
+    }
 }
 
 /// Storm size.
 pub fn storm_clients(quick: bool) -> usize {
-    if quick { 2000 } else { 10000 }
+    if quick {
+        2000
+    } else {
+        10000
+    }
 }
 
 /// The workloads; `quick` shrinks counts so the whole suite takes ~2 min.
@@ -85,12 +93,19 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
     let eio_peers = vec![Ours, Engineioxide, NodeEngineIo];
     let stream_peers = vec![Ours, NodeSockjs];
     let fan_peers = vec![Ours, Socketioxide, NodeSocketIo];
-    let base = |id: &'static str, title: &'static str, transport: Transport, metric: Metric, servers: &Vec<Server>| Workload {
+    let base = |id: &'static str,
+                title: &'static str,
+                transport: Transport,
+                metric: Metric,
+                servers: &Vec<Server>| Workload {
         id,
         title,
         transport,
         metric,
-        mode: Mode::Echo { window: 4, rate: None },
+        mode: Mode::Echo {
+            window: 4,
+            rate: None,
+        },
         sessions: 100,
         size: 32,
         servers: servers.clone(),
@@ -98,43 +113,118 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
         storm: None,
         ping_ms: PING,
     };
-    let mut w = vec![base("ws-echo", "websocket echo, flat out", Transport::Websocket, Metric::Throughput, &ws_peers)];
+    let mut w = vec![base(
+        "ws-echo",
+        "websocket echo, flat out",
+        Transport::Websocket,
+        Metric::Throughput,
+        &ws_peers,
+    )];
     if !quick {
-        w.push(Workload { size: 1024, ..base("ws-echo-1k", "websocket echo, flat out, 1 KiB messages", Transport::Websocket, Metric::Throughput, &ws_peers) });
         w.push(Workload {
-            mode: Mode::Echo { window: 64, rate: Some(5000.0) },
+            size: 1024,
+            ..base(
+                "ws-echo-1k",
+                "websocket echo, flat out, 1 KiB messages",
+                Transport::Websocket,
+                Metric::Throughput,
+                &ws_peers,
+            )
+        });
+        w.push(Workload {
+            mode: Mode::Echo {
+                window: 64,
+                rate: Some(5000.0),
+            },
             sessions: 500,
-            ..base("ws-latency", "websocket echo at 5000 msg/s total (latency)", Transport::Websocket, Metric::Latency, &ws_peers)
+            ..base(
+                "ws-latency",
+                "websocket echo at 5000 msg/s total (latency)",
+                Transport::Websocket,
+                Metric::Latency,
+                &ws_peers,
+            )
         });
     }
     w.push(Workload {
-        mode: Mode::Echo { window: 1, rate: None },
-        ..base("polling-rt", "polling round trips (POST message, GET echo), flat out", Transport::Polling, Metric::Throughput, &eio_peers)
+        mode: Mode::Echo {
+            window: 1,
+            rate: None,
+        },
+        ..base(
+            "polling-rt",
+            "polling round trips (POST message, GET echo), flat out",
+            Transport::Polling,
+            Metric::Throughput,
+            &eio_peers,
+        )
     });
     w.push(Workload {
-        mode: Mode::Echo { window: 64, rate: None },
+        mode: Mode::Echo {
+            window: 64,
+            rate: None,
+        },
         sessions: 50,
-        ..base("xhr-stream", "xhr-streaming downstream echo, 64 in flight per session", Transport::XhrStreaming, Metric::Throughput, &stream_peers)
+        ..base(
+            "xhr-stream",
+            "xhr-streaming downstream echo, 64 in flight per session",
+            Transport::XhrStreaming,
+            Metric::Throughput,
+            &stream_peers,
+        )
     });
     w.push(Workload {
-        mode: Mode::Echo { window: 64, rate: None },
+        mode: Mode::Echo {
+            window: 64,
+            rate: None,
+        },
         sessions: 50,
-        ..base("htmlfile-stream", "htmlfile downstream echo, 64 in flight per session", Transport::Htmlfile, Metric::Throughput, &stream_peers)
+        ..base(
+            "htmlfile-stream",
+            "htmlfile downstream echo, 64 in flight per session",
+            Transport::Htmlfile,
+            Metric::Throughput,
+            &stream_peers,
+        )
     });
     // Fan-out: the sweep over subscriber counts, 32 B, flat out and at a
     // fixed rate; 1 KiB and the mixed-transport run at the largest count.
     let counts = fan_counts(quick);
     let top = *counts.last().unwrap_or(&1000);
-    let fan = |id: String, title: String, clients: usize, size: usize, spec: FanSpec, servers: &Vec<Server>| Workload {
+    let fan = |id: String,
+               title: String,
+               clients: usize,
+               size: usize,
+               spec: FanSpec,
+               servers: &Vec<Server>| Workload {
         sessions: clients,
         size,
         fan: Some(spec),
-        ..base(leak(id), leak(title), Transport::Websocket, Metric::Fanout, servers)
+        ..base(
+            leak(id),
+            leak(title),
+            Transport::Websocket,
+            Metric::Fanout,
+            servers,
+        )
     };
-    let flat = FanSpec { mixed: false, rate: None };
-    let rate = FanSpec { mixed: false, rate: Some(FAN_RATE) };
+    let flat = FanSpec {
+        mixed: false,
+        rate: None,
+    };
+    let rate = FanSpec {
+        mixed: false,
+        rate: Some(FAN_RATE),
+    };
     for &c in &counts {
-        w.push(fan(format!("fanout-flat-32-{c}"), format!("fan-out to {c} websocket clients, 32 B, flat out"), c, 32, flat, &fan_peers));
+        w.push(fan(
+            format!("fanout-flat-32-{c}"),
+            format!("fan-out to {c} websocket clients, 32 B, flat out"),
+            c,
+            32,
+            flat,
+            &fan_peers,
+        ));
     }
     for &c in &counts {
         if quick && c != top {
@@ -150,7 +240,14 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
         ));
     }
     if !quick {
-        w.push(fan(format!("fanout-flat-1k-{top}"), format!("fan-out to {top} websocket clients, 1 KiB, flat out"), top, 1024, flat, &fan_peers));
+        w.push(fan(
+            format!("fanout-flat-1k-{top}"),
+            format!("fan-out to {top} websocket clients, 1 KiB, flat out"),
+            top,
+            1024,
+            flat,
+            &fan_peers,
+        ));
         w.push(fan(
             format!("fanout-rate-1k-{top}"),
             format!("fan-out to {top} websocket clients, 1 KiB, {FAN_RATE} broadcasts/s (latency)"),
@@ -181,25 +278,68 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
     // Connection storms.
     let n = storm_clients(quick);
     for (id, title, mode, t) in [
-        ("storm-ws", "connection storm over websocket: open, one echo", StormMode::Websocket, Transport::Websocket),
-        ("storm-polling", "connection storm over long-polling: open, one echo", StormMode::Polling, Transport::Polling),
-        ("storm-upgrade", "connection storm, long-polling then upgrade to websocket: open, upgrade, one echo", StormMode::Upgrade, Transport::Websocket),
+        (
+            "storm-ws",
+            "connection storm over websocket: open, one echo",
+            StormMode::Websocket,
+            Transport::Websocket,
+        ),
+        (
+            "storm-polling",
+            "connection storm over long-polling: open, one echo",
+            StormMode::Polling,
+            Transport::Polling,
+        ),
+        (
+            "storm-upgrade",
+            "connection storm, long-polling then upgrade to websocket: open, upgrade, one echo",
+            StormMode::Upgrade,
+            Transport::Websocket,
+        ),
     ] {
-        w.push(Workload { sessions: n, storm: Some(mode), ..base(id, title, t, Metric::Storm, &eio_peers) });
+        w.push(Workload {
+            sessions: n,
+            storm: Some(mode),
+            ..base(id, title, t, Metric::Storm, &eio_peers)
+        });
     }
     // Idle memory on every transport, heartbeats running.
     for (id, title, t, servers) in [
-        ("ws-idle", "idle websocket sessions (RSS growth per session)", Transport::Websocket, &ws_peers),
-        ("polling-idle", "idle long-polling sessions (RSS growth per session)", Transport::Polling, &eio_peers),
-        ("xhr-idle", "idle xhr-streaming sessions (RSS growth per session)", Transport::XhrStreaming, &stream_peers),
-        ("htmlfile-idle", "idle htmlfile sessions (RSS growth per session)", Transport::Htmlfile, &stream_peers),
+        (
+            "ws-idle",
+            "idle websocket sessions (RSS growth per session)",
+            Transport::Websocket,
+            &ws_peers,
+        ),
+        (
+            "polling-idle",
+            "idle long-polling sessions (RSS growth per session)",
+            Transport::Polling,
+            &eio_peers,
+        ),
+        (
+            "xhr-idle",
+            "idle xhr-streaming sessions (RSS growth per session)",
+            Transport::XhrStreaming,
+            &stream_peers,
+        ),
+        (
+            "htmlfile-idle",
+            "idle htmlfile sessions (RSS growth per session)",
+            Transport::Htmlfile,
+            &stream_peers,
+        ),
     ] {
         // Streaming sessions hold two sockets each on the generator (stream
         // and POST), so 5,000 of them stay under its 20,000 fd limit.
         let streaming = matches!(t, Transport::XhrStreaming | Transport::Htmlfile);
         w.push(Workload {
             mode: Mode::Idle,
-            sessions: if streaming { q(1000, 5000) } else { q(1000, 10000) },
+            sessions: if streaming {
+                q(1000, 5000)
+            } else {
+                q(1000, 10000)
+            },
             size: 0,
             ping_ms: IDLE_PING,
             ..base(id, title, t, Metric::IdleMemory, servers)
@@ -233,10 +373,18 @@ pub struct SuiteOpts {
 
 pub async fn run(paths: &Paths, opts: &SuiteOpts) -> Result<Vec<Row>> {
     let pool = Arc::new(SourcePool::new(opts.sources));
-    let (warmup, duration) = if opts.quick { (Duration::from_secs(1), Duration::from_secs(3)) } else { (Duration::from_secs(2), Duration::from_secs(10)) };
+    let (warmup, duration) = if opts.quick {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    } else {
+        (Duration::from_secs(2), Duration::from_secs(10))
+    };
     let mut rows = Vec::new();
     for w in workloads(opts.quick) {
-        if opts.only_workloads.as_ref().is_some_and(|o| !o.iter().any(|x| x == w.id)) {
+        if opts
+            .only_workloads
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|x| x == w.id))
+        {
             continue;
         }
         let servers: Vec<Server> = w
@@ -269,13 +417,23 @@ async fn run_one(
     pool: &Arc<SourcePool>,
     opts: &SuiteOpts,
 ) -> Row {
-    let mut row = Row { workload: w.id.to_string(), server: s, result: None, skipped: None };
+    let mut row = Row {
+        workload: w.id.to_string(),
+        server: s,
+        result: None,
+        skipped: None,
+    };
     if !paths.available(s) {
         row.skipped = Some("not built".into());
         eprintln!("[{}] {}: skipped (not built)", w.id, s.name());
         return row;
     }
-    let sopts = ServerOpts { ping_interval_ms: w.ping_ms.0, ping_timeout_ms: w.ping_ms.1, cpu: opts.server_cpu, test_hooks: w.fan.is_some() };
+    let sopts = ServerOpts {
+        ping_interval_ms: w.ping_ms.0,
+        ping_timeout_ms: w.ping_ms.1,
+        cpu: opts.server_cpu,
+        test_hooks: w.fan.is_some(),
+    };
     let running = match servers::start(paths, s, sopts, w.id).await {
         Ok(r) => r,
         Err(e) => {
@@ -284,7 +442,11 @@ async fn run_one(
             return row;
         }
     };
-    let target = Arc::new(Target { addr: running.addr, path: s.path().to_string(), pool: pool.clone() });
+    let target = Arc::new(Target {
+        addr: running.addr,
+        path: s.path().to_string(),
+        pool: pool.clone(),
+    });
     let r = match (w.fan, w.storm) {
         (Some(f), _) => {
             let cfg = FanCfg {
@@ -293,16 +455,26 @@ async fn run_one(
                 size: w.size,
                 rate: f.rate,
                 window: 4,
-                dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) { Dialect::SocketIo } else { Dialect::Eio },
+                dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) {
+                    Dialect::SocketIo
+                } else {
+                    Dialect::Eio
+                },
                 warmup,
                 // Fan-out windows are 2 s (quick) or 5 s: there are many of them.
-                duration: if opts.quick { Duration::from_secs(2) } else { duration.min(Duration::from_secs(5)) },
+                duration: if opts.quick {
+                    Duration::from_secs(2)
+                } else {
+                    duration.min(Duration::from_secs(5))
+                },
             };
             fanout::run(cfg, target, Some(running.pid)).await
         }
         (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(running.pid)).await,
         (None, None) => {
-            let kind = s.kind(w.transport).expect("workload lists only servers with the transport");
+            let kind = s
+                .kind(w.transport)
+                .expect("workload lists only servers with the transport");
             let idle = w.metric == Metric::IdleMemory;
             let cfg = LoadCfg {
                 kind,
@@ -311,8 +483,16 @@ async fn run_one(
                 size: w.size,
                 // Idle: settle, then the hold whose CPU is heartbeats alone
                 // (quick mode's 1 s hold is too short for a CPU figure).
-                warmup: if idle { Duration::from_secs(if opts.quick { 1 } else { 2 }) } else { warmup },
-                duration: if idle { Duration::from_secs(if opts.quick { 1 } else { 10 }) } else { duration },
+                warmup: if idle {
+                    Duration::from_secs(if opts.quick { 1 } else { 2 })
+                } else {
+                    warmup
+                },
+                duration: if idle {
+                    Duration::from_secs(if opts.quick { 1 } else { 10 })
+                } else {
+                    duration
+                },
                 connect_concurrency: 64,
             };
             load::run(cfg, target, Some(running.pid)).await

@@ -20,7 +20,9 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
     match ctl.cfg.kind {
         Kind::EioWs | Kind::RawWs => ws::session(ctl).await,
         Kind::EioPolling => polling::session(ctl).await,
-        Kind::PolyXhr | Kind::PolyHtml | Kind::SockXhr | Kind::SockHtml => streaming::session(ctl).await,
+        Kind::PolyXhr | Kind::PolyHtml | Kind::SockXhr | Kind::SockHtml => {
+            streaming::session(ctl).await
+        }
     }
 }
 

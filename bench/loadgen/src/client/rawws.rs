@@ -63,10 +63,18 @@ impl RawWs {
             buf.extend_from_slice(&chunk[..n]);
         };
         if !buf.starts_with(b"HTTP/1.1 101") {
-            let line = String::from_utf8_lossy(&buf[..buf.iter().position(|b| *b == b'\r').unwrap_or(buf.len())]).into_owned();
+            let line = String::from_utf8_lossy(
+                &buf[..buf.iter().position(|b| *b == b'\r').unwrap_or(buf.len())],
+            )
+            .into_owned();
             bail!("upgrade refused: {line}");
         }
-        Ok(RawWs { stream, buf, pos: head_end, out: Vec::with_capacity(256) })
+        Ok(RawWs {
+            stream,
+            buf,
+            pos: head_end,
+            out: Vec::with_capacity(256),
+        })
     }
 
     /// Queues a text frame (masked, zero key); [`RawWs::flush`] sends it.
@@ -138,8 +146,14 @@ impl RawWs {
     }
 
     /// Like [`RawWs::read`] with a time limit.
-    pub async fn read_for(&mut self, limit: Duration, f: &mut (dyn FnMut(&[u8]) + Send)) -> Result<Read> {
-        tokio::time::timeout(limit, self.read(f)).await.map_err(|_| anyhow!("no frame within {limit:?}"))?
+    pub async fn read_for(
+        &mut self,
+        limit: Duration,
+        f: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<Read> {
+        tokio::time::timeout(limit, self.read(f))
+            .await
+            .map_err(|_| anyhow!("no frame within {limit:?}"))?
     }
 
     /// The next complete frame in the buffer: (opcode, payload range).
@@ -154,7 +168,10 @@ impl RawWs {
         }
         let (len, hdr) = match b[1] & 0x7f {
             126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
-            127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().unwrap_or([0; 8])) as usize, 10),
+            127 if b.len() >= 10 => (
+                u64::from_be_bytes(b[2..10].try_into().unwrap_or([0; 8])) as usize,
+                10,
+            ),
             126 | 127 => return Ok(None),
             n => (n as usize, 2),
         };
