@@ -11,6 +11,12 @@
 //! and can force one: pick it in the page, or open
 //! `http://127.0.0.1:3000/?transport=htmlfile`.
 //!
+//! The same chat takes sockjs-client pages too: `/?client=sockjs` connects
+//! with sockjs-client to the SockJS endpoint at `/sockjs` (same rooms, same
+//! sessions). The page loads sockjs-client from `/sockjs.min.js` when the
+//! server was given `--sockjs-client FILE` (the file from npm's
+//! `sockjs-client/dist/`), else from its CDN.
+//!
 //! Page and server speak JSON. From the page:
 //!
 //! ```text
@@ -35,7 +41,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use polysock::{Message, Polysock, Rooms, SessionEvent, Socket, SocketSender};
+use polysock::{Message, Polysock, Rooms, SessionEvent, SockJs, Socket, SocketSender};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
@@ -53,11 +59,13 @@ const HELP: &str = "\
 chat: a Polysock chat server (page and client included)
 
 USAGE:
-    chat [--listen ADDR] [--path PATH]
+    chat [--listen ADDR] [--path PATH] [--sockjs-client FILE]
 
 OPTIONS:
-    --listen ADDR   address to bind (default 127.0.0.1:3000; port 0 picks one)
-    --path PATH     Polysock mount point (default /engine.io)
+    --listen ADDR          address to bind (default 127.0.0.1:3000; port 0 picks one)
+    --path PATH            Polysock mount point (default /engine.io)
+    --sockjs-client FILE   serve this sockjs-client script at /sockjs.min.js for
+                           /?client=sockjs pages (default: they load it from its CDN)
     -h, --help      print this help
 ";
 
@@ -303,12 +311,17 @@ fn clean_room(room: &str) -> Result<String, String> {
 struct Options {
     listen: SocketAddr,
     path: String,
+    sockjs_client: Option<String>,
 }
+
+/// Where sockjs-client pages (`/?client=sockjs`) connect.
+const SOCKJS_MOUNT: &str = "/sockjs";
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
         path: "/engine.io".into(),
+        sockjs_client: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -322,6 +335,7 @@ fn parse_args() -> Result<Options, String> {
                 options.listen = value()?.parse().map_err(|e| format!("--listen: {e}"))?
             }
             "--path" => options.path = value()?,
+            "--sockjs-client" => options.sockjs_client = Some(value()?),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
@@ -365,8 +379,32 @@ async fn main() {
     let _ = chat.server.set(realtime.clone());
     tokio::spawn(announce_departures(chat.clone(), realtime.events()));
 
-    let index = INDEX_HTML.replace("{{MOUNT}}", options.path.trim_end_matches('/'));
-    let app = Router::new()
+    // sockjs-client pages: the script from the given file, or the CDN.
+    let sockjs_script = match &options.sockjs_client {
+        Some(file) => match std::fs::read_to_string(file) {
+            Ok(script) => Some(script),
+            Err(error) => {
+                eprintln!("chat: cannot read {file}: {error}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
+    let sockjs_url = if sockjs_script.is_some() {
+        "/sockjs.min.js".to_owned()
+    } else {
+        SockJs::DEFAULT_SOCKJS_URL.to_owned()
+    };
+    let sockjs = SockJs::builder(&realtime)
+        .sockjs_url(sockjs_url.clone())
+        .build()
+        .expect("valid SockJS configuration");
+
+    let index = INDEX_HTML
+        .replace("{{MOUNT}}", options.path.trim_end_matches('/'))
+        .replace("{{SOCKJS_MOUNT}}", SOCKJS_MOUNT)
+        .replace("{{SOCKJS_JS}}", &sockjs_url);
+    let mut app = Router::new()
         .route("/", get(move || async move { Html(index) }))
         .route(
             "/chat.js",
@@ -376,7 +414,15 @@ async fn main() {
             "/chat.css",
             get(|| async { asset("text/css; charset=utf-8", CHAT_CSS) }),
         )
-        .nest_service(&options.path, realtime.service());
+        .nest_service(&options.path, realtime.service())
+        .nest_service(SOCKJS_MOUNT, sockjs.service());
+    if let Some(script) = sockjs_script {
+        let script: &'static str = Box::leak(script.into_boxed_str());
+        app = app.route(
+            "/sockjs.min.js",
+            get(move || async move { asset("text/javascript; charset=utf-8", script) }),
+        );
+    }
 
     let listener = match tokio::net::TcpListener::bind(options.listen).await {
         Ok(listener) => listener,

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use polysock::{CloseReason, Message, Polysock, SendError, Socket, Transport};
+use polysock::{CloseReason, Message, Polysock, SendError, SockJs, Socket, Transport};
 use tower_http::services::ServeDir;
 
 const HELP: &str = "\
@@ -36,6 +36,13 @@ OPTIONS:
                              websocket,xhr-streaming,htmlfile,polling)
     --protocols LIST         subprotocols the server speaks, in preference order
     --static DIR             serve the files of DIR at /
+    --sockjs                 also mount at the root the four SockJS endpoints of the
+                             SockJS protocol suite: /echo (response_limit 4096),
+                             /disabled_websocket_echo, /cookie_needed_echo and
+                             /close (closes every session with 3000 \"Go away!\")
+    --sockjs-url URL         sockjs-client script the SockJS iframe page loads
+    --heartbeat-delay MS     SockJS heartbeat delay (default 25000)
+    --disconnect-delay MS    SockJS disconnect delay (default 5000)
     --test-hooks             treat text messages starting with @ as commands:
                                @close CODE REASON   close this socket
                                @whyclosed SID       reply @closed {code,reason} or @closed null
@@ -52,6 +59,15 @@ struct Options {
     static_dir: Option<String>,
     test_hooks: bool,
     builder: polysock::Builder,
+    sockjs: Option<SockJsArgs>,
+}
+
+/// What `--sockjs` and its companions asked for.
+#[derive(Clone, Default)]
+struct SockJsArgs {
+    url: Option<String>,
+    heartbeat_delay: Option<Duration>,
+    disconnect_delay: Option<Duration>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -61,7 +77,10 @@ fn parse_args() -> Result<Options, String> {
         static_dir: None,
         test_hooks: false,
         builder: Polysock::builder().allow_any_origin(),
+        sockjs: None,
     };
+    let mut sockjs = SockJsArgs::default();
+    let mut sockjs_on = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -102,9 +121,14 @@ fn parse_args() -> Result<Options, String> {
             }
             "--static" => options.static_dir = Some(value()?),
             "--test-hooks" => options.test_hooks = true,
+            "--sockjs" => sockjs_on = true,
+            "--sockjs-url" => sockjs.url = Some(value()?),
+            "--heartbeat-delay" => sockjs.heartbeat_delay = Some(millis(value()?)?),
+            "--disconnect-delay" => sockjs.disconnect_delay = Some(millis(value()?)?),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
+    options.sockjs = sockjs_on.then_some(sockjs);
     if !options.path.starts_with('/') || options.path.len() < 2 {
         return Err("--path must start with / and name a path".into());
     }
@@ -203,6 +227,54 @@ fn command(socket: &Socket, log: &ClosedLog, handle: &Handle, text: &str) -> Opt
     Some(Message::Text(reply))
 }
 
+/// The SockJS protocol suite's four endpoints. `/close` belongs to a second
+/// server whose every socket is closed at once.
+fn mount_sockjs(
+    app: Router,
+    realtime: &Polysock,
+    args: &SockJsArgs,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    let configure = |server: &Polysock| {
+        let mut builder = SockJs::builder(server);
+        if let Some(url) = &args.url {
+            builder = builder.sockjs_url(url.clone());
+        }
+        if let Some(delay) = args.heartbeat_delay {
+            builder = builder.heartbeat_delay(delay);
+        }
+        if let Some(delay) = args.disconnect_delay {
+            builder = builder.disconnect_delay(delay);
+        }
+        builder
+    };
+    let closer = Polysock::builder()
+        .allow_any_origin()
+        .on_connect(|socket: Socket| async move {
+            let _ = socket.close(3000, "Go away!");
+        })
+        .build()?;
+    let echo = configure(realtime).response_limit(4096).build()?;
+    let no_websocket = configure(realtime).websocket(false).build()?;
+    let cookie = configure(realtime).jsessionid(true).build()?;
+    let close = configure(&closer).build()?;
+    let mut app = app;
+    for (prefix, endpoint) in [
+        ("/echo", echo),
+        ("/disabled_websocket_echo", no_websocket),
+        ("/cookie_needed_echo", cookie),
+        ("/close", close),
+    ] {
+        // route_service rather than nest_service: the endpoint sees
+        // `prefix//` as sent (the suite wants it answered 404).
+        let service = endpoint.service().with_prefix(prefix);
+        app = app
+            .route_service(prefix, service.clone())
+            .route_service(&format!("{prefix}/"), service.clone())
+            .route_service(&format!("{prefix}/{{*rest}}"), service);
+    }
+    Ok(app)
+}
+
 /// Ctrl-C (SIGINT) or, on Unix, SIGTERM: what process managers send.
 async fn stop_signal() {
     #[cfg(unix)]
@@ -249,6 +321,15 @@ async fn main() {
     };
     let _ = handle.set(realtime.clone());
     let mut app = Router::new().nest_service(&options.path, realtime.service());
+    if let Some(args) = &options.sockjs {
+        app = match mount_sockjs(app, &realtime, args) {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("echo: {error}");
+                std::process::exit(2);
+            }
+        };
+    }
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }

@@ -14,7 +14,7 @@ use common::*;
 use futures::SinkExt;
 use polysock::{Builder, Polysock};
 use tokio::io::AsyncWriteExt;
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -80,15 +80,14 @@ async fn victim(server: &TestServer, extra: &str) -> (String, String) {
 
 /// Waits (bounded) until the session `sid` is closed.
 async fn assert_closed(server: &TestServer, sid: &str) {
-    let deadline = Instant::now() + WAIT;
-    while server
-        .polysock
-        .socket(sid)
-        .is_some_and(|socket| !socket.is_closed())
-    {
-        assert!(Instant::now() < deadline, "session {sid} still open");
-        sleep(Duration::from_millis(10)).await;
-    }
+    server
+        .eventually(&format!("session {sid} is closed"), || {
+            server
+                .polysock
+                .socket(sid)
+                .is_none_or(|socket| socket.is_closed())
+        })
+        .await;
 }
 
 /// Sends each request and expects the same error for all; the bystander

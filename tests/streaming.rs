@@ -381,3 +381,57 @@ async fn upstream_is_a_post_with_the_streams_transport_name() {
         Some(polysock::Message::Binary(vec![1u8].into()))
     );
 }
+
+/// Bad-input row 56: a client that comes back with the same `ack` on every
+/// GET never acknowledges anything. Each response replays what it left
+/// unacknowledged and, once that fills a response, carries nothing new: the
+/// ledger stays within its bound, and since no ping gets through either, the
+/// heartbeat closes the session.
+#[tokio::test]
+async fn a_client_that_never_acknowledges_is_bounded_then_closed_by_the_heartbeat() {
+    let mut server = start(
+        // Room for 2 KiB of packets after the 2 KiB multipart preamble.
+        Polysock::builder()
+            .response_limit(4096)
+            .max_payload(256)
+            .ping_interval(std::time::Duration::from_millis(200))
+            .ping_timeout(std::time::Duration::from_millis(200)),
+    )
+    .await;
+    let mut first = server.stream(&query(Transport::XhrStreaming, "")).await;
+    let socket = server.socket().await;
+    // Fill the first response past its limit, so that it ends.
+    for n in 0..30 {
+        socket.try_send(format!("{n:0>100}")).unwrap();
+    }
+    first.read_to_end().await;
+    let sid = socket.id().to_owned();
+    let ledger_bound = 2 * (4096 + 256 * 4 / 3 + 16);
+    let mut bodies = Vec::new();
+    let refused = loop {
+        let _ = socket.try_send("more");
+        assert!(socket.buffered_bytes() <= ledger_bound + 32 * 1024);
+        let reply = server
+            .get(&query(
+                Transport::XhrStreaming,
+                &format!("&sid={sid}&ack=0"),
+            ))
+            .await;
+        if reply.status != 200 {
+            break reply;
+        }
+        bodies.push(reply.body.len());
+        assert!(bodies.len() < 10_000, "never closed");
+    };
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (400, Some(1)),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        socket.close_reason(),
+        Some(polysock::CloseReason::PingTimeout)
+    );
+    assert!(!bodies.is_empty());
+}

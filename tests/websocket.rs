@@ -64,6 +64,55 @@ async fn subprotocol_header_is_answered() {
     assert!(open.contains("\"protocol\":\"chat\""), "{open}");
 }
 
+/// RFC 6455: the 101 names only a subprotocol the header offered; one
+/// negotiated from the `protocols=` query alone is told in the open packet.
+#[tokio::test]
+async fn the_101_names_only_a_subprotocol_the_header_offered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_echo(Polysock::builder().protocols(["chat"])).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "GET /engine.io/?EIO=4&transport=websocket&ext=1&protocols=chat HTTP/1.1\r\n\
+         Host: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: other\r\n\r\n",
+        server.addr
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    while !reply.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection closed before the 101");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let reply = String::from_utf8_lossy(&reply).to_ascii_lowercase();
+    assert!(reply.starts_with("http/1.1 101"), "{reply}");
+    assert!(!reply.contains("sec-websocket-protocol"), "{reply}");
+}
+
+/// A close reason longer than a close frame carries is cut to 123 bytes
+/// at a character boundary, the same on every transport.
+#[tokio::test]
+async fn a_long_close_reason_is_cut_to_123_bytes() {
+    let mut server = start(Polysock::builder()).await;
+    let mut ws = ws_connect(&server.ws_url("EIO=4&transport=websocket&ext=1")).await;
+    ws_next_text(&mut ws).await;
+    let socket = server.socket().await;
+    socket.close(4000, "é".repeat(100)).unwrap();
+    let packet = ws_next_text(&mut ws).await;
+    let body: serde_json::Value = serde_json::from_str(packet.strip_prefix('1').unwrap()).unwrap();
+    let reason = body["reason"].as_str().unwrap();
+    assert_eq!(
+        reason,
+        "é".repeat(61),
+        "61 two-byte characters fit in 123 bytes"
+    );
+}
+
 #[tokio::test]
 async fn oversized_frame_closes_with_1009() {
     let mut server = start(Polysock::builder().max_payload(1000)).await;

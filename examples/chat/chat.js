@@ -90,6 +90,8 @@
 
   var sock = null;
   var forced = query('transport');
+  // ?client=sockjs: sockjs-client to the SockJS endpoint, same rooms.
+  var useSockJS = query('client') === 'sockjs';
   var myId = null;
   var wantedNick = query('nick') || (storage() && storage().getItem('polysock-chat-nick')) || '';
   var myNick = '';
@@ -294,7 +296,7 @@
     var options = {};
     if (forced) options.transports = forced.split(',');
     setStatus('connecting', 'connecting');
-    var s = new Polysock(MOUNT, ['chat'], options);
+    var s = useSockJS ? new SockJS(window.CHAT_SOCKJS_MOUNT, null, options) : new Polysock(MOUNT, ['chat'], options);
     sock = s;
     s.onopen = function () {
       retryDelay = 1000;
@@ -364,8 +366,8 @@
   if (wantedNick) $('nick').value = wantedNick;
   renderRooms();
   renderRoomBar();
-  if (typeof Polysock === 'undefined') {
-    setStatus('client script missing (' + MOUNT + '/polysock.js)', 'closed');
+  if (useSockJS ? typeof SockJS === 'undefined' : typeof Polysock === 'undefined') {
+    setStatus('client script missing (' + (useSockJS ? 'sockjs-client' : MOUNT + '/polysock.js') + ')', 'closed');
     return;
   }
   // The client has no event for an upgrade: look at the transport often.

@@ -112,6 +112,9 @@ pub enum SendError {
     /// A text message holding U+001E, the polling payload's record
     /// separator, which no transport may carry (see protocol-spec 02).
     RecordSeparator,
+    /// A message longer than `max_payload` bytes, the most any transport
+    /// carries in one packet.
+    TooLarge,
 }
 
 impl fmt::Display for SendError {
@@ -121,6 +124,7 @@ impl fmt::Display for SendError {
             Self::RecordSeparator => {
                 "text message contains U+001E, the polling record separator, which no transport may carry"
             }
+            Self::TooLarge => "message longer than max_payload",
         })
     }
 }
@@ -137,13 +141,18 @@ pub enum TrySendError {
     Closed(Message),
     /// A text message holding U+001E, which no transport may carry.
     RecordSeparator(Message),
+    /// A message longer than `max_payload` bytes.
+    TooLarge(Message),
 }
 
 impl TrySendError {
     /// The message that was not sent.
     pub fn into_message(self) -> Message {
         match self {
-            Self::Full(message) | Self::Closed(message) | Self::RecordSeparator(message) => message,
+            Self::Full(message)
+            | Self::Closed(message)
+            | Self::RecordSeparator(message)
+            | Self::TooLarge(message) => message,
         }
     }
 }
@@ -156,6 +165,7 @@ impl fmt::Display for TrySendError {
             Self::RecordSeparator(_) => f.write_str(
                 "text message contains U+001E, the polling record separator, which no transport may carry",
             ),
+            Self::TooLarge(_) => f.write_str("message longer than max_payload"),
         }
     }
 }

@@ -23,14 +23,14 @@ pub struct Config {
     /// `send` waits (default 1,024).
     pub max_queued_packets: usize,
     /// Bytes of outbound messages a session holds (queued or being written)
-    /// before `send` waits (default 64 KiB). A larger message is admitted
+    /// before `send` waits (default 32 KiB). A larger message is admitted
     /// when the session holds nothing else.
     pub max_queued_bytes: usize,
     /// Inbound messages buffered per session before the transport waits for
     /// the application to `recv` (default 256).
     pub max_inbound_messages: usize,
     /// Bytes of inbound messages buffered per session before the transport
-    /// waits for the application to `recv` (default 64 KiB). A larger
+    /// waits for the application to `recv` (default 32 KiB). A larger
     /// message passes when nothing else waits.
     pub max_inbound_bytes: usize,
     /// How long a session's outbound queue may stay full with nothing
@@ -70,9 +70,9 @@ impl Default for Config {
             ping_timeout: Duration::from_secs(20),
             max_payload: 1_000_000,
             max_queued_packets: 1024,
-            max_queued_bytes: 64 * 1024,
+            max_queued_bytes: 32 * 1024,
             max_inbound_messages: 256,
-            max_inbound_bytes: 64 * 1024,
+            max_inbound_bytes: 32 * 1024,
             send_queue_grace: Duration::from_secs(30),
             first_request_timeout: Duration::from_secs(10),
             max_sessions: 100_000,

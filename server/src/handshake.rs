@@ -28,7 +28,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use http::{Extensions, HeaderMap, Uri};
+use bytes::Bytes;
+use http::{Extensions, HeaderMap, HeaderValue, Uri};
 
 use crate::Transport;
 
@@ -123,5 +124,101 @@ impl Refuse {
 impl fmt::Debug for Refuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Refuse").field(&self.reason).finish()
+    }
+}
+
+/// What a socket remembers of its handshake request.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) extensions: Extensions,
+}
+
+impl RequestInfo {
+    /// What a session keeps of its handshake, in allocations of its own.
+    /// hyper parses the URI and header values as slices of the
+    /// connection's read buffer (8 KiB or more), so keeping them for a
+    /// session's life would keep that whole buffer alive for every idle
+    /// socket.
+    pub(crate) fn detached(handshake: Handshake, extensions: Extensions) -> Self {
+        Self {
+            uri: detached_uri(handshake.uri),
+            headers: detached_headers(handshake.headers),
+            remote_addr: handshake.remote_addr,
+            extensions,
+        }
+    }
+
+    /// The handshake request's URI (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The handshake request's headers (cookies, authorization, origin...).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The client's address, when the server was started with
+    /// [`serve`](crate::serve) or with axum's
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// Values the handshake hook attached (an authenticated user, ...).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+}
+
+/// A copy of `uri` in its own allocation (see [`RequestInfo::detached`]).
+fn detached_uri(uri: Uri) -> Uri {
+    Uri::from_maybe_shared(Bytes::from(uri.to_string())).unwrap_or(uri)
+}
+
+/// A copy of `headers` whose values own their bytes.
+fn detached_headers(headers: HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let mut copy = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+            .unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    owned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `inner` points into `outer`'s bytes.
+    fn shares(outer: &Bytes, inner: &[u8]) -> bool {
+        let range = outer.as_ptr_range();
+        range.contains(&inner.as_ptr())
+    }
+
+    #[test]
+    fn session_request_info_does_not_pin_the_read_buffer() {
+        let buffer =
+            Bytes::from(b"/engine.io/?EIO=4&transport=websocket token=abc; theme=dark".to_vec());
+        let uri = Uri::from_maybe_shared(buffer.slice(..37)).unwrap();
+        let mut headers = HeaderMap::new();
+        let mut cookie = HeaderValue::from_maybe_shared(buffer.slice(38..)).unwrap();
+        cookie.set_sensitive(true);
+        headers.insert(http::header::COOKIE, cookie);
+        assert!(shares(&buffer, headers[http::header::COOKIE].as_bytes()));
+
+        let headers = detached_headers(headers);
+        let uri = detached_uri(uri);
+        let cookie = &headers[http::header::COOKIE];
+        assert_eq!(cookie, "token=abc; theme=dark");
+        assert!(cookie.is_sensitive());
+        assert!(!shares(&buffer, cookie.as_bytes()));
+        assert_eq!(uri, "/engine.io/?EIO=4&transport=websocket");
+        assert!(!shares(&buffer, uri.path().as_bytes()));
     }
 }

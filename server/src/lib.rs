@@ -44,7 +44,6 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod builder;
 mod client_script;
 mod close;
 mod config;
@@ -55,15 +54,16 @@ pub mod protocol;
 mod query;
 mod rejection;
 mod rooms;
+mod sender;
 mod serve;
 mod server;
 mod service;
 mod session;
 mod socket;
+mod sockjs;
 mod transport;
 mod transport_kind;
 
-pub use builder::Builder;
 pub use client_script::CLIENT_SCRIPT;
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
 pub use config::{Config, ConfigError};
@@ -73,7 +73,10 @@ pub use origin::OriginPolicy;
 pub use protocol::{CloseFrame, Message};
 pub use rooms::{Broadcast, Rooms};
 pub use serve::{serve, Serve};
-pub use server::Polysock;
+pub use server::{Builder, Polysock};
 pub use service::PolysockService;
 pub use socket::{RequestInfo, Socket, SocketSender};
+pub use sockjs::{
+    SockJs, SockJsBuilder, SockJsConfigError, SockJsOptions, SockJsService, SockJsTransport,
+};
 pub use transport_kind::{Transport, TransportSet};

@@ -13,7 +13,7 @@
 //! or, for development, [`Builder::allow_any_origin`](crate::Builder::allow_any_origin).
 
 use axum::body::Body;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode, Uri};
 
 use crate::rejection::Rejection;
 
@@ -40,12 +40,12 @@ pub(crate) enum Verdict {
 }
 
 impl OriginPolicy {
-    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Verdict, Rejection> {
+    pub(crate) fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<Verdict, Rejection> {
         let Some(origin) = headers.get(header::ORIGIN) else {
             return Ok(Verdict::NotCrossOrigin);
         };
         let text = origin.to_str().map_err(|_| Rejection::OriginRefused)?;
-        if is_same_origin(text, headers) {
+        if is_same_origin(text, uri, headers) {
             return Ok(Verdict::NotCrossOrigin);
         }
         let allowed = match self {
@@ -65,14 +65,14 @@ impl OriginPolicy {
 /// request's scheme is the URI's when it has one (HTTP/2), else the one a
 /// proxy in front states (`X-Forwarded-Proto`, or `proto=` of
 /// `Forwarded`), else `http`.
-fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
+fn is_same_origin(origin: &str, uri: &Uri, headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    let own_scheme = request_scheme(headers);
+    let own_scheme = uri.scheme_str().unwrap_or_else(|| request_scheme(headers));
     if authority.is_empty() || !scheme.eq_ignore_ascii_case(own_scheme) {
         return false;
     }
@@ -89,7 +89,8 @@ fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
     strip(authority) == strip(host)
 }
 
-/// The scheme the client used to reach us, as far as the request says.
+/// The scheme the client used to reach us, as far as the headers say (a
+/// proxy in front states it).
 fn request_scheme(headers: &HeaderMap) -> &str {
     let forwarded_proto = headers
         .get("x-forwarded-proto")
@@ -202,15 +203,18 @@ mod tests {
     fn same_origin_by_default() {
         let policy = OriginPolicy::SameOrigin;
         assert_eq!(
-            policy.check(&headers(None, "a.test")),
+            policy.check(&Uri::default(), &headers(None, "a.test")),
             Ok(Verdict::NotCrossOrigin)
         );
         assert_eq!(
-            policy.check(&headers(Some("http://a.test:8080"), "a.test:8080")),
+            policy.check(
+                &Uri::default(),
+                &headers(Some("http://a.test:8080"), "a.test:8080")
+            ),
             Ok(Verdict::NotCrossOrigin)
         );
         assert_eq!(
-            policy.check(&{
+            policy.check(&Uri::default(), &{
                 let mut h = headers(Some("https://A.test"), "a.test:443");
                 h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
                 h
@@ -218,25 +222,40 @@ mod tests {
             Ok(Verdict::NotCrossOrigin)
         );
         assert_eq!(
-            policy.check(&headers(Some("http://evil.test"), "a.test")),
+            policy.check(
+                &Uri::default(),
+                &headers(Some("http://evil.test"), "a.test")
+            ),
             Err(Rejection::OriginRefused)
         );
         // Another scheme is another origin (issue 12.8).
         assert_eq!(
-            policy.check(&headers(Some("https://a.test"), "a.test")),
+            policy.check(&Uri::default(), &headers(Some("https://a.test"), "a.test")),
             Err(Rejection::OriginRefused)
         );
         let mut behind_tls = headers(Some("https://a.test"), "a.test");
         behind_tls.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert_eq!(policy.check(&behind_tls), Ok(Verdict::NotCrossOrigin));
+        assert_eq!(
+            policy.check(&Uri::default(), &behind_tls),
+            Ok(Verdict::NotCrossOrigin)
+        );
         let mut forwarded = headers(Some("http://a.test"), "a.test");
         forwarded.insert(
             header::FORWARDED,
             HeaderValue::from_static("for=1.2.3.4;proto=https"),
         );
-        assert_eq!(policy.check(&forwarded), Err(Rejection::OriginRefused));
         assert_eq!(
-            policy.check(&headers(Some("null"), "a.test")),
+            policy.check(&Uri::default(), &forwarded),
+            Err(Rejection::OriginRefused)
+        );
+        // HTTP/2 requests carry their scheme in the URI.
+        let h2: Uri = "https://a.test/engine.io/".parse().unwrap();
+        assert_eq!(
+            policy.check(&h2, &headers(Some("https://a.test"), "a.test")),
+            Ok(Verdict::NotCrossOrigin)
+        );
+        assert_eq!(
+            policy.check(&Uri::default(), &headers(Some("null"), "a.test")),
             Err(Rejection::OriginRefused)
         );
     }
@@ -245,14 +264,20 @@ mod tests {
     fn listed_and_any() {
         let listed = OriginPolicy::List(vec!["https://app.test".into()]);
         assert!(matches!(
-            listed.check(&headers(Some("https://app.test"), "api.test")),
+            listed.check(
+                &Uri::default(),
+                &headers(Some("https://app.test"), "api.test")
+            ),
             Ok(Verdict::CrossOrigin(_))
         ));
         assert!(listed
-            .check(&headers(Some("http://app.test"), "api.test"))
+            .check(
+                &Uri::default(),
+                &headers(Some("http://app.test"), "api.test")
+            )
             .is_err());
         assert!(matches!(
-            OriginPolicy::Any.check(&headers(Some("http://x.test"), "api.test")),
+            OriginPolicy::Any.check(&Uri::default(), &headers(Some("http://x.test"), "api.test")),
             Ok(Verdict::CrossOrigin(_))
         ));
     }

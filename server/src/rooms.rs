@@ -31,7 +31,7 @@ use dashmap::DashMap;
 
 use crate::close::TrySendError;
 use crate::protocol::Message;
-use crate::socket::SocketSender;
+use crate::sender::SocketSender;
 
 /// Rooms, socket.io style: a server's registry of named groups of its
 /// sockets to send to together. Cheap to clone; every clone is the same
@@ -275,7 +275,7 @@ impl Rooms {
                 (false, true)
             }
             Err(TrySendError::Closed(_)) => (false, true),
-            Err(TrySendError::RecordSeparator(_)) => (false, false),
+            Err(TrySendError::RecordSeparator(_) | TrySendError::TooLarge(_)) => (false, false),
         }
     }
 }

@@ -59,7 +59,11 @@ async fn route(engine: Arc<Engine>, request: Request<Body>) -> Response<Body> {
     if !(path.is_empty() || path == "/") {
         return not_found();
     }
-    let verdict = match engine.config().origins.check(request.headers()) {
+    let verdict = match engine
+        .config()
+        .origins
+        .check(request.uri(), request.headers())
+    {
         Ok(verdict) => verdict,
         Err(rejection) => return rejection.into_response(),
     };
@@ -114,6 +118,11 @@ async fn handle(
         return handshake(&engine, request, transport, query, upgrade).await;
     };
     let session = engine.session(sid).ok_or(AttachRejection::UnknownSid)?;
+    // A SockJS session (issue 17) shares the engine but not the wire: to
+    // Engine.IO requests its id is unknown.
+    if matches!(session.transport(), Transport::SockJs(_)) {
+        return Err(AttachRejection::UnknownSid.into());
+    }
     match (transport, request.method().clone(), upgrade) {
         (Transport::WebSocket, _, Some(upgrade)) => Ok(websocket::upgrade(upgrade, session)),
         (Transport::Polling, Method::GET, _) => polling::receive(session).await,

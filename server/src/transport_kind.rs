@@ -14,6 +14,9 @@ pub enum Transport {
     Htmlfile,
     /// Long-polling GET down, POST up.
     Polling,
+    /// A SockJS transport (see [`SockJs`](crate::SockJs)); never in a
+    /// [`TransportSet`], never named in `transport=`.
+    SockJs(crate::SockJsTransport),
 }
 
 impl Transport {
@@ -32,6 +35,7 @@ impl Transport {
             Self::XhrStreaming => "xhr-streaming",
             Self::Htmlfile => "htmlfile",
             Self::Polling => "polling",
+            Self::SockJs(transport) => transport.as_str(),
         }
     }
 
@@ -56,6 +60,7 @@ impl Transport {
             Self::XhrStreaming => 2,
             Self::Htmlfile => 4,
             Self::Polling => 8,
+            Self::SockJs(_) => 0,
         }
     }
 }

@@ -26,9 +26,22 @@ async fn assert_mounted(app: Router) {
     ] {
         assert_eq!(status(&app, uri).await, StatusCode::OK, "{uri}");
     }
-    assert_ne!(
-        status(&app, "/engine.io/polysock.js").await,
-        StatusCode::NOT_FOUND
+    let request = Request::get("/engine.io/polysock.js")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the bundled client is served"
+    );
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(body, polysock::CLIENT_SCRIPT.as_bytes());
+    assert!(
+        body.starts_with(b"/*! Polysock client"),
+        "the client script itself"
     );
     assert_eq!(status(&app, "/elsewhere").await, StatusCode::NOT_FOUND);
 }

@@ -23,10 +23,10 @@ use tokio::sync::broadcast;
 use tracing::Instrument;
 
 use crate::close::CloseReason;
+use crate::handshake::RequestInfo;
 use crate::protocol::{OpenData, Packet};
 use crate::rejection::HandshakeRejection;
 use crate::session::{self, ReceiverGuard, Session, SessionParams};
-use crate::socket::RequestInfo;
 use crate::{Accept, Config, Handshake, Refuse, Rooms, Socket, Transport};
 
 pub use events::SessionEvent;

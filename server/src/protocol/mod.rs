@@ -14,6 +14,7 @@ pub mod htmlfile;
 pub mod multipart;
 mod packet;
 mod payload;
+pub mod sockjs;
 
 pub use error::DecodeError;
 pub use handshake::OpenData;

@@ -87,6 +87,8 @@ impl CloseFrame {
     pub const POLICY: u16 = 1008;
     /// A message was too large, 1009.
     pub const TOO_BIG: u16 = 1009;
+    /// The longest reason a WebSocket close frame carries, in bytes.
+    pub const MAX_REASON: usize = 123;
 
     /// Whether a close packet or WebSocket close frame may carry `code`:
     /// 1005, 1006 and 1015 only ever describe a close, never travel.

@@ -88,3 +88,130 @@ async fn watch_full_queue(session: &Session) {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::time::{advance, Instant};
+
+    use super::*;
+    use crate::close::CloseReason;
+    use crate::protocol::Message;
+    use crate::session::{test_session, Delivery, Held};
+    use crate::{Config, Transport};
+
+    fn config() -> Config {
+        Config {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            first_request_timeout: Duration::from_secs(10),
+            send_queue_grace: Duration::from_secs(30),
+            max_queued_packets: 2,
+            ..Config::default()
+        }
+    }
+
+    fn spawn_timers(session: &Arc<Session>) -> tokio::task::JoinHandle<Instant> {
+        let session = session.clone();
+        tokio::spawn(async move {
+            run(&session).await;
+            Instant::now()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pongs_keep_the_session_and_a_missing_one_closes_it() {
+        let session = test_session(config(), Transport::WebSocket);
+        let receiver = session.attach(Transport::WebSocket).unwrap();
+        let start = Instant::now();
+        let timers = spawn_timers(&session);
+        // As in Engine.IO: the next ping comes ping_interval after the pong.
+        let mut next_ping = Duration::from_secs(25);
+        for round in 1..=3 {
+            let Delivery::Packets(packets) = receiver.next(usize::MAX).await else {
+                panic!("a ping")
+            };
+            assert_eq!(packets, vec![Packet::Ping(String::new())]);
+            assert_eq!(start.elapsed(), next_ping, "ping {round}");
+            advance(Duration::from_secs(19)).await;
+            let inlet = session.inlet();
+            session
+                .handle_packet(&inlet, Packet::Pong(String::new()))
+                .await
+                .unwrap();
+            assert!(session.phase().is_open());
+            next_ping += Duration::from_secs(19 + 25);
+        }
+        // No pong for the fourth ping: closed exactly ping_timeout after it.
+        let closed_at = timers.await.unwrap();
+        assert_eq!(closed_at - start, next_ping + Duration::from_secs(20));
+        assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_polling_handshake_nobody_follows_up_is_reaped() {
+        let session = test_session(config(), Transport::Polling);
+        let start = Instant::now();
+        let closed_at = spawn_timers(&session).await.unwrap();
+        assert_eq!(closed_at - start, Duration::from_secs(10));
+        assert_eq!(session.close_reason(), Some(CloseReason::Abandoned));
+
+        let session = test_session(config(), Transport::Polling);
+        let timers = spawn_timers(&session);
+        drop(session.attach(Transport::Polling).unwrap());
+        advance(Duration::from_secs(11)).await;
+        assert!(session.phase().is_open(), "a client that came back is kept");
+        timers.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_that_does_not_move_closes_after_the_grace() {
+        // Heartbeats out of the way: only the full-queue watch can close.
+        let config = Config {
+            ping_interval: Duration::from_secs(10_000),
+            ping_timeout: Duration::from_secs(10_000),
+            ..config()
+        };
+        let session = test_session(config, Transport::WebSocket);
+        let receiver = session.attach(Transport::WebSocket).unwrap();
+        let start = Instant::now();
+        let timers = spawn_timers(&session);
+        // Full, but moving: a slow reader is not closed.
+        for n in 0..40 {
+            while session.try_send(Message::Text(format!("m{n}"))).is_ok() {}
+            advance(Duration::from_secs(5)).await;
+            let Delivery::Packets(packets) = receiver.try_take(usize::MAX) else {
+                panic!("queued packets")
+            };
+            receiver.delivered(Held::of(&packets));
+        }
+        assert!(session.phase().is_open(), "moving queue kept open");
+        // Now the client stops reading with the queue full: closed between
+        // one and one and a half graces later.
+        while session.try_send(Message::Text("last".into())).is_ok() {}
+        let stuck = Instant::now();
+        let closed_at = timers.await.unwrap();
+        let after = closed_at - stuck;
+        assert!(
+            after >= Duration::from_secs(30) && after <= Duration::from_secs(45),
+            "{after:?}"
+        );
+        assert!(closed_at - start > Duration::from_secs(200));
+        assert_eq!(session.close_reason(), Some(CloseReason::SendQueueFull));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_graceful_close_waits_for_the_close_packet_at_most_ping_timeout() {
+        let session = test_session(config(), Transport::WebSocket);
+        let _receiver = session.attach(Transport::WebSocket).unwrap();
+        let timers = spawn_timers(&session);
+        let start = Instant::now();
+        session.close_gracefully(CloseReason::ServerShutdown);
+        // Nobody takes the close packet: the grace ends it.
+        let closed_at = timers.await.unwrap();
+        assert_eq!(closed_at - start, Duration::from_secs(20));
+        assert_eq!(session.phase(), Phase::Closed);
+    }
+}

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use crate::close::{CloseReason, SendError, TrySendError};
+use crate::handshake::RequestInfo;
 use crate::protocol::{CloseFrame, Message, Packet};
-use crate::socket::RequestInfo;
 use crate::{Config, Transport};
 
 pub(crate) use inbound::{InboundReceiver, Inlet};
@@ -205,8 +205,11 @@ impl Session {
 
     /// Queues an application message, waiting for room in the queue.
     pub(crate) async fn send(&self, mut message: Message) -> Result<(), SendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(SendError::RecordSeparator);
+        }
+        if message_len(&message) > self.config.max_payload {
+            return Err(SendError::TooLarge);
         }
         loop {
             let room = self.senders_wake.notified();
@@ -223,8 +226,11 @@ impl Session {
 
     /// Queues an application message if there is room now.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), TrySendError> {
-        if !is_encodable(&message) {
+        if !is_encodable(&message) && !self.carries_any_text() {
             return Err(TrySendError::RecordSeparator(message));
+        }
+        if message_len(&message) > self.config.max_payload {
+            return Err(TrySendError::TooLarge(message));
         }
         match self.apply(Event::Admit(message)) {
             Ok(_) => Ok(()),
@@ -232,6 +238,11 @@ impl Session {
             Err(Refusal::Closed(Some(message))) => Err(TrySendError::Closed(message)),
             Err(_) => unreachable_refusal(),
         }
+    }
+
+    /// SockJS sessions (issue 17) frame text as JSON, so U+001E travels.
+    fn carries_any_text(&self) -> bool {
+        matches!(self.transport(), Transport::SockJs(_))
     }
 
     /// Queues a control packet; never waits, never counts against the bound.
@@ -401,6 +412,29 @@ pub(crate) fn ledger_bytes(config: &Config) -> usize {
         .saturating_mul(2)
 }
 
+/// A session opened directly, without HTTP, for the session's own tests.
+#[cfg(test)]
+pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session> {
+    let request = RequestInfo {
+        uri: http::Uri::from_static("/"),
+        headers: http::HeaderMap::new(),
+        remote_addr: None,
+        extensions: http::Extensions::new(),
+    };
+    let new = Session::open(
+        Arc::new(config),
+        SessionParams {
+            transport,
+            ext: true,
+            protocol: None,
+            request,
+        },
+    );
+    // The application's end: dropped, as by a handler that never reads.
+    drop(new.inbound);
+    new.session
+}
+
 /// A refusal the machine never gives for this event.
 #[cold]
 fn unreachable_refusal() -> ! {
@@ -413,6 +447,14 @@ fn is_encodable(message: &Message) -> bool {
     match message {
         Message::Text(text) => memchr::memchr(0x1e, text.as_bytes()).is_none(),
         Message::Binary(_) => true,
+    }
+}
+
+/// A message's length in bytes, as `max_payload` counts it.
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
     }
 }
 
@@ -431,5 +473,34 @@ impl std::fmt::Debug for Session {
             .field("id", &self.id)
             .field("ext", &self.ext)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_no_transport_can_carry_are_refused_with_the_reason() {
+        let config = Config {
+            max_payload: 1000,
+            ..Config::default()
+        };
+        let session = test_session(config, Transport::Polling);
+        assert_eq!(
+            session.send(Message::Text("x".repeat(1001))).await,
+            Err(SendError::TooLarge)
+        );
+        assert!(matches!(
+            session.try_send(Message::Binary(vec![0; 1001].into())),
+            Err(TrySendError::TooLarge(_))
+        ));
+        let error = session
+            .send(Message::Text("a\u{1e}b".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(error, SendError::RecordSeparator);
+        assert!(error.to_string().contains("U+001E"), "{error}");
+        session.send(Message::Text("x".repeat(1000))).await.unwrap();
     }
 }

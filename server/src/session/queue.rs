@@ -66,6 +66,9 @@ pub(crate) struct OutQueue {
     limits: Limits,
     /// Messages delivered so far: progress, for the full-queue watch.
     delivered: usize,
+    /// A message was refused and nothing has been delivered since: a
+    /// sender is held back (by either bound).
+    refused: bool,
 }
 
 /// The size a message is counted at: its encoded length, plus the cost of
@@ -86,6 +89,7 @@ impl OutQueue {
             held: Held::default(),
             limits,
             delivered: 0,
+            refused: false,
         }
     }
 
@@ -99,6 +103,7 @@ impl OutQueue {
     pub(crate) fn admit(&mut self, message: Message) -> Result<(), Message> {
         let cost = message_cost(&message);
         if !self.has_room(cost) {
+            self.refused = true;
             return Err(message);
         }
         self.held.messages += 1;
@@ -142,6 +147,9 @@ impl OutQueue {
     pub(crate) fn delivered(&mut self, delivered: Held) {
         self.held.remove(delivered);
         self.delivered = self.delivered.wrapping_add(delivered.messages);
+        if delivered.messages > 0 {
+            self.refused = false;
+        }
     }
 
     /// Messages delivered so far (wrapping).
@@ -153,6 +161,7 @@ impl OutQueue {
     pub(crate) fn clear(&mut self) {
         self.packets.clear();
         self.held = Held::default();
+        self.refused = false;
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -163,8 +172,10 @@ impl OutQueue {
         self.held
     }
 
+    /// Whether a sender is held back: a message was refused (by the count
+    /// or the byte bound) and nothing has been delivered since.
     pub(crate) fn is_full(&self) -> bool {
-        self.held.messages >= self.limits.messages || self.held.bytes >= self.limits.bytes
+        self.refused
     }
 }
 
@@ -221,6 +232,26 @@ mod tests {
             queue.requeue_front(back.to_vec());
             assert!(queue.held().messages <= LIMITS.messages);
         }
+    }
+
+    /// Full means a sender is held back, whichever bound refused it: a
+    /// queue filled by bytes sits a little under the byte budget.
+    #[test]
+    fn full_by_either_bound_until_something_is_delivered() {
+        let mut queue = OutQueue::new(LIMITS);
+        queue.admit(text(600)).unwrap();
+        assert!(!queue.is_full());
+        assert!(queue.admit(text(600)).is_err());
+        assert!(
+            queue.is_full(),
+            "refused by bytes, with room for a tiny one"
+        );
+        let taken = queue.take(usize::MAX);
+        queue.requeue_front(taken);
+        assert!(queue.is_full(), "requeued is not delivered");
+        let taken = queue.take(usize::MAX);
+        queue.delivered(Held::of(&taken));
+        assert!(!queue.is_full());
     }
 
     #[test]

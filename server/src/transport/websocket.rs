@@ -134,7 +134,9 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 
 impl PendingUpgrade {
     /// The `101 Switching Protocols` answer. The chosen subprotocol is named
-    /// only when the client offered some in the header, as RFC 6455 says.
+    /// only when the client offered it in the header: RFC 6455 lets the
+    /// server pick only one of the header's values (a browser fails the
+    /// connection otherwise).
     fn response(&self, protocol: Option<&str>) -> Response<Body> {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -144,10 +146,16 @@ impl PendingUpgrade {
         if let Ok(accept) = HeaderValue::from_str(&self.accept_key) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
-        if self.header_protocols.is_some() {
-            if let Some(value) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
-                headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-            }
+        let offered = |p: &&str| {
+            self.header_protocols
+                .as_ref()
+                .is_some_and(|list| list.iter().any(|o| o == p))
+        };
+        if let Some(value) = protocol
+            .filter(offered)
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
         }
         response
     }
@@ -325,8 +333,9 @@ async fn probe(stream: &mut impl Ws, session: &Session) -> Result<(), ()> {
 /// Carries the session until either side ends it: frames in go to the
 /// session, the queue drains out in batches of at most
 /// [`WRITE_BATCH_BYTES`], each reported delivered once flushed. Whatever
-/// the client does, the connection is gone within [`CLOSE_TIMEOUT`] of the
-/// session closing.
+/// the client does, the connection is gone within twice [`CLOSE_TIMEOUT`]
+/// of the session closing (once for a stuck writer, once for the closing
+/// handshake).
 async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
     let session = receiver.session().clone();
     let (mut sink, mut source) = stream.split();

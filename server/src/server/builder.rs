@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use super::Polysock;
 use crate::config::{Config, ConfigError};
 use crate::engine::{ClientKeyFn, ConnectHandler, Handlers, HandshakeHook};
-use crate::server::Polysock;
 use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
 
 /// Builds a [`Polysock`] server.
@@ -138,14 +138,14 @@ impl Builder {
     }
 
     /// Bytes of outbound messages a session may hold before `send` waits
-    /// (default 64 KiB); see [`Config::max_queued_bytes`].
+    /// (default 32 KiB); see [`Config::max_queued_bytes`].
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
         self.config.max_queued_bytes = bytes;
         self
     }
 
     /// Bytes of inbound messages buffered for the application before the
-    /// transport waits (default 64 KiB).
+    /// transport waits (default 32 KiB).
     pub fn max_inbound_bytes(mut self, bytes: usize) -> Self {
         self.config.max_inbound_bytes = bytes;
         self

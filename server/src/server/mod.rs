@@ -8,7 +8,10 @@ use tokio::sync::broadcast;
 
 use crate::engine::{Engine, Handlers, SessionEvent};
 use crate::protocol::Message;
-use crate::{Builder, Config, PolysockService, Rooms, SocketSender, TrySendError};
+use crate::{Config, PolysockService, Rooms, SocketSender, TrySendError};
+
+mod builder;
+pub use builder::Builder;
 
 /// A Polysock server. Cheap to clone; every clone is the same server.
 ///
@@ -32,7 +35,7 @@ use crate::{Builder, Config, PolysockService, Rooms, SocketSender, TrySendError}
 /// ```
 #[derive(Clone)]
 pub struct Polysock {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 impl Polysock {
@@ -105,7 +108,11 @@ impl Polysock {
             match sender.try_send(message.clone()) {
                 Ok(()) => queued += 1,
                 Err(TrySendError::Full(_)) => sender.close_too_slow(),
-                Err(TrySendError::Closed(_) | TrySendError::RecordSeparator(_)) => {}
+                Err(
+                    TrySendError::Closed(_)
+                    | TrySendError::RecordSeparator(_)
+                    | TrySendError::TooLarge(_),
+                ) => {}
             }
         }
         queued
