@@ -3,8 +3,10 @@
 # peers, and runs the same workloads against each, writing
 # bench/results/latest.md (and latest.json).
 #
-#   bash bench/run.sh                 full comparison (~6 min)
-#   bash bench/run.sh --quick         quick comparison (~2 min once built)
+#   bash bench/run.sh                 full comparison (~12 min; --rounds 3 ~40 min)
+#   bash bench/run.sh --quick         quick comparison (~2.5 min once built)
+#   bash bench/run.sh --compress      gzip/deflate savings and CPU on realistic JSON
+#                                     -> bench/results/compression.md
 #   bash bench/run.sh --scale         scale run: idle websocket + long-polling sessions
 #                                     with heartbeats, ramped until something gives
 #                                     -> bench/results/scale.md
@@ -24,6 +26,7 @@ args=()
 for a in "$@"; do
   case "$a" in
     --scale) mode=scale ;;
+    --compress) mode=compress ;;
     *) args+=("$a") ;;
   esac
 done
@@ -43,7 +46,9 @@ if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/
 fi
 
 echo "== fd limit $(ulimit -n)" >&2
-if [ "$mode" = scale ]; then
+if [ "$mode" = compress ]; then
+  exec bench/target/release/polybench compress --out bench/results/compression.md "${args[@]+"${args[@]}"}"
+elif [ "$mode" = scale ]; then
   exec bench/target/release/polybench scale --out bench/results/scale.md "${args[@]+"${args[@]}"}"
 else
   exec bench/target/release/polybench run --command "bash bench/run.sh${*:+ $*}" "${args[@]+"${args[@]}"}"

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -52,6 +52,7 @@ OPTIONS:
                                @transport           reply @transport NAME
                                @protocol            reply @protocol NAME
                                @id                  reply @id SID
+                               @broadcast TEXT      send TEXT to every connected socket
     -h, --help               print this help
 ";
 
@@ -157,6 +158,9 @@ type Closed = (String, Option<CloseReason>);
 #[derive(Clone, Default)]
 struct ClosedLog(Arc<Mutex<VecDeque<Closed>>>);
 
+/// The server handle, for `@broadcast`; set once the server is built.
+type Handle = Arc<OnceLock<Polysock>>;
+
 impl ClosedLog {
     const CAPACITY: usize = 4096;
 
@@ -177,11 +181,11 @@ impl ClosedLog {
     }
 }
 
-async fn echo(mut socket: Socket, hooks: Option<ClosedLog>) {
+async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle)>) {
     while let Some(message) = socket.recv().await {
         let reply = match (&hooks, &message) {
-            (Some(log), Message::Text(text)) if text.starts_with('@') => {
-                match command(&socket, log, text) {
+            (Some((log, handle)), Message::Text(text)) if text.starts_with('@') => {
+                match command(&socket, log, handle, text) {
                     Some(reply) => reply,
                     None => continue,
                 }
@@ -199,12 +203,18 @@ async fn echo(mut socket: Socket, hooks: Option<ClosedLog>) {
         }
     }
     socket.closed().await;
-    if let Some(log) = hooks {
+    if let Some((log, _)) = hooks {
         log.record(socket.id().to_owned(), socket.close_reason());
     }
 }
 
-fn command(socket: &Socket, log: &ClosedLog, text: &str) -> Option<Message> {
+fn command(socket: &Socket, log: &ClosedLog, handle: &Handle, text: &str) -> Option<Message> {
+    if let Some(payload) = text.strip_prefix("@broadcast ") {
+        if let Some(server) = handle.get() {
+            server.broadcast(payload);
+        }
+        return None;
+    }
     let mut words = text.splitn(3, ' ');
     let reply = match words.next().unwrap_or("") {
         "@close" => {
@@ -310,7 +320,10 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let hooks = options.test_hooks.then(ClosedLog::default);
+    let handle = Handle::default();
+    let hooks = options
+        .test_hooks
+        .then(|| (ClosedLog::default(), handle.clone()));
     let realtime = match options
         .builder
         .on_connect(move |socket| echo(socket, hooks.clone()))
@@ -322,6 +335,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let _ = handle.set(realtime.clone());
     let mut app = Router::new().nest_service(&options.path, realtime.service());
     if let Some(args) = &options.sockjs {
         app = match mount_sockjs(app, &realtime, args) {

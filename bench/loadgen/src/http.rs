@@ -21,14 +21,20 @@ pub struct Head {
 
 impl Head {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Body {
     Length(usize),
-    Chunked { left: usize, done: bool },
+    Chunked {
+        left: usize,
+        done: bool,
+    },
     UntilClose,
     /// A request is on the wire (a cancelled request leaves this behind,
     /// and the connection is then dropped).
@@ -48,12 +54,25 @@ pub struct HttpConn {
 
 impl HttpConn {
     pub fn new(dst: SocketAddr, pool: Arc<SourcePool>) -> HttpConn {
-        HttpConn { dst, pool, io: None, body: Body::Done, keep_alive: true, req: Vec::with_capacity(512) }
+        HttpConn {
+            dst,
+            pool,
+            io: None,
+            body: Body::Done,
+            keep_alive: true,
+            req: Vec::with_capacity(512),
+        }
     }
 
     /// Sends a request and reads the response head; read the body with
     /// [`HttpConn::chunk`] or [`HttpConn::body`].
-    pub async fn start(&mut self, method: &str, path: &str, ctype: &str, body: &[u8]) -> Result<Head> {
+    pub async fn start(
+        &mut self,
+        method: &str,
+        path: &str,
+        ctype: &str,
+        body: &[u8],
+    ) -> Result<Head> {
         if self.body != Body::Done || !self.keep_alive {
             self.io = None;
         }
@@ -65,14 +84,27 @@ impl HttpConn {
         self.body = Body::Pending;
         self.req.clear();
         use std::io::Write;
-        write!(self.req, "{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.dst).unwrap();
+        write!(
+            self.req,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
+            self.dst
+        )
+        .unwrap();
         if method == "POST" {
-            write!(self.req, "Content-Type: {ctype}\r\nContent-Length: {}\r\n", body.len()).unwrap();
+            write!(
+                self.req,
+                "Content-Type: {ctype}\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+            .unwrap();
         }
         self.req.extend_from_slice(b"\r\n");
         self.req.extend_from_slice(body);
         let io = self.io.as_mut().unwrap();
-        io.get_mut().write_all(&self.req).await.context("write request")?;
+        io.get_mut()
+            .write_all(&self.req)
+            .await
+            .context("write request")?;
         let head = match read_head(io).await {
             Ok(h) => h,
             Err(e) => {
@@ -83,8 +115,14 @@ impl HttpConn {
         self.keep_alive = !head
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        self.body = if head.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-            Body::Chunked { left: 0, done: false }
+        self.body = if head
+            .header("transfer-encoding")
+            .is_some_and(|v| v.contains("chunked"))
+        {
+            Body::Chunked {
+                left: 0,
+                done: false,
+            }
         } else if let Some(n) = head.header("content-length") {
             Body::Length(n.trim().parse().context("content-length")?)
         } else if head.status == 204 || head.status == 304 || method == "HEAD" {
@@ -114,7 +152,11 @@ impl HttpConn {
                     let n = buf.len().min(left);
                     out.extend_from_slice(&buf[..n]);
                     io.consume(n);
-                    self.body = if left == n { Body::Done } else { Body::Length(left - n) };
+                    self.body = if left == n {
+                        Body::Done
+                    } else {
+                        Body::Length(left - n)
+                    };
                     return Ok(true);
                 }
                 Body::UntilClose => {
@@ -151,7 +193,10 @@ impl HttpConn {
                         continue; // CRLF after a chunk's data
                     }
                     let n = usize::from_str_radix(size, 16).context("chunk size")?;
-                    self.body = Body::Chunked { left: n, done: n == 0 };
+                    self.body = Body::Chunked {
+                        left: n,
+                        done: n == 0,
+                    };
                 }
                 Body::Chunked { left, .. } => {
                     let buf = io.fill_buf().await?;
@@ -161,7 +206,10 @@ impl HttpConn {
                     let n = buf.len().min(left);
                     out.extend_from_slice(&buf[..n]);
                     io.consume(n);
-                    self.body = Body::Chunked { left: left - n, done: false };
+                    self.body = Body::Chunked {
+                        left: left - n,
+                        done: false,
+                    };
                     return Ok(true);
                 }
             }
@@ -175,7 +223,14 @@ impl HttpConn {
     }
 
     /// Request and whole response body.
-    pub async fn request(&mut self, method: &str, path: &str, ctype: &str, body: &[u8], out: &mut Vec<u8>) -> Result<Head> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        ctype: &str,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Head> {
         out.clear();
         let head = self.start(method, path, ctype, body).await?;
         self.body(out).await?;

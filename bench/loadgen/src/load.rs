@@ -108,7 +108,12 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(t: &Times) -> Recorder {
-        Recorder { hist: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(), count: 0, from: t.from, to: t.to }
+        Recorder {
+            hist: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+            count: 0,
+            from: t.from,
+            to: t.to,
+        }
     }
 
     #[inline]
@@ -140,6 +145,14 @@ pub struct LoadResult {
     pub idle_kib_per_session: f64,
     pub pings: u64,
     pub first_error: Option<String>,
+    /// Fan-out: broadcasts published in the run.
+    pub published: u64,
+    /// Server CPU microseconds per delivery (fan-out) or per session (storm).
+    pub cpu_us_per_op: f64,
+    /// Storm: p99 time from connect to the echo of the first message.
+    pub done_p99_us: u64,
+    /// Storm: wall time from the first connect to the last echo.
+    pub storm_secs: f64,
 }
 
 /// Runs one load against a server process `pid` (for /proc sampling).
@@ -163,11 +176,14 @@ pub async fn run(cfg: LoadCfg, target: Arc<Target>, pid: Option<u32>) -> Result<
     let mut tasks = Vec::with_capacity(cfg.sessions);
     for _ in 0..cfg.sessions {
         let ctl = ctl.clone();
-        tasks.push(tokio::spawn(async move { crate::client::session(ctl).await }));
+        tasks.push(tokio::spawn(
+            async move { crate::client::session(ctl).await },
+        ));
     }
     // Wait for every session to be up (or failed), at most 120 s.
     let setup_deadline = Instant::now() + Duration::from_secs(120);
-    while counters.ready.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed) < cfg.sessions
+    while counters.ready.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed)
+        < cfg.sessions
         && Instant::now() < setup_deadline
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -177,7 +193,11 @@ pub async fn run(cfg: LoadCfg, target: Arc<Target>, pid: Option<u32>) -> Result<
         Mode::Echo { .. } => {
             let from = Instant::now() + cfg.warmup;
             let to = from + cfg.duration;
-            let times = Times { from, to, hard_stop: to + Duration::from_secs(3) };
+            let times = Times {
+                from,
+                to,
+                hard_stop: to + Duration::from_secs(3),
+            };
             let _ = go_tx.send(Some(times));
             tokio::time::sleep_until(from.into()).await;
             let s0 = sample();
@@ -191,7 +211,11 @@ pub async fn run(cfg: LoadCfg, target: Arc<Target>, pid: Option<u32>) -> Result<
         }
         Mode::Idle => {
             let now = Instant::now();
-            let _ = go_tx.send(Some(Times { from: now, to: now, hard_stop: now }));
+            let _ = go_tx.send(Some(Times {
+                from: now,
+                to: now,
+                hard_stop: now,
+            }));
             // Let allocations settle, then read RSS and heartbeat CPU.
             let settle = cfg.warmup;
             tokio::time::sleep(settle).await;

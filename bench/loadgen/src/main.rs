@@ -4,10 +4,13 @@
 //! polybench run [--quick]            all workloads against ours and the peers -> bench/results/latest.md
 //! polybench scale [--transport ...]  ramp idle sessions until something gives
 //! polybench load --addr HOST:PORT    one workload against a server already running
+//! polybench compress                 gzip/deflate savings and CPU on realistic JSON payloads
 //! ```
 //! Normally started by `bash bench/run.sh`, which builds everything first.
 
 mod client;
+mod compress;
+mod fanout;
 mod http;
 mod load;
 mod net;
@@ -15,7 +18,9 @@ mod proto;
 mod report;
 mod scale;
 mod servers;
+mod storm;
 mod suite;
+mod svg;
 mod sys;
 
 use std::path::PathBuf;
@@ -77,7 +82,11 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', default_value = "websocket,polling")]
         transport: Vec<String>,
         /// Session counts to step through.
-        #[arg(long, value_delimiter = ',', default_value = "5000,10000,20000,30000,40000,50000,60000")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "5000,10000,20000,30000,40000,50000,60000"
+        )]
         steps: Vec<usize>,
         #[arg(long, default_value_t = 25_000)]
         ping_interval: u64,
@@ -86,6 +95,14 @@ enum Cmd {
         #[arg(long, default_value_t = 12_000.0)]
         max_rss_mib: f64,
         /// Append the markdown section to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// What gzip/deflate would save and cost on polling and streaming
+    /// responses (realistic JSON); markdown to stdout and --out.
+    Compress {
+        #[arg(long)]
+        quick: bool,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -133,20 +150,48 @@ fn main() -> Result<()> {
 }
 
 async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
-    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
     let repo = match &cli.repo {
         Some(r) => r.clone(),
         None => bench.join(".."),
     };
-    let paths = Paths { repo: repo.canonicalize()?, bench: bench.clone(), logs: bench.join("results/logs") };
+    let paths = Paths {
+        repo: repo.canonicalize()?,
+        bench: bench.clone(),
+        logs: bench.join("results/logs"),
+    };
     let server_cpu = if pin { Some(1) } else { None };
     match cli.cmd {
-        Cmd::Run { quick, rounds, servers, workloads, out, command } => {
+        Cmd::Run {
+            quick,
+            rounds,
+            servers,
+            workloads,
+            out,
+            command,
+        } => {
             let only_servers = servers
-                .map(|v| v.iter().map(|s| Server::from_id(s).ok_or_else(|| anyhow!("unknown server {s}"))).collect::<Result<Vec<_>>>())
+                .map(|v| {
+                    v.iter()
+                        .map(|s| Server::from_id(s).ok_or_else(|| anyhow!("unknown server {s}")))
+                        .collect::<Result<Vec<_>>>()
+                })
                 .transpose()?;
-            let opts = suite::SuiteOpts { quick, only_servers, only_workloads: workloads, server_cpu, sources: cli.sources, rounds };
-            eprintln!("polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}", cli.client_threads);
+            let opts = suite::SuiteOpts {
+                quick,
+                only_servers,
+                only_workloads: workloads,
+                server_cpu,
+                sources: cli.sources,
+                rounds,
+            };
+            eprintln!(
+                "polybench: RLIMIT_NOFILE {nofile}, generator threads {}, pinned {pin}",
+                cli.client_threads
+            );
+            let load_start = loadavg();
             let rows = suite::run(&paths, &opts).await?;
             let meta = report::Meta {
                 date: cmd_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -154,6 +199,7 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 machine: machine(),
                 versions: versions(&paths),
                 rounds,
+                load: format!("{load_start} / {}", loadavg()),
                 pinning: if pin {
                     format!("generator pinned to CPU 0 ({} thread), each server pinned to CPU 1 (taskset)", cli.client_threads)
                 } else {
@@ -164,12 +210,29 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             let out = out.unwrap_or_else(|| bench.join("results/latest.md"));
             std::fs::create_dir_all(out.parent().unwrap())?;
             std::fs::write(&out, &md)?;
-            std::fs::write(out.with_extension("json"), serde_json::to_string_pretty(&rows)?)?;
+            std::fs::write(
+                out.with_extension("json"),
+                serde_json::to_string_pretty(&rows)?,
+            )?;
+            let chart_dir = out.parent().unwrap().join("charts");
+            std::fs::create_dir_all(&chart_dir)?;
+            for (name, svg) in report::charts(&rows, quick) {
+                std::fs::write(chart_dir.join(&name), svg)?;
+            }
             println!("{md}");
             eprintln!("wrote {}", out.display());
         }
-        Cmd::Scale { server, transport, steps, ping_interval, ping_timeout, max_rss_mib, out } => {
-            let server = Server::from_id(&server).ok_or_else(|| anyhow!("unknown server {server}"))?;
+        Cmd::Scale {
+            server,
+            transport,
+            steps,
+            ping_interval,
+            ping_timeout,
+            max_rss_mib,
+            out,
+        } => {
+            let server =
+                Server::from_id(&server).ok_or_else(|| anyhow!("unknown server {server}"))?;
             let mut md = format!(
                 "## Scale run ({}, {})\n\n- machine: {}\n- RLIMIT_NOFILE: {nofile} (generator and server)\n- client sockets spread over {} source addresses\n\n",
                 cmd_out("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
@@ -181,7 +244,9 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 let transport = match t.as_str() {
                     "websocket" => Transport::Websocket,
                     "polling" => Transport::Polling,
-                    other => return Err(anyhow!("scale supports websocket and polling, not {other}")),
+                    other => {
+                        return Err(anyhow!("scale supports websocket and polling, not {other}"))
+                    }
                 };
                 let o = scale::ScaleOpts {
                     server,
@@ -202,7 +267,26 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
                 eprintln!("wrote {}", out.display());
             }
         }
-        Cmd::Load { addr, kind, path, sessions, size, window, rate, idle, duration, pid } => {
+        Cmd::Compress { quick, out } => {
+            let md = compress::run(quick);
+            println!("{md}");
+            if let Some(out) = out {
+                std::fs::write(&out, &md)?;
+                eprintln!("wrote {}", out.display());
+            }
+        }
+        Cmd::Load {
+            addr,
+            kind,
+            path,
+            sessions,
+            size,
+            window,
+            rate,
+            idle,
+            duration,
+            pid,
+        } => {
             let kind = match kind.as_str() {
                 "eio-ws" => load::Kind::EioWs,
                 "raw-ws" => load::Kind::RawWs,
@@ -220,7 +304,11 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
             });
             let cfg = load::LoadCfg {
                 kind,
-                mode: if idle { load::Mode::Idle } else { load::Mode::Echo { window, rate } },
+                mode: if idle {
+                    load::Mode::Idle
+                } else {
+                    load::Mode::Echo { window, rate }
+                },
                 sessions,
                 size,
                 warmup: Duration::from_secs(1),
@@ -232,6 +320,13 @@ async fn async_main(cli: Cli, pin: bool, nofile: u64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first three fields of /proc/loadavg.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn cmd_out(cmd: &str, args: &[&str]) -> String {
@@ -253,34 +348,57 @@ fn machine() -> String {
         .to_string();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map(|kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0))
         .unwrap_or_default();
-    format!("{} cores ({model}), {mem} RAM, Linux {}", sys::cpus(), cmd_out("uname", &["-r"]))
+    format!(
+        "{} cores ({model}), {mem} RAM, Linux {}",
+        sys::cpus(),
+        cmd_out("uname", &["-r"])
+    )
 }
 
 fn versions(paths: &Paths) -> String {
     let node_pkg = |p: &str| {
-        std::fs::read_to_string(paths.bench.join("node/node_modules").join(p).join("package.json"))
-            .ok()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .and_then(|v| v["version"].as_str().map(String::from))
-            .unwrap_or_else(|| "?".into())
+        std::fs::read_to_string(
+            paths
+                .bench
+                .join("node/node_modules")
+                .join(p)
+                .join("package.json"),
+        )
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v["version"].as_str().map(String::from))
+        .unwrap_or_else(|| "?".into())
     };
     let lock = std::fs::read_to_string(paths.bench.join("Cargo.lock")).unwrap_or_default();
     let crate_v = |name: &str| {
         let needle = format!("name = \"{name}\"\nversion = \"");
         lock.find(&needle)
-            .map(|i| lock[i + needle.len()..].split('"').next().unwrap_or("?").to_string())
+            .map(|i| {
+                lock[i + needle.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap_or("?")
+                    .to_string()
+            })
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "{}, node {}, engine.io {}, sockjs {}, engineioxide {}, tokio-tungstenite {}",
+        "{}, node {}, engine.io {}, socket.io {}, sockjs {}, engineioxide {}, socketioxide {}, tokio-tungstenite {}",
         cmd_out("rustc", &["--version"]),
         cmd_out("node", &["--version"]),
         node_pkg("engine.io"),
+        node_pkg("socket.io"),
         node_pkg("sockjs"),
         crate_v("engineioxide"),
+        crate_v("socketioxide"),
         crate_v("tokio-tungstenite")
     )
 }

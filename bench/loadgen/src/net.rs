@@ -16,7 +16,10 @@ pub struct SourcePool {
 
 impl SourcePool {
     pub fn new(n: usize) -> SourcePool {
-        SourcePool { n: n.clamp(1, 250), next: AtomicUsize::new(0) }
+        SourcePool {
+            n: n.clamp(1, 250),
+            next: AtomicUsize::new(0),
+        }
     }
 
     fn pick(&self) -> Ipv4Addr {

@@ -31,14 +31,36 @@ pub struct ScaleOpts {
 
 /// Runs the ramp; returns a markdown section.
 pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
-    let kind = o.server.kind(o.transport).ok_or_else(|| anyhow::anyhow!("{} has no {}", o.server.name(), o.transport.name()))?;
-    let sopts = ServerOpts { ping_interval_ms: o.ping_interval_ms, ping_timeout_ms: o.ping_timeout_ms, cpu: o.server_cpu };
-    let running = servers::start(paths, o.server, sopts, &format!("scale-{}", o.transport.name())).await?;
+    let kind = o
+        .server
+        .kind(o.transport)
+        .ok_or_else(|| anyhow::anyhow!("{} has no {}", o.server.name(), o.transport.name()))?;
+    let sopts = ServerOpts {
+        ping_interval_ms: o.ping_interval_ms,
+        ping_timeout_ms: o.ping_timeout_ms,
+        cpu: o.server_cpu,
+        test_hooks: false,
+    };
+    let running = servers::start(
+        paths,
+        o.server,
+        sopts,
+        &format!("scale-{}", o.transport.name()),
+    )
+    .await?;
     let pool = Arc::new(SourcePool::new(o.sources));
-    let target = Arc::new(Target { addr: running.addr, path: o.server.path().to_string(), pool });
+    let target = Arc::new(Target {
+        addr: running.addr,
+        path: o.server.path().to_string(),
+        pool,
+    });
     let counters = Arc::new(Counters::default());
     let now = Instant::now();
-    let (_go_tx, go_rx) = watch::channel(Some(Times { from: now, to: now, hard_stop: now }));
+    let (_go_tx, go_rx) = watch::channel(Some(Times {
+        from: now,
+        to: now,
+        hard_stop: now,
+    }));
     let (stop_tx, stop_rx) = watch::channel(false);
     let cfg = Arc::new(LoadCfg {
         kind,
@@ -64,7 +86,11 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
     let _ = writeln!(
         out,
         "### {} on {} (ping interval {} ms, ping timeout {} ms; each step held {:.0} s)\n",
-        o.transport.name(), o.server.name(), o.ping_interval_ms, o.ping_timeout_ms, hold.as_secs_f64()
+        o.transport.name(),
+        o.server.name(),
+        o.ping_interval_ms,
+        o.ping_timeout_ms,
+        hold.as_secs_f64()
     );
     let _ = writeln!(out, "| sessions asked | held | failed | dropped | pings answered in hold | server RSS MiB | KiB/session | server CPU % in hold | ramp s |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -78,7 +104,10 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
             tasks.push(tokio::spawn(async move { crate::client::session(c).await }));
         }
         let deadline = Instant::now() + Duration::from_secs(300);
-        while counters.ready.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed) < step && Instant::now() < deadline {
+        while counters.ready.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed)
+            < step
+            && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let ramp = t0.elapsed();
@@ -129,7 +158,10 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
         }
         best = held;
         if rss > o.max_rss_mib {
-            limit = format!("server RSS {rss:.0} MiB passed the {:.0} MiB cap", o.max_rss_mib);
+            limit = format!(
+                "server RSS {rss:.0} MiB passed the {:.0} MiB cap",
+                o.max_rss_mib
+            );
             break;
         }
     }
@@ -138,6 +170,9 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
     running.stop().await;
-    let _ = writeln!(out, "\nMost sessions held with every heartbeat answered: **{best}**. Limit: {limit}.\n");
+    let _ = writeln!(
+        out,
+        "\nMost sessions held with every heartbeat answered: **{best}**. Limit: {limit}.\n"
+    );
     Ok(out)
 }

@@ -42,11 +42,22 @@ pub enum Server {
     Engineioxide,
     NodeEngineIo,
     NodeSockjs,
+    /// socketioxide fan-out server (broadcast to a room).
+    Socketioxide,
+    /// Node socket.io fan-out server (`io.emit`).
+    NodeSocketIo,
 }
 
 impl Server {
-    pub const ALL: [Server; 5] =
-        [Server::Ours, Server::Tungstenite, Server::Engineioxide, Server::NodeEngineIo, Server::NodeSockjs];
+    pub const ALL: [Server; 7] = [
+        Server::Ours,
+        Server::Tungstenite,
+        Server::Engineioxide,
+        Server::NodeEngineIo,
+        Server::NodeSockjs,
+        Server::Socketioxide,
+        Server::NodeSocketIo,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,6 +66,8 @@ impl Server {
             Server::Engineioxide => "engineioxide",
             Server::NodeEngineIo => "node engine.io",
             Server::NodeSockjs => "node sockjs",
+            Server::Socketioxide => "socketioxide",
+            Server::NodeSocketIo => "node socket.io",
         }
     }
 
@@ -65,6 +78,8 @@ impl Server {
             Server::Engineioxide => "engineioxide",
             Server::NodeEngineIo => "engineio",
             Server::NodeSockjs => "sockjs",
+            Server::Socketioxide => "socketioxide",
+            Server::NodeSocketIo => "socketio",
         }
     }
 
@@ -78,8 +93,12 @@ impl Server {
         use Transport::*;
         Some(match (self, transport) {
             (Tungstenite, Websocket) => Kind::RawWs,
-            (Ours | Engineioxide | NodeEngineIo, Websocket) => Kind::EioWs,
-            (Ours | Engineioxide | NodeEngineIo, Polling) => Kind::EioPolling,
+            (Ours | Engineioxide | NodeEngineIo | Socketioxide | NodeSocketIo, Websocket) => {
+                Kind::EioWs
+            }
+            (Ours | Engineioxide | NodeEngineIo | Socketioxide | NodeSocketIo, Polling) => {
+                Kind::EioPolling
+            }
             (Ours, XhrStreaming) => Kind::PolyXhr,
             (Ours, Htmlfile) => Kind::PolyHtml,
             (NodeSockjs, XhrStreaming) => Kind::SockXhr,
@@ -118,6 +137,9 @@ pub struct ServerOpts {
     pub ping_timeout_ms: u64,
     /// Pin the server to this CPU (taskset), if any.
     pub cpu: Option<usize>,
+    /// Start polysock's echo example with `--test-hooks` (fan-out needs
+    /// its `@broadcast`); the peers ignore the flag.
+    pub test_hooks: bool,
 }
 
 impl Paths {
@@ -127,8 +149,27 @@ impl Paths {
             Server::Ours => (self.repo.join("target/release/examples/echo"), vec![]),
             Server::Tungstenite => (rel("tungstenite-echo"), vec![]),
             Server::Engineioxide => (rel("engineioxide-echo"), vec![]),
-            Server::NodeEngineIo => ("node".into(), vec![self.bench.join("node/engineio-echo.js").display().to_string()]),
-            Server::NodeSockjs => ("node".into(), vec![self.bench.join("node/sockjs-echo.js").display().to_string()]),
+            Server::NodeEngineIo => (
+                "node".into(),
+                vec![self
+                    .bench
+                    .join("node/engineio-echo.js")
+                    .display()
+                    .to_string()],
+            ),
+            Server::NodeSockjs => (
+                "node".into(),
+                vec![self.bench.join("node/sockjs-echo.js").display().to_string()],
+            ),
+            Server::Socketioxide => (rel("socketioxide-fanout"), vec![]),
+            Server::NodeSocketIo => (
+                "node".into(),
+                vec![self
+                    .bench
+                    .join("node/socketio-fanout.js")
+                    .display()
+                    .to_string()],
+            ),
         }
     }
 
@@ -136,7 +177,9 @@ impl Paths {
     pub fn available(&self, s: Server) -> bool {
         let (prog, args) = self.program(s);
         match args.first() {
-            Some(script) => Path::new(script).exists() && self.bench.join("node/node_modules").exists(),
+            Some(script) => {
+                Path::new(script).exists() && self.bench.join("node/node_modules").exists()
+            }
             None => prog.exists(),
         }
     }
@@ -154,12 +197,20 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
     let (prog, mut args) = paths.program(s);
     args.extend(
         [
-            "--listen", "127.0.0.1:0", "--path", "/engine.io",
-            "--ping-interval", &opts.ping_interval_ms.to_string(),
-            "--ping-timeout", &opts.ping_timeout_ms.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--path",
+            "/engine.io",
+            "--ping-interval",
+            &opts.ping_interval_ms.to_string(),
+            "--ping-timeout",
+            &opts.ping_timeout_ms.to_string(),
         ]
         .map(String::from),
     );
+    if opts.test_hooks {
+        args.push("--test-hooks".into());
+    }
     let mut cmd = match opts.cpu {
         Some(cpu) => {
             let mut c = Command::new("taskset");
@@ -175,11 +226,16 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
     std::fs::create_dir_all(&paths.logs)?;
     let log_path = paths.logs.join(format!("{}-{}.log", s.id(), tag));
     let log = std::fs::File::create(&log_path)?;
-    cmd.stdout(Stdio::piped()).stderr(log).stdin(Stdio::null()).kill_on_drop(true);
+    cmd.stdout(Stdio::piped())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
     if s == Server::Ours {
         cmd.env("RUST_LOG", "warn");
     }
-    let mut child = cmd.spawn().with_context(|| format!("spawn {}", prog.display()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("spawn {}", prog.display()))?;
     let pid = child.id().ok_or_else(|| anyhow!("no pid"))?;
     let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(60), async {
@@ -188,14 +244,25 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
                 return Ok::<_, anyhow::Error>(l);
             }
         }
-        bail!("{} exited before printing its address (log: {})", s.name(), log_path.display())
+        bail!(
+            "{} exited before printing its address (log: {})",
+            s.name(),
+            log_path.display()
+        )
     })
     .await
     .map_err(|_| anyhow!("{} did not print its address within 60 s", s.name()))??;
     // Keep draining stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
-    let hostport = line.split("http://").nth(1).unwrap_or("").trim().trim_end_matches('/');
-    let addr: SocketAddr = hostport.parse().with_context(|| format!("parse address from {line:?}"))?;
+    let hostport = line
+        .split("http://")
+        .nth(1)
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('/');
+    let addr: SocketAddr = hostport
+        .parse()
+        .with_context(|| format!("parse address from {line:?}"))?;
     Ok(Running { addr, pid, child })
 }
 
@@ -205,7 +272,10 @@ impl Running {
         unsafe {
             libc::kill(self.pid as i32, libc::SIGTERM);
         }
-        if tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }

@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::fanout::{self, Dialect, FanCfg};
 use crate::load::{self, LoadCfg, LoadResult, Mode, Target};
 use crate::net::SourcePool;
 use crate::servers::{self, Paths, Server, ServerOpts, Transport};
+use crate::storm::{self, StormMode};
 
 /// What a workload is for, which decides the figure the report compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,6 +19,19 @@ pub enum Metric {
     Throughput,
     Latency,
     IdleMemory,
+    /// Deliveries per second from one publisher to every subscriber.
+    Fanout,
+    /// Sessions established per second when all clients arrive at once.
+    Storm,
+}
+
+/// Fan-out settings of a workload.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FanSpec {
+    /// A quarter of the subscribers on each transport (polysock only).
+    pub mixed: bool,
+    /// Broadcasts per second; None = flat out.
+    pub rate: Option<f64>,
 }
 
 /// One workload of the suite.
@@ -30,6 +45,44 @@ pub struct Workload {
     pub sessions: usize,
     pub size: usize,
     pub servers: Vec<Server>,
+    pub fan: Option<FanSpec>,
+    pub storm: Option<StormMode>,
+    /// Server ping interval and timeout, ms.
+    pub ping_ms: (u64, u64),
+}
+
+/// Default heartbeat (Engine.IO's defaults are 25 s / 20 s).
+const PING: (u64, u64) = (25_000, 20_000);
+/// Idle workloads run heartbeats every 5 s so the hold window sees them.
+pub const IDLE_PING: (u64, u64) = (5_000, 10_000);
+/// Fixed publish rate of the fan-out latency runs, broadcasts per second:
+/// 50,000 deliveries/s at 10,000 clients, which one generator core takes
+/// in without falling behind (at 20/s it could not, and the latency
+/// measured the generator's backlog).
+pub const FAN_RATE: f64 = 5.0;
+
+/// A workload id built at run time (ids are `&'static str` throughout; the
+/// few dozen leaked strings live as long as the run anyway).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Fan-out subscriber counts of the sweep.
+pub fn fan_counts(quick: bool) -> Vec<usize> {
+    if quick {
+        vec![500, 2000]
+    } else {
+        vec![1000, 2500, 5000, 10000]
+    }
+}
+
+/// Storm size.
+pub fn storm_clients(quick: bool) -> usize {
+    if quick {
+        2000
+    } else {
+        10000
+    }
 }
 
 /// The workloads; `quick` shrinks counts so the whole suite takes ~2 min.
@@ -39,90 +92,257 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
     let ws_peers = vec![Ours, Tungstenite, Engineioxide, NodeEngineIo];
     let eio_peers = vec![Ours, Engineioxide, NodeEngineIo];
     let stream_peers = vec![Ours, NodeSockjs];
-    let mut w = vec![
-        Workload {
-            id: "ws-echo",
-            title: "websocket echo, flat out",
-            transport: Transport::Websocket,
-            metric: Metric::Throughput,
-            mode: Mode::Echo { window: 4, rate: None },
-            sessions: 100,
-            size: 32,
-            servers: ws_peers.clone(),
+    let fan_peers = vec![Ours, Socketioxide, NodeSocketIo];
+    let base = |id: &'static str,
+                title: &'static str,
+                transport: Transport,
+                metric: Metric,
+                servers: &Vec<Server>| Workload {
+        id,
+        title,
+        transport,
+        metric,
+        mode: Mode::Echo {
+            window: 4,
+            rate: None,
         },
-        Workload {
-            id: "ws-echo-1k",
-            title: "websocket echo, flat out, 1 KiB messages",
-            transport: Transport::Websocket,
-            metric: Metric::Throughput,
-            mode: Mode::Echo { window: 4, rate: None },
-            sessions: 100,
-            size: 1024,
-            servers: ws_peers.clone(),
-        },
-        Workload {
-            id: "ws-latency",
-            title: "websocket echo at 5000 msg/s total (latency)",
-            transport: Transport::Websocket,
-            metric: Metric::Latency,
-            mode: Mode::Echo { window: 64, rate: Some(5000.0) },
-            sessions: 500,
-            size: 32,
-            servers: ws_peers.clone(),
-        },
-        Workload {
-            id: "polling-rt",
-            title: "polling round trips (POST message, GET echo), flat out",
-            transport: Transport::Polling,
-            metric: Metric::Throughput,
-            mode: Mode::Echo { window: 1, rate: None },
-            sessions: 100,
-            size: 32,
-            servers: eio_peers.clone(),
-        },
-        Workload {
-            id: "xhr-stream",
-            title: "xhr-streaming downstream echo, 64 in flight per session",
-            transport: Transport::XhrStreaming,
-            metric: Metric::Throughput,
-            mode: Mode::Echo { window: 64, rate: None },
-            sessions: 50,
-            size: 32,
-            servers: stream_peers.clone(),
-        },
-        Workload {
-            id: "htmlfile-stream",
-            title: "htmlfile downstream echo, 64 in flight per session",
-            transport: Transport::Htmlfile,
-            metric: Metric::Throughput,
-            mode: Mode::Echo { window: 64, rate: None },
-            sessions: 50,
-            size: 32,
-            servers: stream_peers,
-        },
-        Workload {
-            id: "ws-idle",
-            title: "idle websocket sessions (RSS growth per session)",
-            transport: Transport::Websocket,
-            metric: Metric::IdleMemory,
-            mode: Mode::Idle,
-            sessions: q(2000, 10000),
-            size: 0,
-            servers: ws_peers,
-        },
-    ];
-    if quick {
-        w.retain(|w| w.id != "ws-echo-1k");
-    } else {
+        sessions: 100,
+        size: 32,
+        servers: servers.clone(),
+        fan: None,
+        storm: None,
+        ping_ms: PING,
+    };
+    let mut w = vec![base(
+        "ws-echo",
+        "websocket echo, flat out",
+        Transport::Websocket,
+        Metric::Throughput,
+        &ws_peers,
+    )];
+    if !quick {
         w.push(Workload {
-            id: "polling-idle",
-            title: "idle long-polling sessions (RSS growth per session)",
-            transport: Transport::Polling,
-            metric: Metric::IdleMemory,
+            size: 1024,
+            ..base(
+                "ws-echo-1k",
+                "websocket echo, flat out, 1 KiB messages",
+                Transport::Websocket,
+                Metric::Throughput,
+                &ws_peers,
+            )
+        });
+        w.push(Workload {
+            mode: Mode::Echo {
+                window: 64,
+                rate: Some(5000.0),
+            },
+            sessions: 500,
+            ..base(
+                "ws-latency",
+                "websocket echo at 5000 msg/s total (latency)",
+                Transport::Websocket,
+                Metric::Latency,
+                &ws_peers,
+            )
+        });
+    }
+    w.push(Workload {
+        mode: Mode::Echo {
+            window: 1,
+            rate: None,
+        },
+        ..base(
+            "polling-rt",
+            "polling round trips (POST message, GET echo), flat out",
+            Transport::Polling,
+            Metric::Throughput,
+            &eio_peers,
+        )
+    });
+    w.push(Workload {
+        mode: Mode::Echo {
+            window: 64,
+            rate: None,
+        },
+        sessions: 50,
+        ..base(
+            "xhr-stream",
+            "xhr-streaming downstream echo, 64 in flight per session",
+            Transport::XhrStreaming,
+            Metric::Throughput,
+            &stream_peers,
+        )
+    });
+    w.push(Workload {
+        mode: Mode::Echo {
+            window: 64,
+            rate: None,
+        },
+        sessions: 50,
+        ..base(
+            "htmlfile-stream",
+            "htmlfile downstream echo, 64 in flight per session",
+            Transport::Htmlfile,
+            Metric::Throughput,
+            &stream_peers,
+        )
+    });
+    // Fan-out: the sweep over subscriber counts, 32 B, flat out and at a
+    // fixed rate; 1 KiB and the mixed-transport run at the largest count.
+    let counts = fan_counts(quick);
+    let top = *counts.last().unwrap_or(&1000);
+    let fan = |id: String,
+               title: String,
+               clients: usize,
+               size: usize,
+               spec: FanSpec,
+               servers: &Vec<Server>| Workload {
+        sessions: clients,
+        size,
+        fan: Some(spec),
+        ..base(
+            leak(id),
+            leak(title),
+            Transport::Websocket,
+            Metric::Fanout,
+            servers,
+        )
+    };
+    let flat = FanSpec {
+        mixed: false,
+        rate: None,
+    };
+    let rate = FanSpec {
+        mixed: false,
+        rate: Some(FAN_RATE),
+    };
+    for &c in &counts {
+        w.push(fan(
+            format!("fanout-flat-32-{c}"),
+            format!("fan-out to {c} websocket clients, 32 B, flat out"),
+            c,
+            32,
+            flat,
+            &fan_peers,
+        ));
+    }
+    for &c in &counts {
+        if quick && c != top {
+            continue;
+        }
+        w.push(fan(
+            format!("fanout-rate-32-{c}"),
+            format!("fan-out to {c} websocket clients, 32 B, {FAN_RATE} broadcasts/s (latency)"),
+            c,
+            32,
+            rate,
+            &fan_peers,
+        ));
+    }
+    if !quick {
+        w.push(fan(
+            format!("fanout-flat-1k-{top}"),
+            format!("fan-out to {top} websocket clients, 1 KiB, flat out"),
+            top,
+            1024,
+            flat,
+            &fan_peers,
+        ));
+        w.push(fan(
+            format!("fanout-rate-1k-{top}"),
+            format!("fan-out to {top} websocket clients, 1 KiB, {FAN_RATE} broadcasts/s (latency)"),
+            top,
+            1024,
+            rate,
+            &fan_peers,
+        ));
+    }
+    w.push(fan(
+        format!("fanout-mixed-flat-{top}"),
+        format!("fan-out to {top} clients, a quarter on each transport (websocket, polling, xhr-streaming, htmlfile), 32 B, flat out"),
+        top,
+        32,
+        FanSpec { mixed: true, rate: None },
+        &vec![Ours],
+    ));
+    if !quick {
+        w.push(fan(
+            format!("fanout-mixed-rate-{top}"),
+            format!("fan-out to {top} clients, a quarter on each transport, 32 B, {FAN_RATE} broadcasts/s (latency)"),
+            top,
+            32,
+            FanSpec { mixed: true, rate: Some(FAN_RATE) },
+            &vec![Ours],
+        ));
+    }
+    // Connection storms.
+    let n = storm_clients(quick);
+    for (id, title, mode, t) in [
+        (
+            "storm-ws",
+            "connection storm over websocket: open, one echo",
+            StormMode::Websocket,
+            Transport::Websocket,
+        ),
+        (
+            "storm-polling",
+            "connection storm over long-polling: open, one echo",
+            StormMode::Polling,
+            Transport::Polling,
+        ),
+        (
+            "storm-upgrade",
+            "connection storm, long-polling then upgrade to websocket: open, upgrade, one echo",
+            StormMode::Upgrade,
+            Transport::Websocket,
+        ),
+    ] {
+        w.push(Workload {
+            sessions: n,
+            storm: Some(mode),
+            ..base(id, title, t, Metric::Storm, &eio_peers)
+        });
+    }
+    // Idle memory on every transport, heartbeats running.
+    for (id, title, t, servers) in [
+        (
+            "ws-idle",
+            "idle websocket sessions (RSS growth per session)",
+            Transport::Websocket,
+            &ws_peers,
+        ),
+        (
+            "polling-idle",
+            "idle long-polling sessions (RSS growth per session)",
+            Transport::Polling,
+            &eio_peers,
+        ),
+        (
+            "xhr-idle",
+            "idle xhr-streaming sessions (RSS growth per session)",
+            Transport::XhrStreaming,
+            &stream_peers,
+        ),
+        (
+            "htmlfile-idle",
+            "idle htmlfile sessions (RSS growth per session)",
+            Transport::Htmlfile,
+            &stream_peers,
+        ),
+    ] {
+        // Streaming sessions hold two sockets each on the generator (stream
+        // and POST), so 5,000 of them stay under its 20,000 fd limit.
+        let streaming = matches!(t, Transport::XhrStreaming | Transport::Htmlfile);
+        w.push(Workload {
             mode: Mode::Idle,
-            sessions: 5000,
+            sessions: if streaming {
+                q(1000, 5000)
+            } else {
+                q(1000, 10000)
+            },
             size: 0,
-            servers: eio_peers,
+            ping_ms: IDLE_PING,
+            ..base(id, title, t, Metric::IdleMemory, servers)
         });
     }
     w
@@ -153,10 +373,18 @@ pub struct SuiteOpts {
 
 pub async fn run(paths: &Paths, opts: &SuiteOpts) -> Result<Vec<Row>> {
     let pool = Arc::new(SourcePool::new(opts.sources));
-    let (warmup, duration) = if opts.quick { (Duration::from_secs(1), Duration::from_secs(4)) } else { (Duration::from_secs(2), Duration::from_secs(10)) };
+    let (warmup, duration) = if opts.quick {
+        (Duration::from_secs(1), Duration::from_secs(3))
+    } else {
+        (Duration::from_secs(2), Duration::from_secs(10))
+    };
     let mut rows = Vec::new();
     for w in workloads(opts.quick) {
-        if opts.only_workloads.as_ref().is_some_and(|o| !o.iter().any(|x| x == w.id)) {
+        if opts
+            .only_workloads
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|x| x == w.id))
+        {
             continue;
         }
         let servers: Vec<Server> = w
@@ -189,14 +417,23 @@ async fn run_one(
     pool: &Arc<SourcePool>,
     opts: &SuiteOpts,
 ) -> Row {
-    let mut row = Row { workload: w.id.to_string(), server: s, result: None, skipped: None };
+    let mut row = Row {
+        workload: w.id.to_string(),
+        server: s,
+        result: None,
+        skipped: None,
+    };
     if !paths.available(s) {
         row.skipped = Some("not built".into());
         eprintln!("[{}] {}: skipped (not built)", w.id, s.name());
         return row;
     }
-    let kind = s.kind(w.transport).expect("workload lists only servers with the transport");
-    let sopts = ServerOpts { ping_interval_ms: 25_000, ping_timeout_ms: 20_000, cpu: opts.server_cpu };
+    let sopts = ServerOpts {
+        ping_interval_ms: w.ping_ms.0,
+        ping_timeout_ms: w.ping_ms.1,
+        cpu: opts.server_cpu,
+        test_hooks: w.fan.is_some(),
+    };
     let running = match servers::start(paths, s, sopts, w.id).await {
         Ok(r) => r,
         Err(e) => {
@@ -205,23 +442,68 @@ async fn run_one(
             return row;
         }
     };
-    let target = Arc::new(Target { addr: running.addr, path: s.path().to_string(), pool: pool.clone() });
-    let cfg = LoadCfg {
-        kind,
-        mode: w.mode,
-        sessions: w.sessions,
-        size: w.size,
-        warmup: if w.metric == Metric::IdleMemory { Duration::from_secs(2) } else { warmup },
-        duration: if w.metric == Metric::IdleMemory { Duration::from_secs(1) } else { duration },
-        connect_concurrency: 64,
+    let target = Arc::new(Target {
+        addr: running.addr,
+        path: s.path().to_string(),
+        pool: pool.clone(),
+    });
+    let r = match (w.fan, w.storm) {
+        (Some(f), _) => {
+            let cfg = FanCfg {
+                clients: w.sessions,
+                mixed: f.mixed,
+                size: w.size,
+                rate: f.rate,
+                window: 4,
+                dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) {
+                    Dialect::SocketIo
+                } else {
+                    Dialect::Eio
+                },
+                warmup,
+                // Fan-out windows are 2 s (quick) or 5 s: there are many of them.
+                duration: if opts.quick {
+                    Duration::from_secs(2)
+                } else {
+                    duration.min(Duration::from_secs(5))
+                },
+            };
+            fanout::run(cfg, target, Some(running.pid)).await
+        }
+        (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(running.pid)).await,
+        (None, None) => {
+            let kind = s
+                .kind(w.transport)
+                .expect("workload lists only servers with the transport");
+            let idle = w.metric == Metric::IdleMemory;
+            let cfg = LoadCfg {
+                kind,
+                mode: w.mode,
+                sessions: w.sessions,
+                size: w.size,
+                // Idle: settle, then the hold whose CPU is heartbeats alone
+                // (quick mode's 1 s hold is too short for a CPU figure).
+                warmup: if idle {
+                    Duration::from_secs(if opts.quick { 1 } else { 2 })
+                } else {
+                    warmup
+                },
+                duration: if idle {
+                    Duration::from_secs(if opts.quick { 1 } else { 10 })
+                } else {
+                    duration
+                },
+                connect_concurrency: 64,
+            };
+            load::run(cfg, target, Some(running.pid)).await
+        }
     };
-    let r = load::run(cfg, target, Some(running.pid)).await;
     running.stop().await;
     match r {
         Ok(r) => {
             eprintln!(
-                "[{}] {:<24} {:>10.0} msg/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}%  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
-                w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct,
+                "[{}] {:<24} {:>10.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}% ({:.2} us/op)  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
+                w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct, r.cpu_us_per_op,
                 r.server_rss_mib, r.idle_kib_per_session, r.sessions_ok, r.sessions_failed, r.dropped,
                 r.first_error.as_ref().map(|e| format!("  first error: {e}")).unwrap_or_default()
             );
@@ -238,6 +520,7 @@ fn median(mut runs: Vec<Row>, metric: Metric) -> Row {
     let key = |row: &Row| match (&row.result, metric) {
         (None, _) => f64::NEG_INFINITY,
         (Some(r), Metric::IdleMemory) => -r.idle_kib_per_session,
+        (Some(r), Metric::Fanout) if r.published == 0 => f64::NEG_INFINITY,
         (Some(r), _) => r.msgs_per_s,
     };
     runs.sort_by(|a, b| key(b).total_cmp(&key(a)));

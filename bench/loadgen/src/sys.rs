@@ -7,7 +7,10 @@ use std::time::Instant;
 /// Children spawned afterwards (the servers) inherit the new limit.
 pub fn raise_nofile(want: u64) -> u64 {
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
         // As root we may raise the hard limit too; up to fs.nr_open.
         let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
@@ -15,9 +18,15 @@ pub fn raise_nofile(want: u64) -> u64 {
             .and_then(|s| s.trim().parse::<u64>().ok())
             .unwrap_or(lim.rlim_max);
         let target = want.min(nr_open);
-        let try_lim = libc::rlimit { rlim_cur: target, rlim_max: target.max(lim.rlim_max) };
+        let try_lim = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: target.max(lim.rlim_max),
+        };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &try_lim) != 0 {
-            let soft = libc::rlimit { rlim_cur: target.min(lim.rlim_max), rlim_max: lim.rlim_max };
+            let soft = libc::rlimit {
+                rlim_cur: target.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
             libc::setrlimit(libc::RLIMIT_NOFILE, &soft);
         }
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
@@ -37,7 +46,11 @@ pub fn pin_to_cpu(cpu: usize) -> bool {
 /// Number of CPUs online (not the affinity mask: the generator pins itself).
 pub fn cpus() -> usize {
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    if n > 0 { n as usize } else { 1 }
+    if n > 0 {
+        n as usize
+    } else {
+        1
+    }
 }
 
 /// One reading of a process: CPU time (user+system, all threads) and RSS.
@@ -65,7 +78,11 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    Some(ProcSample { at, cpu_secs: ticks / hz, rss_kib })
+    Some(ProcSample {
+        at,
+        cpu_secs: ticks / hz,
+        rss_kib,
+    })
 }
 
 /// Whether process `pid` exists. Needs no file descriptor, unlike

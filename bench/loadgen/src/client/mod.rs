@@ -3,6 +3,7 @@
 //! echoes or idles until told to stop.
 
 mod polling;
+pub mod rawws;
 mod streaming;
 mod ws;
 
@@ -19,7 +20,9 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
     match ctl.cfg.kind {
         Kind::EioWs | Kind::RawWs => ws::session(ctl).await,
         Kind::EioPolling => polling::session(ctl).await,
-        Kind::PolyXhr | Kind::PolyHtml | Kind::SockXhr | Kind::SockHtml => streaming::session(ctl).await,
+        Kind::PolyXhr | Kind::PolyHtml | Kind::SockXhr | Kind::SockHtml => {
+            streaming::session(ctl).await
+        }
     }
 }
 
@@ -45,6 +48,6 @@ fn dropped(ctl: &Ctl) {
 }
 
 /// Resolves once the run says stop.
-async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }

@@ -23,7 +23,11 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
         let path = format!("{}?EIO=4&transport=polling", t.path);
         let head = conn.request("GET", &path, "", b"", &mut buf).await?;
         if head.status != 200 {
-            bail!("handshake status {}: {}", head.status, String::from_utf8_lossy(&buf));
+            bail!(
+                "handshake status {}: {}",
+                head.status,
+                String::from_utf8_lossy(&buf)
+            );
         }
         let first = eio::packets(&buf).next().unwrap_or_default();
         eio::open_sid(first)
@@ -44,22 +48,34 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
     let mut rec = Recorder::new(&times);
     let r = match ctl.cfg.mode {
         Mode::Idle => idle(&ctl, &mut conn, &url).await,
-        Mode::Echo { window, .. } => {
-            tokio::time::timeout_at(times.hard_stop.into(), echo(&ctl, &mut conn, &url, window.max(1), times.to, &mut rec))
-                .await
-                .unwrap_or(Ok(()))
-        }
+        Mode::Echo { window, .. } => tokio::time::timeout_at(
+            times.hard_stop.into(),
+            echo(&ctl, &mut conn, &url, window.max(1), times.to, &mut rec),
+        )
+        .await
+        .unwrap_or(Ok(())),
     };
     if r.is_err() {
         dropped(&ctl);
     }
     r?;
     // Close politely so the server frees the session now.
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), conn.request("POST", &url, CTYPE, b"1", &mut buf)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        conn.request("POST", &url, CTYPE, b"1", &mut buf),
+    )
+    .await;
     Ok(rec)
 }
 
-async fn echo(ctl: &Ctl, conn: &mut HttpConn, url: &str, window: usize, stop: Instant, rec: &mut Recorder) -> Result<()> {
+async fn echo(
+    ctl: &Ctl,
+    conn: &mut HttpConn,
+    url: &str,
+    window: usize,
+    stop: Instant,
+    rec: &mut Recorder,
+) -> Result<()> {
     let mut body = Vec::with_capacity(window * (ctl.cfg.size + 2));
     let mut resp = Vec::with_capacity(4096);
     let mut fifo = VecDeque::with_capacity(window);
@@ -73,7 +89,11 @@ async fn echo(ctl: &Ctl, conn: &mut HttpConn, url: &str, window: usize, stop: In
         while !fifo.is_empty() {
             let head = conn.request("GET", url, "", b"", &mut resp).await?;
             if head.status != 200 {
-                bail!("GET status {}: {}", head.status, String::from_utf8_lossy(&resp));
+                bail!(
+                    "GET status {}: {}",
+                    head.status,
+                    String::from_utf8_lossy(&resp)
+                );
             }
             let now = Instant::now();
             for p in eio::packets(&resp) {
@@ -107,7 +127,11 @@ async fn idle(ctl: &Ctl, conn: &mut HttpConn, url: &str) -> Result<()> {
             r = conn.request("GET", url, "", b"", &mut resp) => r.context("long poll")?,
         };
         if head.status != 200 {
-            bail!("GET status {}: {}", head.status, String::from_utf8_lossy(&resp));
+            bail!(
+                "GET status {}: {}",
+                head.status,
+                String::from_utf8_lossy(&resp)
+            );
         }
         let mut pongs = 0;
         for p in eio::packets(&resp) {
@@ -118,7 +142,9 @@ async fn idle(ctl: &Ctl, conn: &mut HttpConn, url: &str) -> Result<()> {
             }
         }
         if pongs > 0 {
-            ctl.counters.pings.fetch_add(pongs as u64, Ordering::Relaxed);
+            ctl.counters
+                .pings
+                .fetch_add(pongs as u64, Ordering::Relaxed);
             let mut body = Vec::new();
             eio::payload(&mut body, b"", 0, pongs);
             post(conn, url, &body, &mut resp).await?;
@@ -129,7 +155,11 @@ async fn idle(ctl: &Ctl, conn: &mut HttpConn, url: &str) -> Result<()> {
 async fn post(conn: &mut HttpConn, url: &str, body: &[u8], resp: &mut Vec<u8>) -> Result<()> {
     let head = conn.request("POST", url, CTYPE, body, resp).await?;
     if head.status != 200 {
-        bail!("POST status {}: {}", head.status, String::from_utf8_lossy(resp));
+        bail!(
+            "POST status {}: {}",
+            head.status,
+            String::from_utf8_lossy(resp)
+        );
     }
     Ok(())
 }

@@ -37,22 +37,43 @@ impl Urls {
         matches!(self.kind, Kind::SockXhr | Kind::SockHtml)
     }
     fn transport(&self) -> &'static str {
-        if self.kind == Kind::PolyXhr { "xhr-streaming" } else { "htmlfile" }
+        if self.kind == Kind::PolyXhr {
+            "xhr-streaming"
+        } else {
+            "htmlfile"
+        }
     }
     /// Method and path of the next stream request.
     fn stream(&self, acked: u64) -> (&'static str, String) {
         match self.kind {
             Kind::SockXhr => ("POST", format!("{}/xhr_streaming", self.sid)),
             Kind::SockHtml => ("GET", format!("{}/htmlfile?c=cb", self.sid)),
-            _ if self.sid.is_empty() => ("GET", format!("{}?EIO=4&transport={}&ext=1", self.base, self.transport())),
-            _ => ("GET", format!("{}?EIO=4&transport={}&sid={}&ack={}", self.base, self.transport(), self.sid, acked)),
+            _ if self.sid.is_empty() => (
+                "GET",
+                format!("{}?EIO=4&transport={}&ext=1", self.base, self.transport()),
+            ),
+            _ => (
+                "GET",
+                format!(
+                    "{}?EIO=4&transport={}&sid={}&ack={}",
+                    self.base,
+                    self.transport(),
+                    self.sid,
+                    acked
+                ),
+            ),
         }
     }
     fn send(&self) -> String {
         if self.sockjs() {
             format!("{}/xhr_send", self.sid)
         } else {
-            format!("{}?EIO=4&transport={}&sid={}", self.base, self.transport(), self.sid)
+            format!(
+                "{}?EIO=4&transport={}&sid={}",
+                self.base,
+                self.transport(),
+                self.sid
+            )
         }
     }
 }
@@ -61,17 +82,33 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let t = ctl.target.clone();
     let kind = ctl.cfg.kind;
-    let mut urls = Urls { kind, base: t.path.clone(), sid: String::new() };
+    let mut urls = Urls {
+        kind,
+        base: t.path.clone(),
+        sid: String::new(),
+    };
     if urls.sockjs() {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        urls.sid = format!("{}/{:03}/s{:x}{:x}", t.path.trim_end_matches('/'), n % 1000, std::process::id(), n);
+        urls.sid = format!(
+            "{}/{:03}/s{:x}{:x}",
+            t.path.trim_end_matches('/'),
+            n % 1000,
+            std::process::id(),
+            n
+        );
     }
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     let (open_tx, open_rx) = oneshot::channel();
     let reader_urls = urls.clone();
     let reader_ctl = ctl.clone();
-    let reader = tokio::spawn(async move { read_stream(reader_ctl, reader_urls, ev_tx, open_tx).await });
-    let sid = setup(&ctl, async { open_rx.await.map_err(|_| anyhow!("stream ended before open"))? }).await;
+    let reader =
+        tokio::spawn(async move { read_stream(reader_ctl, reader_urls, ev_tx, open_tx).await });
+    let sid = setup(&ctl, async {
+        open_rx
+            .await
+            .map_err(|_| anyhow!("stream ended before open"))?
+    })
+    .await;
     let sid = match sid {
         Ok(s) => s,
         Err(e) => {
@@ -157,7 +194,13 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
     if !urls.sockjs() {
         let _ = tokio::time::timeout(
             std::time::Duration::from_millis(200),
-            post.request("POST", &send_url, "text/plain;charset=UTF-8", b"1", &mut resp),
+            post.request(
+                "POST",
+                &send_url,
+                "text/plain;charset=UTF-8",
+                b"1",
+                &mut resp,
+            ),
         )
         .await;
     }
@@ -184,7 +227,12 @@ fn build_body(urls: &Urls, out: &mut Vec<u8>, msg: &[u8], n: usize, pongs: usize
 
 /// Keeps the session's stream open: parses each response, reopens it when
 /// the server ends it, reports echoes and pings.
-async fn read_stream(ctl: Ctl, mut urls: Urls, ev: mpsc::UnboundedSender<Ev>, open: oneshot::Sender<Result<String>>) {
+async fn read_stream(
+    ctl: Ctl,
+    mut urls: Urls,
+    ev: mpsc::UnboundedSender<Ev>,
+    open: oneshot::Sender<Result<String>>,
+) {
     let t = ctl.target.clone();
     let mut conn = HttpConn::new(t.addr, t.pool.clone());
     let mut open = Some(open);
@@ -193,7 +241,10 @@ async fn read_stream(ctl: Ctl, mut urls: Urls, ev: mpsc::UnboundedSender<Ev>, op
     let sockjs = urls.sockjs();
     loop {
         let (method, path) = urls.stream(received);
-        let head = match conn.start(method, &path, "text/plain;charset=UTF-8", b"").await {
+        let head = match conn
+            .start(method, &path, "text/plain;charset=UTF-8", b"")
+            .await
+        {
             Ok(h) if h.status == 200 => h,
             Ok(h) => {
                 let why = format!("stream status {}", h.status);
@@ -281,7 +332,11 @@ async fn read_stream(ctl: Ctl, mut urls: Urls, ev: mpsc::UnboundedSender<Ev>, op
     }
 }
 
-fn fail(open: &mut Option<oneshot::Sender<Result<String>>>, ev: &mpsc::UnboundedSender<Ev>, why: String) {
+fn fail(
+    open: &mut Option<oneshot::Sender<Result<String>>>,
+    ev: &mpsc::UnboundedSender<Ev>,
+    why: String,
+) {
     match open.take() {
         Some(o) => {
             let _ = o.send(Err(anyhow!(why)));
@@ -291,4 +346,3 @@ fn fail(open: &mut Option<oneshot::Sender<Result<String>>>, ev: &mpsc::Unbounded
         }
     }
 }
-

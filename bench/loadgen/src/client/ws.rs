@@ -27,8 +27,9 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
         // Small read buffer: tungstenite's default 128 KiB per socket would
         // cost the generator gigabytes at scale and a 128 KiB memset per read.
         let config = WebSocketConfig::default().read_buffer_size(4096);
-        let (mut ws, _) =
-            tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await.context("ws handshake")?;
+        let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+            .await
+            .context("ws handshake")?;
         if eio {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) if t.starts_with('0') => {}

@@ -8,7 +8,10 @@ pub const SEP: u8 = 0x1e;
 /// The session id from an open packet `0{"sid":...}`.
 pub fn open_sid(packet: &[u8]) -> Result<String> {
     if packet.first() != Some(&b'0') {
-        return Err(anyhow!("expected open packet, got {:?}", String::from_utf8_lossy(&packet[..packet.len().min(80)])));
+        return Err(anyhow!(
+            "expected open packet, got {:?}",
+            String::from_utf8_lossy(&packet[..packet.len().min(80)])
+        ));
     }
     #[derive(serde::Deserialize)]
     struct Open {

@@ -21,8 +21,14 @@ pub enum Format {
 impl Format {
     /// polysock xhr-streaming format from the response Content-Type.
     pub fn poly_xhr(content_type: &str) -> Option<Format> {
-        let b = content_type.split("boundary=").nth(1)?.trim().trim_matches('"');
-        Some(Format::PolyXhr { delim: format!("\r\n--{b}").into_bytes() })
+        let b = content_type
+            .split("boundary=")
+            .nth(1)?
+            .trim()
+            .trim_matches('"');
+        Some(Format::PolyXhr {
+            delim: format!("\r\n--{b}").into_bytes(),
+        })
     }
 }
 
@@ -47,7 +53,13 @@ pub struct StreamParser {
 
 impl StreamParser {
     pub fn new(fmt: Format) -> StreamParser {
-        StreamParser { fmt, buf: Vec::with_capacity(8192), pos: 0, started: false, ended: false }
+        StreamParser {
+            fmt,
+            buf: Vec::with_capacity(8192),
+            pos: 0,
+            started: false,
+            ended: false,
+        }
     }
 
     /// Feeds bytes; calls `f` with each complete frame's text.
@@ -99,7 +111,9 @@ impl StreamParser {
                 self.pos = self.buf.len();
                 return Status::Ended;
             }
-            let Some(next) = find(&rest[delim.len()..], delim) else { return Status::Partial };
+            let Some(next) = find(&rest[delim.len()..], delim) else {
+                return Status::Partial;
+            };
             let part = &rest[delim.len()..delim.len() + next];
             let body = match find(part, b"\r\n\r\n") {
                 Some(i) => &part[i + 4..],
@@ -116,7 +130,9 @@ impl StreamParser {
             let Some(i) = find(rest, open) else {
                 return Status::Partial;
             };
-            let Some(j) = find(&rest[i + open.len()..], close) else { return Status::Partial };
+            let Some(j) = find(&rest[i + open.len()..], close) else {
+                return Status::Partial;
+            };
             let lit = &rest[i + open.len()..i + open.len() + j];
             self.pos += i + open.len() + j + close.len();
             if lit == b"null" {
@@ -132,7 +148,9 @@ impl StreamParser {
     fn parse_lines(&mut self, f: &mut dyn FnMut(&str)) -> Status {
         loop {
             let rest = &self.buf[self.pos..];
-            let Some(i) = rest.iter().position(|b| *b == b'\n') else { return Status::Partial };
+            let Some(i) = rest.iter().position(|b| *b == b'\n') else {
+                return Status::Partial;
+            };
             let line = &rest[..i];
             self.pos += i + 1;
             if !self.started {
@@ -147,14 +165,18 @@ impl StreamParser {
 /// Decodes a JSON string literal, borrowing when it has no escapes.
 pub fn json_str(lit: &[u8]) -> Option<Cow<'_, str>> {
     if lit.len() >= 2 && lit[0] == b'"' && lit[lit.len() - 1] == b'"' && !lit.contains(&b'\\') {
-        return std::str::from_utf8(&lit[1..lit.len() - 1]).ok().map(Cow::Borrowed);
+        return std::str::from_utf8(&lit[1..lit.len() - 1])
+            .ok()
+            .map(Cow::Borrowed);
     }
     serde_json::from_slice::<String>(lit).ok().map(Cow::Owned)
 }
 
 /// Number of messages in a SockJS `a[...]` frame.
 pub fn sockjs_array_len(frame: &str) -> usize {
-    serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&frame[1..]).map(|v| v.len()).unwrap_or(0)
+    serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&frame[1..])
+        .map(|v| v.len())
+        .unwrap_or(0)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -164,7 +186,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut i = 0;
     while i + needle.len() <= hay.len() {
-        match hay[i..=hay.len() - needle.len()].iter().position(|b| *b == first) {
+        match hay[i..=hay.len() - needle.len()]
+            .iter()
+            .position(|b| *b == first)
+        {
             None => return None,
             Some(k) => {
                 i += k;

@@ -25,7 +25,10 @@ async fn main() -> std::io::Result<()> {
             // 4 KiB read buffer (engineioxide's default) instead of tungstenite's
             // 128 KiB, which is zero-filled on every read.
             let config = WebSocketConfig::default().read_buffer_size(4096);
-            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await else { return };
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, Some(config)).await
+            else {
+                return;
+            };
             // Echo every frame already buffered, then flush once: the
             // cheapest an echo over tungstenite gets.
             while let Some(Ok(mut msg)) = ws.next().await {
