@@ -10,7 +10,7 @@
 //!
 //! [`run`] returns once the session is closed; the engine then forgets it.
 
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::close::CloseReason;
 use crate::protocol::Packet;
@@ -20,9 +20,7 @@ use super::{Phase, Session};
 /// Runs the session's timers until it is closed.
 pub(crate) async fn run(session: &Session) {
     tokio::select! {
-        () = heartbeat(session) => {}
-        () = reap_if_abandoned(session) => {}
-        () = watch_full_queue(session) => {}
+        () = timers(session) => {}
         () = session.ending() => {}
     }
     if session.phase() == Phase::Closing {
@@ -32,60 +30,85 @@ pub(crate) async fn run(session: &Session) {
     session.finish();
 }
 
-/// Pings until a pong does not come, then closes the session.
-async fn heartbeat(session: &Session) {
+/// The three timers on one clock: one sleep at a time, until the earliest
+/// deadline (this future lives as long as the session: one timer entry
+/// rather than three keeps it small).
+async fn timers(session: &Session) {
     let config = session.config();
+    let start = Instant::now();
+    // As in Engine.IO, the next ping comes ping_interval after the pong.
+    let mut next_ping = start + config.ping_interval;
+    let mut pong_due: Option<Instant> = None;
+    let mut first_request_due =
+        (!session.has_returned()).then(|| start + config.first_request_timeout);
+    // The full-queue watch looks twice per grace, so it fires between one
+    // and one and a half graces after the queue stopped moving.
+    let step = config.send_queue_grace / 2;
+    let mut next_queue_look = start + step;
+    let mut stuck_since: Option<(Instant, usize)> = None;
     loop {
-        sleep(config.ping_interval).await;
+        let wake_at = [
+            Some(pong_due.unwrap_or(next_ping)),
+            first_request_due,
+            Some(next_queue_look),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_ping);
         let pong = session.pong_notified();
         tokio::pin!(pong);
         pong.as_mut().enable();
-        session.push_control(Packet::Ping(String::new()));
-        if timeout(config.ping_timeout, &mut pong).await.is_err() {
-            tracing::debug!("no pong within the ping timeout");
-            session.close_now(CloseReason::PingTimeout);
-            return;
-        }
-    }
-}
-
-/// Closes a polling session whose client never made a second request:
-/// handshakes nobody follows up cost a place in the session table until
-/// then, so this comes well before a full ping cycle.
-async fn reap_if_abandoned(session: &Session) {
-    sleep(session.config().first_request_timeout).await;
-    if !session.has_returned() {
-        tracing::debug!("no request after the handshake");
-        session.close_now(CloseReason::Abandoned);
-        return;
-    }
-    std::future::pending().await
-}
-
-/// Closes a session whose queue stays full with nothing delivered for the
-/// send-queue grace: a client that answers pings but never reads would
-/// otherwise hold a full queue, and the sender waiting on it, forever.
-/// Checked twice per grace, so it fires between one and one and a half
-/// graces after the queue stopped moving.
-async fn watch_full_queue(session: &Session) {
-    let grace = session.config().send_queue_grace;
-    let step = grace / 2;
-    let mut stuck_since: Option<(Instant, usize)> = None;
-    loop {
-        sleep(step).await;
-        let delivered = session.delivered_count();
-        stuck_since = match (session.queue_is_full(), stuck_since) {
-            (false, _) => None,
-            (true, Some((since, count))) if count == delivered => {
-                if since.elapsed() >= grace {
-                    tracing::debug!("outbound queue full for the whole grace");
-                    session.close_now(CloseReason::SendQueueFull);
-                    return;
-                }
-                Some((since, count))
-            }
-            (true, _) => Some((Instant::now(), delivered)),
+        let ponged = tokio::select! {
+            () = sleep_until(wake_at) => false,
+            () = &mut pong, if pong_due.is_some() => true,
         };
+        let now = Instant::now();
+        if ponged {
+            pong_due = None;
+            next_ping = now + config.ping_interval;
+            continue;
+        }
+        match pong_due {
+            Some(due) if now >= due => {
+                tracing::debug!("no pong within the ping timeout");
+                session.close_now(CloseReason::PingTimeout);
+                return;
+            }
+            None if now >= next_ping => {
+                session.push_control(Packet::Ping(String::new()));
+                pong_due = Some(now + config.ping_timeout);
+            }
+            _ => {}
+        }
+        if first_request_due.is_some_and(|due| now >= due) {
+            first_request_due = None;
+            // Handshakes nobody follows up cost a place in the session table
+            // until then, so this comes well before a full ping cycle.
+            if !session.has_returned() {
+                tracing::debug!("no request after the handshake");
+                session.close_now(CloseReason::Abandoned);
+                return;
+            }
+        }
+        if now >= next_queue_look {
+            next_queue_look = now + step;
+            // A client that answers pings but never reads would otherwise
+            // hold a full queue, and the sender waiting on it, forever.
+            let delivered = session.delivered_count();
+            stuck_since = match (session.queue_is_full(), stuck_since) {
+                (false, _) => None,
+                (true, Some((since, count))) if count == delivered => {
+                    if now - since >= config.send_queue_grace {
+                        tracing::debug!("outbound queue full for the whole grace");
+                        session.close_now(CloseReason::SendQueueFull);
+                        return;
+                    }
+                    Some((since, count))
+                }
+                (true, _) => Some((now, delivered)),
+            };
+        }
     }
 }
 

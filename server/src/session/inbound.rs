@@ -120,26 +120,43 @@ impl Inlet {
         let cost = u32::try_from(message_cost(&message))
             .unwrap_or(u32::MAX)
             .min(self.budget.max_bytes);
-        let taken = match self.budget.bytes.try_acquire_many(cost) {
-            Ok(permit) => Ok(permit),
-            Err(_) => self.budget.bytes.acquire_many(cost).await,
-        };
-        match taken {
+        let inbound = Inbound { message, cost };
+        if let Ok(permit) = self.budget.bytes.try_acquire_many(cost) {
+            permit.forget();
+            match sender.try_send(inbound) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(inbound)) => {
+                    // Boxed: the waiting state is rare, and this future is
+                    // part of every transport's read loop.
+                    return Box::pin(self.send_waiting(sender, inbound)).await;
+                }
+                Err(mpsc::error::TrySendError::Closed(inbound)) => {
+                    return self.give_back(inbound.cost);
+                }
+            }
+        }
+        Box::pin(self.deliver_waiting(sender, inbound)).await
+    }
+
+    /// The budget is spent: wait for the application to take some.
+    async fn deliver_waiting(&self, sender: &mpsc::Sender<Inbound>, inbound: Inbound) {
+        match self.budget.bytes.acquire_many(inbound.cost).await {
             Ok(permit) => permit.forget(),
             Err(_) => return,
         }
-        let inbound = Inbound { message, cost };
-        let refused = match sender.try_send(inbound) {
-            Ok(()) => None,
-            Err(mpsc::error::TrySendError::Full(inbound)) => {
-                sender.send(inbound).await.err().map(|e| e.0)
-            }
-            Err(mpsc::error::TrySendError::Closed(inbound)) => Some(inbound),
-        };
+        self.send_waiting(sender, inbound).await
+    }
+
+    /// The channel is full: wait for room in it.
+    async fn send_waiting(&self, sender: &mpsc::Sender<Inbound>, inbound: Inbound) {
         // Nobody will take it: its share goes back.
-        if let Some(inbound) = refused {
-            self.budget.bytes.add_permits(inbound.cost as usize);
+        if let Err(refused) = sender.send(inbound).await {
+            self.give_back(refused.0.cost);
         }
+    }
+
+    fn give_back(&self, cost: u32) {
+        self.budget.bytes.add_permits(cost as usize);
     }
 }
 
