@@ -7,11 +7,16 @@
 //! over messages faster than the application reads waits instead of
 //! growing memory. A message larger than the whole budget takes all of it:
 //! it passes when nothing else is waiting.
+//!
+//! The queue is a plain `VecDeque` under a lock that nothing else takes
+//! (a channel would allocate its first block of slots for every session,
+//! idle or not); it ends for the application once the session stopped
+//! delivering and every inlet taken before has let go.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::protocol::Message;
 
@@ -25,138 +30,247 @@ struct Inbound {
     cost: u32,
 }
 
-/// What both ends share: the byte budget, and whether messages may still
-/// reach the application.
 #[derive(Debug)]
-struct Budget {
-    bytes: Semaphore,
-    max_bytes: u32,
-    open: AtomicBool,
+struct State {
+    queue: VecDeque<Inbound>,
+    /// The session still delivers.
+    open: bool,
+    /// Holders that may still deliver: the session's side until it stops,
+    /// and every live inlet.
+    holders: usize,
+    /// The application still has its end.
+    receiver_alive: bool,
 }
 
-/// The session's end of the inbound channel.
+/// What both ends share.
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// A message was queued, or the last holder let go.
+    readable: Notify,
+    /// A message was taken, or the application let go.
+    writable: Notify,
+    bytes: Semaphore,
+    max_bytes: u32,
+    max_messages: usize,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn give_back(&self, cost: u32) {
+        self.bytes.add_permits(cost as usize);
+    }
+
+    /// One holder fewer; the last one ends the application's `recv`.
+    fn release_holder(&self) {
+        let mut state = self.state();
+        state.holders -= 1;
+        let last = state.holders == 0;
+        drop(state);
+        if last {
+            self.readable.notify_one();
+        }
+    }
+}
+
+/// The session's end of the inbound queue.
 #[derive(Debug)]
 pub(crate) struct InboundSide {
-    sender: Mutex<Option<mpsc::Sender<Inbound>>>,
-    budget: Arc<Budget>,
+    shared: Arc<Shared>,
 }
 
 /// The application's end: what [`Socket`](crate::Socket) reads.
 #[derive(Debug)]
 pub(crate) struct InboundReceiver {
-    receiver: mpsc::Receiver<Inbound>,
-    budget: Arc<Budget>,
+    shared: Arc<Shared>,
 }
 
 impl InboundSide {
     pub(crate) fn new(max_messages: usize, max_bytes: u32) -> (Self, InboundReceiver) {
-        let (sender, receiver) = mpsc::channel(max_messages);
-        let budget = Arc::new(Budget {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                open: true,
+                holders: 1,
+                receiver_alive: true,
+            }),
+            readable: Notify::new(),
+            writable: Notify::new(),
             bytes: Semaphore::new(max_bytes as usize),
             max_bytes,
-            open: AtomicBool::new(true),
+            max_messages,
         });
-        let side = Self {
-            sender: Mutex::new(Some(sender)),
-            budget: budget.clone(),
+        let receiver = InboundReceiver {
+            shared: shared.clone(),
         };
-        (side, InboundReceiver { receiver, budget })
+        (Self { shared }, receiver)
     }
 
-    /// A hold on the channel for one transport loop or one POST, taken
-    /// once rather than per message.
+    /// A hold on the queue for one transport loop or one POST, taken once
+    /// rather than per message.
     pub(crate) fn inlet(&self) -> Inlet {
-        let sender = self
-            .sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let mut state = self.shared.state();
+        let holds = state.open;
+        if holds {
+            state.holders += 1;
+        }
+        drop(state);
         Inlet {
-            sender,
-            budget: self.budget.clone(),
+            shared: self.shared.clone(),
+            holds,
         }
     }
 
     /// No message may reach the application any more, even through an
     /// inlet taken before; its `recv` ends once every inlet lets go.
     pub(crate) fn stop(&self) {
-        self.budget.open.store(false, Ordering::Release);
-        self.sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
+        let mut state = self.shared.state();
+        if !state.open {
+            return;
+        }
+        state.open = false;
+        drop(state);
+        self.shared.release_holder();
+        self.shared.writable.notify_waiters();
     }
 
     /// Bytes of the budget in use now.
     pub(crate) fn bytes_waiting(&self) -> usize {
-        self.budget.max_bytes as usize - self.budget.bytes.available_permits()
+        self.shared.max_bytes as usize - self.shared.bytes.available_permits()
     }
 }
 
 impl InboundReceiver {
-    /// The next message; its share of the budget goes back at once.
+    /// The next message, or `None` once the session stopped delivering and
+    /// everything queued before has been taken. Its share of the budget
+    /// goes back at once.
     pub(crate) async fn recv(&mut self) -> Option<Message> {
-        let inbound = self.receiver.recv().await?;
-        self.budget.bytes.add_permits(inbound.cost as usize);
-        Some(inbound.message)
+        loop {
+            let readable = self.shared.readable.notified();
+            tokio::pin!(readable);
+            readable.as_mut().enable();
+            let (next, ended) = {
+                let mut state = self.shared.state();
+                (state.queue.pop_front(), state.holders == 0)
+            };
+            if let Some(inbound) = next {
+                self.shared.writable.notify_one();
+                self.shared.give_back(inbound.cost);
+                return Some(inbound.message);
+            }
+            if ended {
+                return None;
+            }
+            readable.await;
+        }
     }
 }
 
-/// A hold on the application's inbound channel (see [`InboundSide::inlet`]).
+impl Drop for InboundReceiver {
+    fn drop(&mut self) {
+        let mut state = self.shared.state();
+        state.receiver_alive = false;
+        let dropped: u32 = state.queue.drain(..).map(|inbound| inbound.cost).sum();
+        drop(state);
+        self.shared.give_back(dropped);
+        self.shared.writable.notify_waiters();
+    }
+}
+
+/// A hold on the application's inbound queue (see [`InboundSide::inlet`]).
 pub(crate) struct Inlet {
-    sender: Option<mpsc::Sender<Inbound>>,
-    budget: Arc<Budget>,
+    shared: Arc<Shared>,
+    /// Taken while the session delivered: counted among the holders.
+    holds: bool,
+}
+
+impl Drop for Inlet {
+    fn drop(&mut self) {
+        if self.holds {
+            self.shared.release_holder();
+        }
+    }
 }
 
 impl Inlet {
     /// Hands `message` to the application, waiting while the budget or the
-    /// channel is full. Returns at once if the session no longer delivers
+    /// queue is full. Returns at once if the session no longer delivers
     /// (closing) or the application dropped its socket (nobody listens).
     pub(crate) async fn deliver(&self, message: Message) {
-        let Some(sender) = &self.sender else { return };
-        if !self.budget.open.load(Ordering::Acquire) || sender.is_closed() {
+        if !self.holds {
             return;
         }
         let cost = u32::try_from(message_cost(&message))
             .unwrap_or(u32::MAX)
-            .min(self.budget.max_bytes);
-        let inbound = Inbound { message, cost };
-        if let Ok(permit) = self.budget.bytes.try_acquire_many(cost) {
-            permit.forget();
-            match sender.try_send(inbound) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(inbound)) => {
-                    // Boxed: the waiting state is rare, and this future is
-                    // part of every transport's read loop.
-                    return Box::pin(self.send_waiting(sender, inbound)).await;
-                }
-                Err(mpsc::error::TrySendError::Closed(inbound)) => {
-                    return self.give_back(inbound.cost);
+            .min(self.shared.max_bytes);
+        let mut inbound = Inbound { message, cost };
+        match self.shared.bytes.try_acquire_many(cost) {
+            Ok(permit) => permit.forget(),
+            // Boxed: the waiting states are rare, and this future is part of
+            // every transport's read loop.
+            Err(_) => {
+                if !Box::pin(self.wait_for_budget(cost)).await {
+                    return;
                 }
             }
         }
-        Box::pin(self.deliver_waiting(sender, inbound)).await
-    }
-
-    /// The budget is spent: wait for the application to take some.
-    async fn deliver_waiting(&self, sender: &mpsc::Sender<Inbound>, inbound: Inbound) {
-        match self.budget.bytes.acquire_many(inbound.cost).await {
-            Ok(permit) => permit.forget(),
-            Err(_) => return,
-        }
-        self.send_waiting(sender, inbound).await
-    }
-
-    /// The channel is full: wait for room in it.
-    async fn send_waiting(&self, sender: &mpsc::Sender<Inbound>, inbound: Inbound) {
-        // Nobody will take it: its share goes back.
-        if let Err(refused) = sender.send(inbound).await {
-            self.give_back(refused.0.cost);
+        loop {
+            match self.try_push(inbound) {
+                Ok(()) => return,
+                Err(Some(back)) => inbound = back,
+                Err(None) => return,
+            }
+            Box::pin(self.wait_for_room()).await;
         }
     }
 
-    fn give_back(&self, cost: u32) {
-        self.budget.bytes.add_permits(cost as usize);
+    /// Queues `inbound` if there is room; gives it back when full, and
+    /// gives its share back (`Err(None)`) when nobody will take it.
+    fn try_push(&self, inbound: Inbound) -> Result<(), Option<Inbound>> {
+        let mut state = self.shared.state();
+        if !state.open || !state.receiver_alive {
+            drop(state);
+            self.shared.give_back(inbound.cost);
+            return Err(None);
+        }
+        if state.queue.len() >= self.shared.max_messages {
+            return Err(Some(inbound));
+        }
+        state.queue.push_back(inbound);
+        drop(state);
+        self.shared.readable.notify_one();
+        Ok(())
+    }
+
+    /// Waits for `cost` bytes of budget; `false` if the semaphore closed.
+    async fn wait_for_budget(&self, cost: u32) -> bool {
+        match self.shared.bytes.acquire_many(cost).await {
+            Ok(permit) => {
+                permit.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Waits until a message is taken (or the receiver goes, or the session
+    /// stops); the caller tries again.
+    async fn wait_for_room(&self) {
+        let writable = self.shared.writable.notified();
+        tokio::pin!(writable);
+        writable.as_mut().enable();
+        let room = {
+            let state = self.shared.state();
+            state.queue.len() < self.shared.max_messages || !state.open || !state.receiver_alive
+        };
+        if !room {
+            writable.await;
+        }
     }
 }
 
@@ -179,6 +293,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_count_bound_holds_senders_too() {
+        let (side, mut receiver) = InboundSide::new(2, 10_000);
+        let inlet = side.inlet();
+        inlet.deliver(Message::Text("a".into())).await;
+        inlet.deliver(Message::Text("b".into())).await;
+        let blocked = inlet.deliver(Message::Text("c".into()));
+        tokio::pin!(blocked);
+        assert!(futures_util::FutureExt::now_or_never(blocked.as_mut()).is_none());
+        assert_eq!(receiver.recv().await, Some(Message::Text("a".into())));
+        blocked.await;
+        assert_eq!(receiver.recv().await, Some(Message::Text("b".into())));
+        assert_eq!(receiver.recv().await, Some(Message::Text("c".into())));
+    }
+
+    #[tokio::test]
     async fn a_message_larger_than_the_budget_passes_alone() {
         let (side, mut receiver) = InboundSide::new(100, 64);
         side.inlet().deliver(Message::Text("z".repeat(1000))).await;
@@ -188,21 +317,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nothing_is_delivered_once_stopped_even_through_an_old_inlet() {
+    async fn recv_ends_after_the_stop_once_every_inlet_let_go() {
         let (side, mut receiver) = InboundSide::new(100, 1000);
         let inlet = side.inlet();
+        inlet.deliver(Message::Text("before".into())).await;
         side.stop();
         inlet.deliver(Message::Text("late".into())).await;
+        assert_eq!(receiver.recv().await, Some(Message::Text("before".into())));
+        let ended = receiver.recv();
+        tokio::pin!(ended);
+        assert!(
+            futures_util::FutureExt::now_or_never(ended.as_mut()).is_none(),
+            "an inlet still holds"
+        );
         drop(inlet);
-        assert_eq!(receiver.recv().await, None);
+        assert_eq!(ended.await, None);
         assert_eq!(side.bytes_waiting(), 0);
+        assert!(!side.inlet().holds, "no new holder after the stop");
     }
 
     #[tokio::test]
-    async fn a_dropped_application_gives_the_share_back() {
+    async fn a_dropped_application_gives_the_shares_back() {
         let (side, receiver) = InboundSide::new(100, 1000);
+        let inlet = side.inlet();
+        inlet.deliver(Message::Text("queued".into())).await;
         drop(receiver);
-        side.inlet().deliver(Message::Text("nobody".into())).await;
+        assert_eq!(side.bytes_waiting(), 0);
+        inlet.deliver(Message::Text("nobody".into())).await;
         assert_eq!(side.bytes_waiting(), 0);
     }
 }
