@@ -517,39 +517,31 @@ async fn item7_one_client_holds_a_tenth_and_abandoned_handshakes_are_reaped() {
     );
     assert_eq!(other, 200, "another address still connects: {body}");
     let abandoned_at = Instant::now();
-    for sid in &sids {
-        while server
-            .polysock
-            .socket(sid)
-            .is_some_and(|socket| !socket.is_closed())
-        {
-            assert!(
-                abandoned_at.elapsed() < WAIT,
-                "abandoned handshake {sid} not reaped"
-            );
-            sleep(ms(10)).await;
-        }
-    }
+    server
+        .eventually("the abandoned handshakes are reaped", || {
+            sids.iter().all(|sid| {
+                server
+                    .polysock
+                    .socket(sid)
+                    .is_none_or(|socket| socket.is_closed())
+            })
+        })
+        .await;
     let reaped_after = abandoned_at.elapsed();
     eprintln!("item7: the 10 abandoned handshakes reaped within {reaped_after:?}");
     assert!(
         reaped_after < first_request + ms(2600),
         "reaped {reaped_after:?} after, not about first_request_timeout"
     );
-    // Places freed: 127.0.0.1 connects again (the reaped sessions may take
-    // a moment to leave the table).
-    let retried_at = Instant::now();
-    loop {
-        let (status, body) = handshake_from([127, 0, 0, 1], server.addr).await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            retried_at.elapsed() < WAIT,
-            "still refused: {status} {body}"
-        );
-        sleep(ms(25)).await;
-    }
+    // Places freed once the reaped sessions have left the table: 127.0.0.1
+    // connects again.
+    server
+        .eventually("the reaped sessions leave the table", || {
+            sids.iter().all(|sid| server.polysock.socket(sid).is_none())
+        })
+        .await;
+    let (status, body) = handshake_from([127, 0, 0, 1], server.addr).await;
+    assert_eq!(status, 200, "still refused: {body}");
 }
 
 // ----- item 8: the smaller ones --------------------------------------------------
