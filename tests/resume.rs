@@ -481,3 +481,139 @@ async fn stock_sessions_are_unchanged() {
     let (_, open) = server.handshake("&ext=1&resume=1").await;
     assert!(open.get("resume").is_none());
 }
+
+/// The packets of a streaming response body read so far (multipart parts
+/// or htmlfile script calls), and whether it ended.
+fn stream_packets(transport: Transport, content_type: &str, buffer: &[u8]) -> (Vec<String>, bool) {
+    let text = String::from_utf8_lossy(buffer);
+    let mut packets = Vec::new();
+    if transport == Transport::XhrStreaming {
+        let boundary = content_type
+            .split("boundary=\"")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('"');
+        let delimiter = format!("\r\n--{boundary}");
+        let mut parts = text.split(delimiter.as_str()).skip(1).peekable();
+        while let Some(part) = parts.next() {
+            if part.starts_with("--") {
+                return (packets, true);
+            }
+            if parts.peek().is_none() {
+                break;
+            }
+            let (_, packet) = part.split_once("\r\n\r\n").expect("part headers");
+            packets.push(packet.to_owned());
+        }
+        return (packets, false);
+    }
+    for chunk in text.split("<script>p(").skip(1) {
+        let Some((literal, _)) = chunk.split_once(");</script>\n") else {
+            break;
+        };
+        if literal == "null" {
+            return (packets, true);
+        }
+        packets.push(serde_json::from_str(literal).expect("a string literal"));
+    }
+    (packets, false)
+}
+
+/// Reads until a stream holds `count` packets other than acks; returns them.
+async fn stream_read(transport: Transport, stream: &mut Streamed, count: usize) -> Vec<String> {
+    let content_type = stream.headers["content-type"].to_str().unwrap().to_owned();
+    let without_acks = |buffer: &[u8]| -> Vec<String> {
+        let (packets, _) = stream_packets(transport, &content_type, buffer);
+        packets
+            .into_iter()
+            .filter(|p| !p.starts_with('7'))
+            .collect()
+    };
+    stream
+        .read_until(|buffer| without_acks(buffer).len() >= count)
+        .await;
+    without_acks(&stream.buffer)
+}
+
+async fn streaming_resume(transport: Transport, other: Transport) {
+    let mut server = start(Polysock::builder()).await;
+    let mut stream = server
+        .stream(&format!("EIO=4&transport={transport}&ext=1&resume=1"))
+        .await;
+    let first = stream_read(transport, &mut stream, 1).await;
+    let open = open_json(&first[0]);
+    assert_eq!(open["resume"]["window"], 60_000);
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    let mut socket = server.socket().await;
+    for n in 1..=3 {
+        socket.send(format!("s{n}")).await.unwrap();
+    }
+    let got = stream_read(transport, &mut stream, 4).await;
+    assert_eq!(got[1..], ["4s1", "4s2", "4s3"]);
+    let post = |seq: u64| format!("EIO=4&transport={transport}&sid={sid}&seq={seq}");
+    assert_eq!(server.post(&post(1), "4c1").await.body, "ok");
+    assert_eq!(server.post(&post(1), "4c1").await.body, "ok", "re-sent");
+    assert_eq!(recv(&mut socket).await, "c1");
+    // The stream is cut; the client had processed s1 only. It resumes on
+    // the same transport (taking over the receiver the server may still
+    // believe attached).
+    drop(stream);
+    socket.send("s4").await.unwrap();
+    let mut stream = server
+        .stream(&format!(
+            "EIO=4&transport={transport}&ext=1&resume={sid}&last=1"
+        ))
+        .await;
+    assert_eq!(stream.status, 200);
+    let got = stream_read(transport, &mut stream, 4).await;
+    let open = open_json(&got[0]);
+    assert_eq!(
+        (open["sid"].as_str(), open["resumed"].as_u64()),
+        (Some(sid.as_str()), Some(1))
+    );
+    assert_eq!(got[1..], ["4s2", "4s3", "4s4"], "exact replay");
+    // Cut again; this time the client comes back on another transport.
+    drop(stream);
+    socket.send("s5").await.unwrap();
+    let query = format!("EIO=4&transport={other}&ext=1&resume={sid}&last=3");
+    let replay = match other {
+        Transport::Polling => {
+            let reply = server.get(&query).await;
+            assert_eq!(open_json(&reply.body)["resumed"], 1);
+            let next = server
+                .get(&format!("EIO=4&transport=polling&sid={sid}&ack=3"))
+                .await;
+            next.body.split(RS).map(str::to_owned).collect::<Vec<_>>()
+        }
+        Transport::WebSocket => {
+            let mut ws = ws_connect(&server.ws_url(&query)).await;
+            assert_eq!(open_json(&ws_next_text(&mut ws).await)["resumed"], 1);
+            vec![ws_message(&mut ws).await, ws_message(&mut ws).await]
+        }
+        streaming => {
+            let mut stream = server.stream(&query).await;
+            let got = stream_read(streaming, &mut stream, 3).await;
+            assert_eq!(open_json(&got[0])["resumed"], 1);
+            got[1..].to_vec()
+        }
+    };
+    assert_eq!(replay, ["4s4", "4s5"]);
+    assert_eq!(socket.transport(), other);
+    assert!(!socket.is_closed());
+    assert_eq!(server.polysock.socket_count(), 1);
+}
+
+#[tokio::test]
+async fn xhr_streaming_cut_resumes_on_itself_then_on_htmlfile() {
+    streaming_resume(Transport::XhrStreaming, Transport::Htmlfile).await;
+}
+
+#[tokio::test]
+async fn htmlfile_cut_resumes_on_itself_then_on_websocket() {
+    streaming_resume(Transport::Htmlfile, Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn xhr_streaming_cut_resumes_on_polling() {
+    streaming_resume(Transport::XhrStreaming, Transport::Polling).await;
+}
