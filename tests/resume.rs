@@ -617,3 +617,131 @@ async fn htmlfile_cut_resumes_on_itself_then_on_websocket() {
 async fn xhr_streaming_cut_resumes_on_polling() {
     streaming_resume(Transport::XhrStreaming, Transport::Polling).await;
 }
+
+fn resume_vectors() -> serde_json::Value {
+    let path = format!(
+        "{}/protocol-spec/vectors/resume.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("resume.json")).expect("JSON")
+}
+
+/// protocol-spec/vectors/resume.json, its packets and payloads against the
+/// codec.
+#[test]
+fn resume_vectors_decode_as_the_spec_says() {
+    use polysock::protocol::{payload_packets_resume, DecodeError, Packet};
+    let doc = resume_vectors();
+    let acks = &doc["ack_packets"];
+    for valid in acks["valid"].as_array().unwrap() {
+        let text = valid["text"].as_str().unwrap();
+        let count: u64 = valid["count"].as_str().unwrap().parse().unwrap();
+        assert_eq!(Packet::decode_text_resume(text), Ok(Packet::Ack(count)));
+        assert_eq!(Packet::Ack(count).to_text(), text);
+        assert_eq!(
+            Packet::decode_text(text),
+            Err(DecodeError::UnknownPacketType('7')),
+            "stock sessions keep refusing {text}"
+        );
+    }
+    for invalid in acks["invalid"].as_array().unwrap() {
+        let text = invalid["text"].as_str().unwrap();
+        let error = Packet::decode_text_resume(text).unwrap_err();
+        assert_eq!(error.kind(), acks["error"], "{text}");
+    }
+    for case in doc["payloads"].as_array().unwrap() {
+        let payload = case["payload"].as_str().unwrap();
+        let decoded: Result<Vec<Packet>, DecodeError> =
+            payload_packets_resume(payload.as_bytes(), 1 << 20)
+                .and_then(|packets| packets.collect());
+        if let Some(error) = case["error"].as_str() {
+            assert_eq!(decoded.unwrap_err().kind(), error, "{}", case["name"]);
+            continue;
+        }
+        let expected: Vec<Packet> = case["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match p["type"].as_str().unwrap() {
+                "ack" => Packet::Ack(p["count"].as_str().unwrap().parse().unwrap()),
+                "pong" => Packet::Pong(String::new()),
+                "message" => match p["text"].as_str() {
+                    Some(text) => Packet::Message(text.into()),
+                    None => {
+                        use base64::Engine as _;
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(p["binary_base64"].as_str().unwrap())
+                            .unwrap();
+                        Packet::Message(bytes.into())
+                    }
+                },
+                other => panic!("no vector packet type {other}"),
+            })
+            .collect();
+        assert_eq!(decoded, Ok(expected), "{}", case["name"]);
+    }
+}
+
+/// protocol-spec/vectors/resume.json, its exchanges played against a real
+/// server, byte for byte.
+#[tokio::test]
+async fn resume_vector_exchanges_hold_against_the_server() {
+    let doc = resume_vectors();
+    for exchange in doc["exchanges"].as_array().unwrap() {
+        let name = exchange["name"].as_str().unwrap();
+        let mut server = start(Polysock::builder()).await;
+        let mut sid = String::new();
+        let mut socket = None;
+        for (index, step) in exchange["steps"].as_array().unwrap().iter().enumerate() {
+            let at = format!("{name}, step {index}");
+            if let Some(sends) = step["app_send"].as_array() {
+                let socket: &mut polysock::Socket = socket.as_mut().expect("a socket");
+                for message in sends {
+                    socket.send(message.as_str().unwrap()).await.unwrap();
+                }
+                continue;
+            }
+            if let Some(expected) = step["app_receives"].as_array() {
+                let socket: &mut polysock::Socket = socket.as_mut().expect("a socket");
+                for message in expected {
+                    assert_eq!(recv(socket).await, message.as_str().unwrap(), "{at}");
+                }
+                continue;
+            }
+            let request = &step["request"];
+            let query = request["query"].as_str().unwrap().replace("{sid}", &sid);
+            let body = request["body"].as_str().unwrap_or("").to_owned();
+            let reply = server
+                .request(request["method"].as_str().unwrap(), &query, body)
+                .await;
+            let response = &step["response"];
+            assert_eq!(
+                u64::from(reply.status),
+                response["status"].as_u64().unwrap(),
+                "{at}: {}",
+                reply.body
+            );
+            if let Some(open) = response["open"].as_object() {
+                let got = open_json(&reply.body);
+                for (key, value) in open {
+                    assert_eq!(&got[key], value, "{at}: open packet {key}");
+                }
+                if sid.is_empty() {
+                    sid = got["sid"].as_str().unwrap().to_owned();
+                    socket = Some(server.socket().await);
+                }
+            } else if let Some(body) = response["body"].as_str() {
+                assert_eq!(reply.body, body, "{at}");
+            } else {
+                assert_eq!(
+                    refusal(&reply),
+                    (
+                        response["code"].as_u64().unwrap(),
+                        response["detail"].as_str().unwrap().to_owned()
+                    ),
+                    "{at}"
+                );
+            }
+        }
+    }
+}
