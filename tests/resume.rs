@@ -745,3 +745,82 @@ async fn resume_vector_exchanges_hold_against_the_server() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_resume_takes_over_a_websocket_the_server_still_holds() {
+    let mut server = start(Polysock::builder()).await;
+    let (mut old, sid) = ws_resume_session(&server).await;
+    let mut socket = server.socket().await;
+    socket.send("s1").await.unwrap();
+    assert_eq!(ws_message(&mut old).await, "4s1");
+    // The client thinks the connection is dead; the server does not know.
+    let mut ws = ws_connect(&server.ws_url(&format!(
+        "EIO=4&transport=websocket&ext=1&resume={sid}&last=0"
+    )))
+    .await;
+    let open = open_json(&ws_next_text(&mut ws).await);
+    assert_eq!(open["resumed"], 0);
+    assert_eq!(
+        ws_message(&mut ws).await,
+        "4s1",
+        "replayed: never acknowledged"
+    );
+    // The old WebSocket is ended by the server.
+    loop {
+        match ws_next(&mut old).await {
+            Some(WsMessage::Close(_)) | None => break,
+            Some(WsMessage::Text(text)) => assert!(text.starts_with('7'), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    socket.send("s2").await.unwrap();
+    assert_eq!(ws_message(&mut ws).await, "4s2");
+    ws.send(WsMessage::text("4c1")).await.unwrap();
+    assert_eq!(recv(&mut socket).await, "c1");
+    assert!(!socket.is_closed());
+}
+
+#[tokio::test]
+async fn a_resume_session_upgrades_from_polling_to_websocket() {
+    let mut server = start(Polysock::builder()).await;
+    let (sid, _) = server.handshake("&ext=1&resume=1").await;
+    let mut socket = server.socket().await;
+    socket.send("s1").await.unwrap();
+    let first = server
+        .get(&format!("EIO=4&transport=polling&sid={sid}&ack=0"))
+        .await;
+    assert_eq!(first.body, "4s1");
+    let mut ws =
+        ws_connect(&server.ws_url(&format!("EIO=4&transport=websocket&ext=1&sid={sid}"))).await;
+    ws.send(WsMessage::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    ws.send(WsMessage::text("5")).await.unwrap();
+    socket.send("s2").await.unwrap();
+    assert_eq!(ws_message(&mut ws).await, "4s2", "numbering carries on");
+    ws.send(WsMessage::text("4c1")).await.unwrap();
+    assert_eq!(recv(&mut socket).await, "c1");
+    // The client acknowledges both; then loses the socket and resumes.
+    ws.send(WsMessage::text("72")).await.unwrap();
+    server
+        .eventually("both acknowledged", || socket.buffered_bytes() == 0)
+        .await;
+    reset(ws);
+    socket.send("s3").await.unwrap();
+    let mut ws = ws_connect(&server.ws_url(&format!(
+        "EIO=4&transport=websocket&ext=1&resume={sid}&last=2"
+    )))
+    .await;
+    assert_eq!(open_json(&ws_next_text(&mut ws).await)["resumed"], 1);
+    assert_eq!(ws_message(&mut ws).await, "4s3");
+    // Below what the client already acknowledged: refused.
+    let reply = server
+        .get(&format!(
+            "EIO=4&transport=polling&ext=1&resume={sid}&last=1"
+        ))
+        .await;
+    assert_eq!(refusal(&reply), (3, "acknowledgement out of range".into()));
+    server
+        .eventually("the session closes", || socket.is_closed())
+        .await;
+    assert_eq!(socket.close_reason(), Some(CloseReason::ResumeRejected));
+}

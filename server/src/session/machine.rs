@@ -16,7 +16,7 @@
 //!   resume sessions only (protocol-spec 11):
 //!   Open | Upgrading ── Suspend (transport lost) ──▶ Suspended
 //!   Suspended ── Resume{t, last} | Attach / BeginPost on its transport ──▶ Open
-//!   Suspended ── WindowOver | Close(now) ──▶ Closed;  Close(graceful) ──▶ Closing
+//!   Suspended ── WindowOver | Close (graceful or not) ──▶ Closed
 //! ```
 //!
 //! Resume sessions number their messages ([`Numbering`]): what the
@@ -651,11 +651,14 @@ impl Machine {
     }
 
     fn close(&mut self, reason: CloseReason, graceful: bool) -> Outcome {
+        // Nobody could take a suspended session's close packet: a graceful
+        // close (shutdown, the application) ends it at once.
+        let graceful = graceful && self.phase != Phase::Suspended;
         match (self.phase, graceful) {
-            (Phase::Closed, _) | (Phase::Closing, true) => {
+            (Phase::Closed, _) | (Phase::Closing, true) | (Phase::Suspended, true) => {
                 return Outcome::refused(Refusal::Closed(None))
             }
-            (Phase::Open | Phase::Upgrading | Phase::Suspended, true) => {
+            (Phase::Open | Phase::Upgrading, true) => {
                 let body = self.close_body(&reason);
                 self.close_reason = Some(reason);
                 self.phase = Phase::Closing;

@@ -534,6 +534,17 @@ pub(crate) fn ledger_bytes(config: &Config) -> usize {
 /// A session opened directly, without HTTP, for the session's own tests.
 #[cfg(test)]
 pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, false)
+}
+
+/// [`test_session`], a resume session.
+#[cfg(test)]
+pub(crate) fn test_resume_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, true)
+}
+
+#[cfg(test)]
+fn open_test_session(config: Config, transport: Transport, resume: bool) -> Arc<Session> {
     let request = RequestInfo {
         uri: http::Uri::from_static("/"),
         headers: http::HeaderMap::new(),
@@ -547,7 +558,7 @@ pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session>
             ext: true,
             protocol: None,
             request,
-            resume: false,
+            resume,
         },
     );
     // The application's end: dropped, as by a handler that never reads.
