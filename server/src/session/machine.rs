@@ -143,10 +143,14 @@ pub(crate) enum Event {
     /// The resume window of a suspended session ran out.
     WindowOver,
     /// One message from the client arrives; `number` is the one a POST's
-    /// `seq` gives it (none: the next one).
+    /// `seq` gives it (none: the next one). `from`: the receiver whose
+    /// connection carried it (a WebSocket), if any: once another receiver
+    /// has taken over, what the old connection still reads is dropped (the
+    /// client sends it again after the resume).
     Incoming {
         number: Option<u64>,
         bytes: usize,
+        from: Option<ReceiverId>,
     },
     /// The first unacknowledged client message came 100 ms ago.
     AckDue,
@@ -494,7 +498,11 @@ impl Machine {
                 }
                 self.close(CloseReason::ResumeWindowOver, false)
             }
-            Event::Incoming { number, bytes } => self.incoming(number, bytes),
+            Event::Incoming {
+                number,
+                bytes,
+                from,
+            } => self.incoming(number, bytes, from),
             Event::AckDue => match self.numbering.as_mut().map(Numbering::ack_due) {
                 Some(true) => Outcome::done().waking(WAKE_RECEIVER),
                 _ => Outcome::done(),

@@ -156,10 +156,12 @@ fn event(name: &str) -> Event {
         "incoming" => Event::Incoming {
             number: None,
             bytes: 2,
+            from: None,
         },
         "incoming-gap" => Event::Incoming {
             number: Some(2),
             bytes: 2,
+            from: None,
         },
         "ack-due" => Event::AckDue,
         other => panic!("no event {other}"),
@@ -594,6 +596,7 @@ fn a_resume_replays_after_last_and_tells_what_arrived() {
             Event::Incoming {
                 number: None,
                 bytes: 1,
+                from: None,
             },
         );
     }
@@ -617,6 +620,19 @@ fn a_resume_replays_after_last_and_tells_what_arrived() {
         panic!("resumed")
     };
     assert_eq!(received, 2);
+    let late = m.apply(Event::Incoming {
+        number: None,
+        bytes: 1,
+        from: Some(ws),
+    });
+    assert_eq!(
+        late.result,
+        Ok(Output::Incoming {
+            deliver: false,
+            start_ack_timer: false
+        }),
+        "what the replaced socket still reads is dropped"
+    );
     assert_eq!(m.transport(), Transport::Htmlfile);
     let new = receiver.expect("a streaming resume gets its receiver");
     assert_eq!(
@@ -633,6 +649,7 @@ fn duplicates_are_dropped_and_gaps_refused() {
         m.apply(Event::Incoming {
             number: Some(number),
             bytes: 1,
+            from: None,
         })
         .result
     };
@@ -660,6 +677,7 @@ fn acks_go_first_in_a_batch_and_alone_when_due() {
     let one = Event::Incoming {
         number: None,
         bytes: 10,
+        from: None,
     };
     apply_ok(&mut m, one);
     assert_eq!(take(&mut m, id), Delivery::Empty, "not due yet");
@@ -671,6 +689,7 @@ fn acks_go_first_in_a_batch_and_alone_when_due() {
         let outcome = m.apply(Event::Incoming {
             number: None,
             bytes: 1,
+            from: None,
         });
         assert_eq!(outcome.wake.receiver, n == 15, "message {n}");
     }

@@ -292,7 +292,7 @@ impl Session {
         inlet: &Inlet,
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
-        self.handle_numbered(inlet, packet, None).await
+        self.handle_from(inlet, packet, None, None).await
     }
 
     /// [`handle_packet`](Self::handle_packet) for a packet whose message
@@ -304,6 +304,18 @@ impl Session {
         packet: Packet,
         number: Option<u64>,
     ) -> Result<(), UnexpectedPacket> {
+        self.handle_from(inlet, packet, number, None).await
+    }
+
+    /// Acts on a packet; `from`: the receiver whose connection read it (see
+    /// [`ReceiverGuard::handle_packet`]).
+    pub(crate) async fn handle_from(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+        number: Option<u64>,
+        from: Option<machine::ReceiverId>,
+    ) -> Result<(), UnexpectedPacket> {
         match packet {
             // Nothing is delivered once the session is closing, even to an
             // inlet taken before: the inlet knows.
@@ -311,6 +323,7 @@ impl Session {
                 let event = Event::Incoming {
                     number,
                     bytes: message_len(&message),
+                    from,
                 };
                 match self.apply(event) {
                     Ok(Output::Incoming {
