@@ -824,3 +824,56 @@ async fn a_resume_session_upgrades_from_polling_to_websocket() {
         .await;
     assert_eq!(socket.close_reason(), Some(CloseReason::ResumeRejected));
 }
+
+#[tokio::test]
+async fn clients_that_never_return_leave_nothing_behind_after_the_window() {
+    let mut server = start(
+        Polysock::builder()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(100))
+            .resume_window(Duration::from_millis(300)),
+    )
+    .await;
+    let mut sockets = Vec::new();
+    let mut streams = Vec::new();
+    for n in 0..30 {
+        match n % 3 {
+            0 => {
+                let mut ws =
+                    ws_connect(&server.ws_url("EIO=4&transport=websocket&ext=1&resume=1")).await;
+                ws_next_text(&mut ws).await;
+                reset(ws);
+            }
+            1 => {
+                server.handshake("&ext=1&resume=1").await;
+            }
+            _ => {
+                let mut stream = server
+                    .stream("EIO=4&transport=xhr-streaming&ext=1&resume=1")
+                    .await;
+                stream_read(Transport::XhrStreaming, &mut stream, 1).await;
+                streams.push(stream);
+            }
+        }
+        let socket = server.socket().await;
+        socket.rooms().join(&socket.sender(), "everyone");
+        for k in 0..5 {
+            let _ = socket.try_send(format!("m{k}"));
+        }
+        sockets.push(socket);
+    }
+    drop(streams);
+    server
+        .eventually("every session is gone", || {
+            server.polysock.socket_count() == 0
+        })
+        .await;
+    assert!(server.polysock.rooms().members("everyone").is_empty());
+    for socket in &sockets {
+        assert_eq!(socket.buffered_bytes(), 0, "buffers freed");
+        assert!(matches!(
+            socket.close_reason(),
+            Some(CloseReason::ResumeWindowOver)
+        ));
+    }
+}
