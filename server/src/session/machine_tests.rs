@@ -9,6 +9,12 @@ const SETTINGS: Settings = Settings {
     },
     ledger_bytes: 1 << 20,
     ext: true,
+    resume: false,
+};
+
+const RESUME: Settings = Settings {
+    resume: true,
+    ..SETTINGS
 };
 
 fn apply_ok(machine: &mut Machine, event: Event) -> Output {
@@ -52,7 +58,52 @@ fn state(name: &str) -> Machine {
                 },
             );
         }
+        resume if resume.starts_with("r-") => return resume_state(&resume[2..]),
         other => panic!("no state {other}"),
+    }
+    m
+}
+
+/// The same states of a resume session, and its one more: suspended.
+fn resume_state(name: &str) -> Machine {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let suspend = Event::Suspend {
+        receiver: None,
+        reason: CloseReason::PingTimeout,
+    };
+    match name {
+        "open" => {}
+        "upgrading" => {
+            apply_ok(&mut m, Event::ClaimWebSocket);
+            apply_ok(&mut m, Event::ProbeAnswered);
+        }
+        "websocket" => m = Machine::new(Transport::WebSocket, RESUME),
+        "suspended" => {
+            apply_ok(&mut m, suspend);
+        }
+        "suspended-websocket" => {
+            m = Machine::new(Transport::WebSocket, RESUME);
+            apply_ok(&mut m, suspend);
+        }
+        "closing" => {
+            apply_ok(
+                &mut m,
+                Event::Close {
+                    reason: CloseReason::ServerShutdown,
+                    graceful: true,
+                },
+            );
+        }
+        "closed" => {
+            apply_ok(
+                &mut m,
+                Event::Close {
+                    reason: CloseReason::PingTimeout,
+                    graceful: false,
+                },
+            );
+        }
+        other => panic!("no resume state {other}"),
     }
     m
 }
@@ -78,6 +129,41 @@ fn event(name: &str) -> Event {
             graceful: false,
         },
         "finish" => Event::Finish,
+        "ack" => Event::Ack(0),
+        "ack-high" => Event::Ack(1),
+        "ack-replay" => Event::AckReplay(0),
+        "suspend" => Event::Suspend {
+            receiver: None,
+            reason: CloseReason::PingTimeout,
+        },
+        "suspend-stale" => Event::Suspend {
+            receiver: Some(99),
+            reason: CloseReason::PingTimeout,
+        },
+        "resume-polling" => Event::Resume {
+            transport: Transport::Polling,
+            last: 0,
+        },
+        "resume-websocket" => Event::Resume {
+            transport: Transport::WebSocket,
+            last: 0,
+        },
+        "resume-high" => Event::Resume {
+            transport: Transport::Polling,
+            last: 1,
+        },
+        "window-over" => Event::WindowOver,
+        "incoming" => Event::Incoming {
+            number: None,
+            bytes: 2,
+            from: None,
+        },
+        "incoming-gap" => Event::Incoming {
+            number: Some(2),
+            bytes: 2,
+            from: None,
+        },
+        "ack-due" => Event::AckDue,
         other => panic!("no event {other}"),
     }
 }
@@ -96,6 +182,11 @@ fn verdict(result: &Result<Output, Refusal>) -> &'static str {
         Err(Refusal::NotClosing) => "not-closing",
         Err(Refusal::BadAck) => "bad-ack",
         Err(Refusal::LedgerFull) => "ledger-full",
+        Err(Refusal::Suspended) => "suspended",
+        Err(Refusal::NotResumable) => "not-resumable",
+        Err(Refusal::AckOutOfRange) => "ack-out-of-range",
+        Err(Refusal::ResumeOutOfRange) => "resume-out-of-range",
+        Err(Refusal::SeqOutOfRange) => "seq-out-of-range",
     }
 }
 
@@ -156,10 +247,90 @@ const TABLE: [(&str, [(&str, char); 13]); 7] = [
     ]),
 ];
 
+/// The suspended states of a resume session, for the events above
+/// (S = Suspended).
+#[rustfmt::skip]
+const SUSPENDED_TABLE: [(&str, [(&str, char); 13]); 2] = [
+    ("r-suspended", [
+        ("ok", 'S'), ("ok", 'S'), ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'),
+        ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
+        ("ok", 'X'), ("ok", 'X'), ("not-closing", 'S'),
+    ]),
+    ("r-suspended-websocket", [
+        ("ok", 'S'), ("ok", 'S'), ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'),
+        ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
+        ("ok", 'X'), ("ok", 'X'), ("not-closing", 'S'),
+    ]),
+];
+
+/// The resume events, in every state of a resume session and in a stock
+/// one.
+const RESUME_EVENTS: [&str; 13] = [
+    "ack",
+    "ack-high",
+    "ack-replay",
+    "suspend",
+    "suspend-stale",
+    "resume-polling",
+    "resume-websocket",
+    "resume-high",
+    "window-over",
+    "incoming",
+    "incoming-gap",
+    "ack-due",
+    "finish",
+];
+
+#[rustfmt::skip]
+const RESUME_TABLE: [(&str, [(&str, char); 13]); 8] = [
+    ("r-open", [
+        ("ok", 'O'), ("ack-out-of-range", 'X'), ("ok", 'O'), ("ok", 'S'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'O'),
+        ("ok", 'O'), ("seq-out-of-range", 'X'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("r-upgrading", [
+        ("ok", 'U'), ("ack-out-of-range", 'X'), ("ok", 'U'), ("ok", 'S'), ("ok", 'U'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'U'),
+        ("ok", 'U'), ("seq-out-of-range", 'X'), ("ok", 'U'), ("not-closing", 'U'),
+    ]),
+    ("r-websocket", [
+        ("ok", 'O'), ("ack-out-of-range", 'X'), ("ok", 'O'), ("ok", 'S'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'O'),
+        ("ok", 'O'), ("seq-out-of-range", 'X'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("r-suspended", [
+        ("ok", 'S'), ("ack-out-of-range", 'X'), ("ok", 'S'), ("ok", 'S'), ("ok", 'S'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'X'),
+        ("ok", 'S'), ("seq-out-of-range", 'X'), ("ok", 'S'), ("not-closing", 'S'),
+    ]),
+    ("r-closing", [
+        ("ok", 'C'), ("ack-out-of-range", 'X'), ("ok", 'C'), ("closed", 'C'), ("closed", 'C'),
+        ("closed", 'C'), ("closed", 'C'), ("closed", 'C'), ("ok", 'C'),
+        ("ok", 'C'), ("seq-out-of-range", 'X'), ("ok", 'C'), ("ok", 'X'),
+    ]),
+    ("r-closed", [
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'),
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("ok", 'X'),
+        ("ok", 'X'), ("seq-out-of-range", 'X'), ("ok", 'X'), ("closed", 'X'),
+    ]),
+    // A stock session: no numbering; a loss closes at once.
+    ("open", [
+        ("not-resumable", 'O'), ("not-resumable", 'O'), ("not-resumable", 'O'), ("ok", 'X'), ("ok", 'X'),
+        ("not-resumable", 'O'), ("not-resumable", 'O'), ("not-resumable", 'O'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("closed", [
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'),
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("ok", 'X'),
+        ("ok", 'X'), ("ok", 'X'), ("ok", 'X'), ("closed", 'X'),
+    ]),
+];
+
 fn phase_letter(phase: Phase) -> char {
     match phase {
         Phase::Open => 'O',
         Phase::Upgrading => 'U',
+        Phase::Suspended => 'S',
         Phase::Closing => 'C',
         Phase::Closed => 'X',
     }
@@ -167,13 +338,19 @@ fn phase_letter(phase: Phase) -> char {
 
 #[test]
 fn transition_table() {
+    check_table(&EVENTS, &TABLE);
+    check_table(&EVENTS, &SUSPENDED_TABLE);
+    check_table(&RESUME_EVENTS, &RESUME_TABLE);
+}
+
+fn check_table<const N: usize>(events: &[&str; N], table: &[(&str, [(&str, char); N])]) {
     let mut failures = Vec::new();
-    for (state_name, row) in TABLE {
-        for (event_name, (expected, phase_after)) in EVENTS.iter().zip(row) {
+    for (state_name, row) in table {
+        for (event_name, (expected, phase_after)) in events.iter().zip(row) {
             let mut machine = state(state_name);
             let outcome = machine.apply(event(event_name));
             let got = (verdict(&outcome.result), phase_letter(machine.phase()));
-            if got != (expected, phase_after) {
+            if got != (*expected, *phase_after) {
                 failures.push(format!(
                     "{state_name} + {event_name}: expected {expected}/{phase_after}, got {}/{}",
                     got.0, got.1
@@ -355,4 +532,169 @@ fn only_a_polling_handshake_waits_for_the_client_to_return() {
     let mut m = state("open");
     receiver(&mut m, Transport::Polling);
     assert!(m.has_returned());
+}
+
+fn resume_receiver(m: &mut Machine) -> ReceiverId {
+    receiver(m, Transport::Polling)
+}
+
+fn messages(texts: &[&str]) -> Vec<Packet> {
+    texts
+        .iter()
+        .map(|t| Packet::Message(Message::Text((*t).into())))
+        .collect()
+}
+
+#[test]
+fn a_resume_session_holds_messages_until_acknowledged() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    for text in ["a", "b", "c"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    let id = resume_receiver(&mut m);
+    let Delivery::Packets(packets) = take(&mut m, id) else {
+        panic!("packets")
+    };
+    assert_eq!(packets, messages(&["a", "b", "c"]));
+    let held = m.held();
+    // Written is not acknowledged: the account does not move.
+    m.apply(Event::Delivered(Held::of(&packets)));
+    assert_eq!(m.held(), held);
+    apply_ok(&mut m, Event::Ack(2));
+    assert_eq!(m.held().messages, 1, "a and b freed, c kept");
+    // A GET whose ack says c never arrived gets it again, same number.
+    apply_ok(&mut m, Event::AckReplay(2));
+    assert_eq!(take(&mut m, id), Delivery::Packets(messages(&["c"])));
+    assert_eq!(
+        m.apply(Event::Ack(1)).result,
+        Err(Refusal::AckOutOfRange),
+        "below an earlier ack"
+    );
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn an_ack_above_what_was_sent_closes() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    apply_ok(&mut m, Event::Admit(Message::Text("queued".into())));
+    // Queued but never written: not "sent".
+    assert_eq!(m.apply(Event::Ack(1)).result, Err(Refusal::AckOutOfRange));
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn a_resume_replays_after_last_and_tells_what_arrived() {
+    let mut m = Machine::new(Transport::WebSocket, RESUME);
+    let ws = receiver(&mut m, Transport::WebSocket);
+    for text in ["1", "2", "3"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    take(&mut m, ws);
+    for _ in 0..2 {
+        apply_ok(
+            &mut m,
+            Event::Incoming {
+                number: None,
+                bytes: 1,
+                from: None,
+            },
+        );
+    }
+    apply_ok(
+        &mut m,
+        Event::Suspend {
+            receiver: Some(ws),
+            reason: CloseReason::PingTimeout,
+        },
+    );
+    assert_eq!(m.phase(), Phase::Suspended);
+    apply_ok(&mut m, Event::Admit(Message::Text("4".into())));
+    assert_eq!(take(&mut m, ws), Delivery::Released, "the old socket ends");
+    let Output::Resumed { receiver, received } = apply_ok(
+        &mut m,
+        Event::Resume {
+            transport: Transport::Htmlfile,
+            last: 1,
+        },
+    ) else {
+        panic!("resumed")
+    };
+    assert_eq!(received, 2);
+    let late = m.apply(Event::Incoming {
+        number: None,
+        bytes: 1,
+        from: Some(ws),
+    });
+    assert_eq!(
+        late.result,
+        Ok(Output::Incoming {
+            deliver: false,
+            start_ack_timer: false
+        }),
+        "what the replaced socket still reads is dropped"
+    );
+    assert_eq!(m.transport(), Transport::Htmlfile);
+    let new = receiver.expect("a streaming resume gets its receiver");
+    assert_eq!(
+        take(&mut m, new),
+        Delivery::Packets(messages(&["2", "3", "4"])),
+        "in order, no ack: resumed told the count"
+    );
+}
+
+#[test]
+fn duplicates_are_dropped_and_gaps_refused() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let incoming = |m: &mut Machine, number| {
+        m.apply(Event::Incoming {
+            number: Some(number),
+            bytes: 1,
+            from: None,
+        })
+        .result
+    };
+    let deliver = |first| Output::Incoming {
+        deliver: true,
+        start_ack_timer: first,
+    };
+    assert_eq!(incoming(&mut m, 1), Ok(deliver(true)));
+    assert_eq!(incoming(&mut m, 2), Ok(deliver(false)));
+    assert_eq!(
+        incoming(&mut m, 1),
+        Ok(Output::Incoming {
+            deliver: false,
+            start_ack_timer: false
+        })
+    );
+    assert_eq!(incoming(&mut m, 4), Err(Refusal::SeqOutOfRange));
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn acks_go_first_in_a_batch_and_alone_when_due() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let id = resume_receiver(&mut m);
+    let one = Event::Incoming {
+        number: None,
+        bytes: 10,
+        from: None,
+    };
+    apply_ok(&mut m, one);
+    assert_eq!(take(&mut m, id), Delivery::Empty, "not due yet");
+    let due = m.apply(Event::AckDue);
+    assert!(due.wake.receiver);
+    assert_eq!(take(&mut m, id), Delivery::Packets(vec![Packet::Ack(1)]));
+    // Fifteen more are not enough; the sixteenth makes it due at once.
+    for n in 0..16 {
+        let outcome = m.apply(Event::Incoming {
+            number: None,
+            bytes: 1,
+            from: None,
+        });
+        assert_eq!(outcome.wake.receiver, n == 15, "message {n}");
+    }
+    apply_ok(&mut m, Event::Admit(Message::Text("x".into())));
+    let mut expected = vec![Packet::Ack(17)];
+    expected.extend(messages(&["x"]));
+    assert_eq!(take(&mut m, id), Delivery::Packets(expected));
 }

@@ -22,6 +22,7 @@ mod ledger;
 mod machine;
 mod queue;
 mod receiver;
+mod resume;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -43,7 +44,16 @@ use queue::Limits;
 
 /// A packet a client may not send on an open session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UnexpectedPacket(pub(crate) Packet);
+pub(crate) enum UnexpectedPacket {
+    /// A type a client never sends (open, ping).
+    Type(Packet),
+    /// An ack below an earlier one or above what was sent (the session is
+    /// closed).
+    AckOutOfRange,
+    /// A message numbered past the next one (a POST's `seq` with a gap;
+    /// the session is closed).
+    SeqOutOfRange,
+}
 
 /// One client's session.
 pub(crate) struct Session {
@@ -61,6 +71,9 @@ pub(crate) struct Session {
     /// Woken when the phase moves towards Closed.
     phase_changed: Notify,
     pong: Notify,
+    /// Woken when a resume session receives its first unacknowledged
+    /// message: the timers start the 100 ms ack timer.
+    ack_timer: Notify,
     inbound: InboundSide,
 }
 
@@ -77,6 +90,8 @@ pub(crate) struct SessionParams {
     pub(crate) ext: bool,
     pub(crate) protocol: Option<String>,
     pub(crate) request: RequestInfo,
+    /// Whether the session resumes after a loss (protocol-spec 11).
+    pub(crate) resume: bool,
 }
 
 impl Session {
@@ -88,6 +103,7 @@ impl Session {
             },
             ledger_bytes: ledger_bytes(&config),
             ext: params.ext,
+            resume: params.resume,
         };
         let (inbound, receiver) = InboundSide::new(
             config.max_inbound_messages,
@@ -104,6 +120,7 @@ impl Session {
             senders_wake: Notify::new(),
             phase_changed: Notify::new(),
             pong: Notify::new(),
+            ack_timer: Notify::new(),
             inbound,
         });
         NewSession {
@@ -155,6 +172,11 @@ impl Session {
 
     pub(crate) fn ext(&self) -> bool {
         self.ext
+    }
+
+    /// Whether this is a resume session (protocol-spec 11).
+    pub(crate) fn is_resume(&self) -> bool {
+        self.machine().is_resume()
     }
 
     pub(crate) fn protocol(&self) -> Option<&str> {
@@ -271,10 +293,62 @@ impl Session {
         inlet: &Inlet,
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
+        self.handle_from(inlet, packet, None, None).await
+    }
+
+    /// [`handle_packet`](Self::handle_packet) for a packet whose message
+    /// number the request gave (a POST's `seq`): in a resume session a
+    /// message already received is dropped, one past the next is a gap.
+    pub(crate) async fn handle_numbered(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+        number: Option<u64>,
+    ) -> Result<(), UnexpectedPacket> {
+        self.handle_from(inlet, packet, number, None).await
+    }
+
+    /// Acts on a packet; `from`: the receiver whose connection read it (see
+    /// [`ReceiverGuard::handle_packet`]).
+    pub(crate) async fn handle_from(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+        number: Option<u64>,
+        from: Option<machine::ReceiverId>,
+    ) -> Result<(), UnexpectedPacket> {
         match packet {
             // Nothing is delivered once the session is closing, even to an
             // inlet taken before: the inlet knows.
-            Packet::Message(message) => inlet.deliver(message).await,
+            Packet::Message(message) => {
+                let event = Event::Incoming {
+                    number,
+                    bytes: message_len(&message),
+                    from,
+                };
+                match self.apply(event) {
+                    Ok(Output::Incoming {
+                        deliver,
+                        start_ack_timer,
+                    }) => {
+                        if start_ack_timer {
+                            self.ack_timer.notify_one();
+                        }
+                        if deliver {
+                            inlet.deliver(message).await;
+                        }
+                    }
+                    Err(Refusal::SeqOutOfRange) => return Err(UnexpectedPacket::SeqOutOfRange),
+                    _ => {}
+                }
+            }
+            Packet::Ack(n) => {
+                if let Err(Refusal::AckOutOfRange | Refusal::NotResumable) =
+                    self.apply(Event::Ack(n))
+                {
+                    return Err(UnexpectedPacket::AckOutOfRange);
+                }
+            }
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close(frame) => {
                 let frame = frame
@@ -286,7 +360,9 @@ impl Session {
             Packet::Noop | Packet::Upgrade => {}
             // Only servers open and ping; a client ping is the probe, which
             // the WebSocket transport answers before the session sees it.
-            other @ (Packet::Open(_) | Packet::Ping(_)) => return Err(UnexpectedPacket(other)),
+            other @ (Packet::Open(_) | Packet::Ping(_)) => {
+                return Err(UnexpectedPacket::Type(other))
+            }
         }
         Ok(())
     }
@@ -411,6 +487,17 @@ pub(crate) fn ledger_bytes(config: &Config) -> usize {
 /// A session opened directly, without HTTP, for the session's own tests.
 #[cfg(test)]
 pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, false)
+}
+
+/// [`test_session`], a resume session.
+#[cfg(test)]
+pub(crate) fn test_resume_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, true)
+}
+
+#[cfg(test)]
+fn open_test_session(config: Config, transport: Transport, resume: bool) -> Arc<Session> {
     let request = RequestInfo {
         uri: http::Uri::from_static("/"),
         headers: http::HeaderMap::new(),
@@ -424,6 +511,7 @@ pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session>
             ext: true,
             protocol: None,
             request,
+            resume,
         },
     );
     // The application's end: dropped, as by a handler that never reads.

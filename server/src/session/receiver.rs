@@ -92,6 +92,29 @@ impl ReceiverGuard {
         }
     }
 
+    /// This receiver's transport was lost without a close (a WebSocket's
+    /// reset or EOF, a failed write): a resume session is suspended (unless
+    /// another receiver has taken over already), any other closes.
+    pub(crate) fn lost(&self, reason: crate::close::CloseReason) {
+        let _ = self.session.apply(Event::Suspend {
+            receiver: Some(self.id),
+            reason,
+        });
+    }
+
+    /// Acts on a packet this receiver's connection read (a WebSocket's):
+    /// once a resume has replaced this receiver, messages it still reads
+    /// are dropped, since the client sends them again on its new transport.
+    pub(crate) async fn handle_packet(
+        &self,
+        inlet: &super::Inlet,
+        packet: Packet,
+    ) -> Result<(), super::UnexpectedPacket> {
+        self.session
+            .handle_from(inlet, packet, None, Some(self.id))
+            .await
+    }
+
     /// Records packets written to a streaming response (for resuming). A
     /// client that never acknowledges fills the ledger: that closes it.
     pub(crate) fn streamed(&self, packets: Vec<Packet>) -> Result<(), Refusal> {
