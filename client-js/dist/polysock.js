@@ -1,4 +1,4 @@
-/*! Polysock client 0.1.0 | MIT | built from client-js/src: do not edit */
+/*! Polysock 0.1.0 MIT */
 (function (root, factory) {
   if (typeof module == 'object' && module.exports) module.exports = factory();
   else if (typeof define == 'function' && define.amd) define(factory);

@@ -1,4 +1,4 @@
-/*! Polysock client 0.1.0 | MIT | built from client-js/src: do not edit */
+/*! Polysock 0.1.0 MIT */
 // constants.js: the numbers of the protocol and of the WebSocket interface,
 // named once. Rollup and terser inline them, so names cost no bytes.
 

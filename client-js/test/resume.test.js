@@ -382,3 +382,63 @@ test('reconnect: close() stops it; 1012/1013 and a 503 Retry-After make it wait'
   assert.equal(f.xhrs.length, 2);
   assert.equal(s.readyState, 0);
 });
+
+test('xhr-streaming resume session: GETs carry ack=<messages received>; a resume answer streams the replay', () => {
+  const { mp } = require('./fakes');
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['xhr-streaming'] });
+  const ev = record(s);
+  f.clock.tick();
+  const r1 = f.xhrs[0];
+  r1.head(200, mp.headers);
+  r1.chunk(mp.preamble + mp.part(OPEN(RESUME)) + mp.part('4a') + mp.part('2') + mp.end);
+  r1.end();
+  const r2 = f.xhrs.find((x) => x.method === 'GET' && x.query.get('sid'));
+  assert.equal(r2.query.get('ack'), '1', 'messages, not packets (7.6 counting is off)');
+  r2.head(200, mp.headers);
+  r2.chunk(mp.preamble + mp.part('4b'));
+  r2.respond(500, '');
+  assert.equal(s.readyState, 1);
+  f.clock.tick();
+  const hs = f.xhrs.find((x) => x.query.get('resume') === 'S1');
+  assert.equal(hs.query.get('last'), '2');
+  hs.head(200, mp.headers);
+  hs.chunk(mp.preamble + mp.part(OPEN(Object.assign({ resumed: 0 }, RESUME))) + mp.part('4c'));
+  assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.data), ['a', 'b', 'c']);
+  assert.deepEqual(ev.types().filter((t) => t !== 'message'), ['open']);
+});
+
+test('resumed on polling, then upgraded to websocket as usual; the retained messages stay numbered', () => {
+  const f = page();
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['websocket', 'polling'] });
+  f.clock.tick();
+  f.wss[0].serverOpen();
+  f.wss[0].serverSend(OPEN(Object.assign({}, RESUME, { upgrades: [] })));
+  s.send('a');
+  f.wss[0].serverClose(1006);
+  // The WebSocket is gone for now: round 1 tries it first, then polling, which answers.
+  f.clock.tick();
+  f.wss[1].serverClose(1006);
+  const hs = f.xhrs[0];
+  assert.equal(hs.query.get('transport'), 'polling');
+  assert.equal(hs.query.get('resume'), 'S1');
+  hs.respond(200, OPEN(Object.assign({ resumed: 0 }, RESUME, { upgrades: ['websocket'] })));
+  assert.equal(s.transport, 'polling');
+  const post = f.xhrs.find((x) => x.method === 'POST');
+  assert.equal(post.body, '4a');
+  assert.equal(post.query.get('seq'), '1');
+  post.respond(200, 'ok');
+  // The upgrade probe (with sid, no resume) then the switch.
+  const probe = f.wss[2];
+  assert.equal(probe.query.get('sid'), 'S1');
+  assert.equal(probe.query.get('resume'), null);
+  probe.serverOpen();
+  assert.deepEqual(probe.sent, ['2probe']);
+  probe.serverSend('3probe');
+  f.xhrs.filter((x) => x.method === 'GET' && x.readyState !== 4).forEach((x) => x.respond(200, '6'));
+  assert.equal(s.transport, 'websocket');
+  s.send('b');
+  assert.deepEqual(probe.sent.slice(1), ['5', '4b']);
+  probe.serverSend('72');
+  assert.equal(s.readyState, 1);
+});
