@@ -1495,19 +1495,19 @@ P._go = function () {
   this._next();
 };
 
+// The page's events, on its window (visibilitychange bubbles up from the
+// document); none where there is no addEventListener (IE8 and older).
 P._watch = function (on) {
-  var self = this, env = this._env, d = env.document, m = (on ? 'add' : 'remove') + 'EventListener',
+  var self = this, env = this._env, d = env.document, m = on ? env.addEventListener : env.removeEventListener,
     f = this._kick || (this._kick = function () {
       if (self._susp && !self._attempt && !(d && d.hidden)) {
         env.clearTimeout(self._attemptTimer);
         self._go();
       }
-    });
-  if (env[m]) {
-    env[m]('online', f);
-    env[m]('pageshow', f);
+    }), k;
+  if (m) {
+    for (k in { online: 1, pageshow: 1, visibilitychange: 1 }) m.call(env, k, f);
   }
-  if (d && d[m]) d[m]('visibilitychange', f);
 };
 
 // ---- heartbeat ------------------------------------------------------------

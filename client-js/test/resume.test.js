@@ -268,7 +268,7 @@ test('resume rounds: backoff schedule over the transports, window over: close 10
 });
 
 test('online / pageshow / visible: a round starts at once instead of waiting its backoff', () => {
-  const doc = { hidden: false, listeners: {}, addEventListener(t, fn) { this.listeners[t] = fn; }, removeEventListener(t) { delete this.listeners[t]; } };
+  const doc = { hidden: false };
   const { f, s, ws } = openWs({ document: doc, transports: ['websocket'] });
   ws.serverClose(1006);
   f.clock.tick();
@@ -280,16 +280,18 @@ test('online / pageshow / visible: a round starts at once instead of waiting its
   assert.equal(f.wss.length, 3, 'not while an attempt is in flight');
   f.wss[2].serverClose(1006);
   doc.hidden = true;
-  doc.listeners.visibilitychange();
+  f.fire('visibilitychange'); // on the window: it bubbles up from the document
   assert.equal(f.wss.length, 3, 'hidden: no');
   doc.hidden = false;
-  doc.listeners.visibilitychange();
+  f.fire('visibilitychange');
   assert.equal(f.wss.length, 4, 'visible again: at once');
-  f.wss[3].serverOpen();
-  f.wss[3].serverSend(OPEN(Object.assign({ resumed: 0 }, RESUME)));
+  f.wss[3].serverClose(1006);
+  f.fire('pageshow');
+  assert.equal(f.wss.length, 5, 'pageshow: at once');
+  f.wss[4].serverOpen();
+  f.wss[4].serverSend(OPEN(Object.assign({ resumed: 0 }, RESUME)));
   assert.equal(s.readyState, 1);
-  assert.equal(f.listeners('online'), 0, 'resumed: listeners removed');
-  assert.equal(doc.listeners.visibilitychange, undefined);
+  for (const t of ['online', 'pageshow', 'visibilitychange']) assert.equal(f.listeners(t), 0, 'resumed: listeners removed');
 });
 
 test('retention bound: past resumeBuffer bytes unacknowledged, close 1006 "send buffer overflowed"', () => {
