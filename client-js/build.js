@@ -29,7 +29,7 @@ const ASSET = path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js');
  *  included). Not met: BUDGET_TODO says why, and CEILING (today's size and a
  *  little) keeps it from growing meanwhile. */
 const BUDGET = 6000;
-const BUDGET_TODO = 'not met: 6,762 B before resume and reconnect (+1,056 B); ' +
+const BUDGET_TODO = 'not met: 6,762 B before resume and reconnect (+1,065 B); ' +
   'see client-js/README.md, Size, for where the bytes go';
 const CEILING = 7850;
 

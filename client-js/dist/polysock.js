@@ -1262,20 +1262,21 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-// `x`: the failed request, if any. A 400 with a `detail` to a resume
-// handshake is a refusal (its detail becomes the close reason); a 503 (with
-// Retry-After, else 5 s) says to wait: no other transport now.
+// `x`: the failed request, if any. A 400 to a resume handshake is a refusal
+// (its detail becomes the close reason), unless its code is 0 (this
+// transport is off: try the next); a 503 (with Retry-After, else 5 s) says to
+// wait: no other transport now.
 P._onError = function (t, x) {
-  var st = x && x.status, d;
+  var st = x && x.status, d = {};
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
     this._attempt = null;
     if (this._susp) {
       if (st === 400) {
         try {
-          d = parseJSON(x.responseText).detail;
+          d = parseJSON(x.responseText);
         } catch (e) {}
-        if (typeof d === 'string') return this._finish(1006, d, false, true);
+        if (d.code && typeof d.detail === 'string') return this._finish(1006, d.detail, false, true);
       }
     } else {
       this._failed[t.name] = 1;

@@ -242,6 +242,22 @@ test('polling resume: the open packet, then GETs with ack replay; unacked POST b
   assert.equal(s.bufferedAmount, 0);
 });
 
+test('a resume handshake refused with code 0 (transport off) moves on to the next transport', () => {
+  const { f, s, ws } = openWs({ transports: ['websocket', 'xhr-streaming', 'polling'] });
+  ws.serverClose(1006);
+  f.clock.tick();
+  f.wss[1].serverClose(1006);
+  const xs = f.xhrs[0];
+  assert.equal(xs.query.get('transport'), 'xhr-streaming');
+  xs.respond(400, '{"code":0,"message":"Transport unknown","detail":"unknown or disabled transport"}');
+  assert.equal(s.readyState, 1);
+  const poll = f.xhrs[1];
+  assert.equal(poll.query.get('transport'), 'polling');
+  assert.equal(poll.query.get('resume'), 'S1');
+  poll.respond(400, '{"code":3,"message":"Bad request","detail":"acknowledgement out of range"}');
+  assert.equal(s.readyState, 3);
+});
+
 test('resume rounds: backoff schedule over the transports, window over: close 1006 "resume window over"', () => {
   const { f, s, ev, ws } = openWs({ transports: ['websocket', 'polling'] }, OPEN({ resume: { window: 20000 }, upgrades: [] }));
   // From now on every attempt fails at once (from a zero timer), noting when it began.
