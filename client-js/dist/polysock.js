@@ -1198,6 +1198,8 @@ P.close = function (code, reason) {
   if (code === undefined && reason) code = 1000;
   this._endProbe();
   this._t._stop();
+  // A pending ack goes now, before the close packet, not after it.
+  this._ackNow();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
   if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
   this._closing = [code === undefined ? 1005 : code, reason || ''];

@@ -325,6 +325,16 @@ test('retention bound: past resumeBuffer bytes unacknowledged, close 1006 "send 
   assert.equal(ev[2].reason, 'send buffer overflowed');
 });
 
+test('close() within 100 ms of a message: the ack goes before the close packet, none after', () => {
+  const { f, s, ev, ws } = openWs();
+  ws.serverSend('4x');
+  s.close(4000, 'bye');
+  f.clock.advance(200);
+  assert.deepEqual(ws.sent, ['71', '1{"code":4000,"reason":"bye"}']);
+  assert.equal(s.readyState, 3);
+  assert.equal(ev[ev.length - 1].wasClean, true);
+});
+
 test('close() while suspended: no resume, close 1006', () => {
   const { f, s, ev, ws } = openWs();
   ws.serverClose(1006);
