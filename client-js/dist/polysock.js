@@ -1049,14 +1049,12 @@ function Polysock(url, protocols, options) {
   }
   self._protocols = protocols;
 
+  // (protocol, bufferedAmount and transport: _fresh below)
   v = self._v = {
     url: u[0],
     readyState: CONNECTING,
-    protocol: '',
     extensions: '',
-    bufferedAmount: 0,
-    binaryType: env.Blob ? 'blob' : 'arraybuffer',
-    transport: null
+    binaryType: env.Blob ? 'blob' : 'arraybuffer'
   };
   if (!defineProperty) {
     for (m in v) self[m] = v[m];
@@ -1534,9 +1532,8 @@ P._alive = function () {
 
 P._maybeProbe = function () {
   var self = this, t, env = this._env;
-  if (this._t.name === 'websocket' || this._noProbe || this._failed.websocket ||
-    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0 ||
-    !WebSocketTransport.enabled(env)) return;
+  if (this._t.name === 'websocket' || this._noProbe || !this._usable('websocket') ||
+    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0) return;
   t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
   t._on('start', function () {
     self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);
