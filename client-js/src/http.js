@@ -3,7 +3,7 @@
 // they receive (get / stopGet); upstream is always a POST of a polling
 // payload, answered "ok".
 
-import { T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
+import { P_ACK, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
 import { noop, inherit } from './util.js';
 import { decodePacket, encodePayload } from './codec.js';
 import { Transport } from './transport.js';
@@ -60,13 +60,19 @@ H._doOpen = function () {
   this._recv();
 };
 
-// Streaming transports resume a cut response with ack=<packets received>.
+// Receiving GETs. Streaming transports resume a cut response with
+// ack=<packets received>; in a resume session the socket puts its received
+// count there instead, on every transport (socket.js _url).
 H._url = function () {
-  return Transport.prototype._url.call(this) + (this._acks && this._sid ? '&ack=' + this._n : '');
+  return this._x._query(this.name, this._sid, this._acks ? this._n : -1);
 };
 
+// In a resume session acks travel in POSTs (7<n>) and in receiving GETs
+// (ack=); the server refuses an ack below one it already has, so no GET,
+// which carries the newest count, starts while a POST with an ack is in
+// flight: it could overtake it.
 H._recv = function () {
-  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting && !this._pa) {
     this._getting = true;
     this._get();
   }
@@ -79,14 +85,24 @@ H._ended = function () {
   this._recv();
 };
 
+// A POST carrying messages of a resume session names the first one's
+// number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
-  var self = this;
-  this._posting = request(this._e, 'POST', Transport.prototype._url.call(this), encodePayload(packets), function (err) {
+  var self = this, url = Transport.prototype._url.call(this), i = packets.length, seq;
+  this._pa = false;
+  while (i--) {
+    if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
+    if (packets[i].type === P_ACK) this._pa = true;
+  }
+  if (seq) url += '&seq=' + seq;
+  this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
+    self._pa = false;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
     self._check();
     self._drained(batch);
+    self._recv();
   });
 };
 
@@ -140,7 +156,7 @@ H._deliver = function (encoded) {
   var i, p;
   for (i = 0; i < encoded.length && this._st !== T_CLOSED; i++) {
     try {
-      p = decodePacket(encoded[i]);
+      p = decodePacket(encoded[i], false, this._x._r);
     } catch (e) {
       return this._fail();
     }
