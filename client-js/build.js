@@ -31,7 +31,8 @@ const ASSET = path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js');
 const BUDGET = 6000;
 const BUDGET_TODO = 'not met: the WebSocket semantics, handshake turns and a JSON reader without eval ' +
   'came on top of a client that was over it already; see client-js/README.md, Size';
-const CEILING = 6850;
+// Raised from 6,850 when resume and reconnect came in (+1,070 B); the cuts follow.
+const CEILING = 7900;
 
 // Kept short: it is part of the served, size-budgeted file.
 const BANNER = `/*! Polysock client ${VERSION} | MIT | built from client-js/src: do not edit */`;

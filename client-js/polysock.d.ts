@@ -16,6 +16,19 @@ declare namespace Polysock {
     /** Remember the transport that worked (localStorage) and start with it
      *  next time. Default true. */
     remember?: boolean;
+    /** Ask for a resume session (ext=1&resume=1): a lost transport does not
+     *  close the socket, which stays OPEN and resumes in the background
+     *  with nothing lost. Default true; false gives plain WebSocket
+     *  semantics. Servers without resume ignore it. */
+    resume?: boolean;
+    /** Bytes of messages a resume session keeps until the server has
+     *  acknowledged them; past it the socket closes (1006, "send buffer
+     *  overflowed"). Default 1048576 (1 MiB). */
+    resumeBuffer?: number;
+    /** After a close that close() did not ask for, open a new session:
+     *  readyState goes back to CONNECTING and open fires again. true: at
+     *  most 10 tries in a row, a number: at most that many. Default off. */
+    reconnect?: boolean | number;
     /** Test seam: an object standing in for the page's global (setTimeout,
      *  clearTimeout, WebSocket, XMLHttpRequest, ActiveXObject, Blob, document,
      *  location, window, localStorage, wsQueues). */

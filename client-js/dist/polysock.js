@@ -15,6 +15,8 @@ var P_PING = 2;
 var P_PONG = 3;
 var P_MESSAGE = 4;
 var P_UPGRADE = 5;
+// Resume sessions only (protocol-spec/11-resume.md): "7<n>", I have your messages 1..n.
+var P_ACK = 7;
 
 // WebSocket readyState values.
 var CONNECTING = 0;
@@ -110,16 +112,18 @@ function str(s) {
 
 // Without a native JSON (IE6/7): the members of one flat object as the
 // server writes it (no white space), each a string, a number, true, false,
-// null or an array of plain strings, picked out by a regular expression.
+// null, an array of plain strings or a flat object of those (the open
+// packet's "resume"), picked out by a regular expression.
 // That covers the open packet and a close packet's body, the only JSON the
 // client reads. Nothing is evaluated; what is not such an object reads as
 // whatever members could be picked out of it.
 function flatParse(text) {
-  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m, v, c;
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|[^,}]+)/g, m, v, c;
   while ((m = re.exec(text))) {
     v = m[2];
     c = v.charAt(0);
     out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
+      c === '{' ? flatParse(v) :
       v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
   }
   return out;
@@ -215,10 +219,11 @@ function encodePacket(p) {
 }
 
 // Inverse of encodePacket. `ws`: a WebSocket text frame, where "b" is no type.
-function decodePacket(s, ws) {
+// `ack`: a resume session, where type 7 (ack) exists too.
+function decodePacket(s, ws, ack) {
   var c = s.charAt(0);
   if (c === 'b' && !ws) return { type: P_MESSAGE, data: b64decode(s.slice(1)) };
-  if (c < '0' || c > '6' || s.length === 0) throw new Error('bad packet');
+  if (c < '0' || c > (ack ? '7' : '6') || s.length === 0) throw new Error('bad packet');
   return { type: +c, data: s.slice(1) };
 }
 
@@ -364,8 +369,8 @@ function handlers(proto, types) {
 //   drain (batch)    the packets of one _send(packets, batch) have left
 //   open             (websocket) the WebSocket connection is established
 //   close            it is closed for good, by its owner or by a failure
-//   error            it failed: it has closed (close came first) and emits
-//                    nothing more
+//   error (x)        it failed: it has closed (close came first) and emits
+//                    nothing more; x is the failed XHR, if one
 // Its state is explicit (constants.js): T_NEW -open()-> T_OPENING
 // -ready(sid)-> T_OPEN <-pause()/resume()-> T_PAUSED, and -close()-> T_CLOSED
 // from anywhere. A subclass implements doOpen, doSend(packets), doClose,
@@ -373,7 +378,7 @@ function handlers(proto, types) {
 
 
 function Transport(ctx, sid) {
-  this._x = ctx;       // {_env, _query(name, sid), _origin}: what the socket lends it
+  this._x = ctx;       // {_env, _query(name, sid, n), _origin, _r: a resume session}: what the socket lends it
   this._e = ctx._env;
   this._sid = sid;     // set for an upgrade probe or once the open packet came
   this._st = T_NEW;
@@ -415,11 +420,13 @@ T._drained = function (batch) {
   this._emit('drain', batch);
 };
 
-T._fail = function () {
+// `x`: the failed request of an HTTP transport, if any (its status, headers
+// and body may say why: a resume refusal, a 503 with Retry-After).
+T._fail = function (x) {
   var fn = this._st !== T_CLOSED && this._hs.error;
   this._bad = true;
   this._close();
-  if (fn) fn();
+  if (fn) fn(x);
 };
 
 T._close = function () {
@@ -505,7 +512,7 @@ W._go = function () {
     var d = ev.data, p;
     if (typeof d === 'string') {
       try {
-        p = decodePacket(d, true);
+        p = decodePacket(d, true, self._x._r);
       } catch (e) {
         return self._fail();
       }
@@ -622,9 +629,11 @@ H._doOpen = function () {
   this._recv();
 };
 
-// Streaming transports resume a cut response with ack=<packets received>.
+// Receiving GETs. Streaming transports resume a cut response with
+// ack=<packets received>; in a resume session the socket puts its received
+// count there instead, on every transport (socket.js _url).
 H._url = function () {
-  return Transport.prototype._url.call(this) + (this._acks && this._sid ? '&ack=' + this._n : '');
+  return this._x._query(this.name, this._sid, this._acks ? this._n : -1);
 };
 
 H._recv = function () {
@@ -641,9 +650,17 @@ H._ended = function () {
   this._recv();
 };
 
+// A POST carrying messages of a resume session names the first one's
+// number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
-  var self = this;
-  this._posting = request(this._e, 'POST', Transport.prototype._url.call(this), encodePayload(packets), function (err) {
+  var self = this, url = Transport.prototype._url.call(this), i;
+  for (i = 0; i < packets.length; i++) {
+    if (packets[i].s) {
+      url += '&seq=' + packets[i].s;
+      break;
+    }
+  }
+  this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
@@ -702,7 +719,7 @@ H._deliver = function (encoded) {
   var i, p;
   for (i = 0; i < encoded.length && this._st !== T_CLOSED; i++) {
     try {
-      p = decodePacket(encoded[i]);
+      p = decodePacket(encoded[i], false, this._x._r);
     } catch (e) {
       return this._fail();
     }
@@ -806,7 +823,7 @@ X._get = function () {
     self._req = null;
     if (self._st === T_CLOSED) return;
     // A 200 cut short is resumed with ack=N; one that carried nothing is not.
-    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail();
+    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail(x);
     self._ended();
   }, feed);
 };
@@ -915,7 +932,7 @@ L._get = function () {
   this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
     self._req = null;
     if (self._st === T_CLOSED) return;
-    if (err !== null || !x.responseText) return self._fail();
+    if (err !== null || !x.responseText) return self._fail(x);
     self._deliver(x.responseText.split('\x1e'));
     if (self._st !== T_CLOSED) self._ended();
   });
@@ -929,6 +946,12 @@ L._get = function () {
 //   CONNECTING --open packet--> OPEN --close()--> CLOSING --flushed--> CLOSED
 //       |                         |
 //       +--every transport failed / close() / heartbeat lost / error--> CLOSED
+//       ^                                                                |
+//       +------------- option reconnect: a close not asked for ---------+
+//
+// A resume session (the open packet has "resume": protocol-spec/11-resume.md)
+// does not close when its transport is lost: it stays OPEN, suspended, and
+// resumes in the background ("resume" below).
 //
 // Selection (protocol-spec/fallback.md): try the usable transports in
 // preference order (the one remembered from an earlier page first), each for
@@ -946,6 +969,10 @@ var TRANSPORTS = {
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
+// Bytes of messages a resume session keeps until acknowledged (option resumeBuffer).
+var DEFAULT_RETAIN = 1048576;
+// The default number of tries of option reconnect: true.
+var DEFAULT_TRIES = 10;
 // RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
 var TOKEN = /^[!#-'*+.\w^`|~-]+$/;
 
@@ -974,12 +1001,20 @@ function clampCode(x) {
   return d > 0.5 || (d === 0.5 && f % 2) ? f + 1 : f;
 }
 
+// Milliseconds to wait before try k (0, 1, 2, ...) of resuming or of
+// reconnecting: 0 for the first, then 500 ms doubling to at most 5 s, times
+// a random 0.5..1.5 (r in 0..1). A server's hint (a Retry-After, a close
+// 1012/1013) of h ms makes it h..2h instead.
+function backoff(k, r, h) {
+  return h ? h * (1 + r) : k ? Math.min(5000, 250 * Math.pow(2, k)) * (0.5 + r) : 0;
+}
+
 function missing() {
   return new TypeError('1 argument required');
 }
 
 function Polysock(url, protocols, options) {
-  var self, env, m, loc, i, memo, list, seen = {}, u, v;
+  var self, env, m, loc, i, list, seen = {}, u, v;
   if (!(this instanceof Polysock)) throw new TypeError('new');
   if (!arguments.length) throw missing();
   // A real EventTarget where possible, keeping the prototype `new` chose (a
@@ -1031,21 +1066,22 @@ function Polysock(url, protocols, options) {
   self._timeout = options.timeout || DEFAULT_TIMEOUT;
   self._prefs = options.transports || DEFAULT_TRANSPORTS;
   self._remember = options.remember !== false;
-  self._wbuf = [];
-  self._inflight = 0;
-  self._failed = {};
+  self._resume = options.resume !== false;
+  self._retain = options.resumeBuffer || DEFAULT_RETAIN;
+  v = options.reconnect;
+  self._tries = v === true ? DEFAULT_TRIES : +v || 0;
+  self._tried = 0;
   self._ctx = {
     _env: env,
     _origin: u[2],
-    _query: function (name, sid) { return self._url(name, sid); }
+    _query: function (name, sid, n) { return self._url(name, sid, n); }
   };
-  memo = self._memo = self._mem();
-  self._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
-  self._order = transportOrder(self._prefs, function (n) {
-    return TRANSPORTS[n].enabled(env, u[2]);
-  }, memo[0]);
+  self._usable = function (n) {
+    return TRANSPORTS[n].enabled(env, u[2]) && !self._failed[n];
+  };
+  self._fresh();
   // Nothing happens before the constructor returns.
-  self._attemptTimer = env.setTimeout(function () { self._next(); }, 0);
+  self._start(0);
   return self;
 }
 inherit(Polysock, NativeTarget || Emitter);
@@ -1087,6 +1123,35 @@ P._fire = function (type, init) {
   this.dispatchEvent(makeEvent(type, init));
 };
 
+// The state of one session, empty (at construction and before a reconnect).
+// Write buffer entries are {type, data, n: bytes still in bufferedAmount,
+// b: bytes, s: number (messages of resume sessions)}.
+P._fresh = function () {
+  this._wbuf = [];
+  this._ret = [];      // messages handed to a transport, not yet acknowledged
+  this._inflight = 0;
+  this._in = this._out = this._sent = this._acked = this._held = this._ua = this._uab = 0;
+  this._sid = this._win = this._ping = this._closing = this._ctx._r = null;
+  this._set('bufferedAmount', 0);
+  this._set('protocol', '');
+  this._set('transport', null);
+};
+
+// Starts connecting after `delay` ms: the candidates of fallback.md F.3.
+P._start = function (delay) {
+  var self = this, memo = this._memo = this._mem();
+  this._failed = {};
+  this._noProbe = memo[1] > +new Date() - NO_PROBE_MS;
+  this._order = transportOrder(this._prefs, this._usable, memo[0]);
+  this._attemptTimer = this._env.setTimeout(function () { self._next(); }, delay);
+};
+
+P._delay = function (k) {
+  var h = this._hint;
+  this._hint = 0;
+  return backoff(k, (this._env.Math || Math).random(), h);
+};
+
 // ---- public API -----------------------------------------------------------
 
 P.send = function (data) {
@@ -1103,12 +1168,17 @@ P.send = function (data) {
   }
   this._set('bufferedAmount', v.bufferedAmount + n);
   if (v.readyState !== OPEN) return;
-  this._wbuf.push({ type: P_MESSAGE, data: data, n: n });
+  data = { type: P_MESSAGE, data: data, n: n, b: n };
+  if (this._win) {
+    data.s = ++this._out;
+    if ((this._held += n) > this._retain) return this._later('send buffer overflowed');
+  }
+  this._wbuf.push(data);
   this._flush();
 };
 
 P.close = function (code, reason) {
-  var self = this, rs = this._v.readyState, body = '';
+  var rs = this._v.readyState, body = '';
   if (code !== undefined) {
     code = clampCode(code);
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
@@ -1119,13 +1189,11 @@ P.close = function (code, reason) {
     reason = usv(reason);
     if (utf8Length(reason) > 123) throw domError('SyntaxError', 'reason > 123 bytes');
   }
+  this._asked = true;
   if (rs >= CLOSING) return;
+  // Nothing to send the close packet on: the connection fails.
+  if (rs === CONNECTING || this._susp) return this._later('');
   this._set('readyState', CLOSING);
-  if (rs === CONNECTING) {
-    this._teardown();
-    this._env.setTimeout(function () { self._lost(); }, 0);
-    return;
-  }
   // A reason needs a code on the wire: 1000, as WebSocket sends.
   if (code === undefined && reason) code = 1000;
   this._endProbe();
@@ -1142,13 +1210,13 @@ P.close = function (code, reason) {
 P._wire = function (t) {
   var self = this;
   return t._on('packet', function (p) { self._onPacket(t, p); })
-    ._on('error', function () { self._onError(t); })
+    ._on('error', function (x) { self._onError(t, x); })
     ._on('drain', function (b) { self._onDrain(t, b); });
 };
 
 P._next = function () {
   var self = this, name = this._order.shift(), t, last = !this._order.length;
-  if (!name) return this._lost();
+  if (!name) return this._susp ? this._round() : this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
   // The timeout runs from the attempt's real start; the last candidate has
   // nothing to fall back to and gets longer.
@@ -1160,11 +1228,20 @@ P._next = function () {
   t._open();
 };
 
-P._url = function (name, sid) {
+// The query of a request: a handshake (no sid), a resume handshake (while
+// suspended), or a request of the session. `n`: given for receiving GETs, the
+// ack=N of a streaming transport (-1: none); a resume session puts its
+// received count there on every transport.
+P._url = function (name, sid, n) {
   var u = this._base + 'EIO=4&transport=' + name, i, list = [];
-  if (sid) return u + '&sid=' + encodeURIComponent(sid);
+  if (sid) {
+    return u + '&sid=' + encodeURIComponent(sid) +
+      (n == null ? '' : this._win ? '&ack=' + this._in : n < 0 ? '' : '&ack=' + n);
+  }
+  u += '&ext=1';
+  if (this._susp) return u + '&resume=' + encodeURIComponent(this._sid) + '&last=' + this._in;
   for (i = 0; i < this._protocols.length; i++) list.push(encodeURIComponent(this._protocols[i]));
-  return u + '&ext=1&protocols=' + list.join(',');
+  return u + '&protocols=' + list.join(',') + (this._resume ? '&resume=1' : '');
 };
 
 // Storage: "<transport>", or "<transport> <time>" where time is when a
@@ -1185,11 +1262,28 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-P._onError = function (t) {
+// `x`: the failed request, if any. A 400 with a `detail` to a resume
+// handshake is a refusal (its detail becomes the close reason); a 503 (with
+// Retry-After, else 5 s) says to wait: no other transport now.
+P._onError = function (t, x) {
+  var st = x && x.status, d;
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
-    this._failed[t.name] = 1;
     this._attempt = null;
+    if (this._susp) {
+      if (st === 400) {
+        try {
+          d = parseJSON(x.responseText).detail;
+        } catch (e) {}
+        if (typeof d === 'string') return this._finish(1006, d, false, true);
+      }
+    } else {
+      this._failed[t.name] = 1;
+    }
+    if (st === 503) {
+      this._hint = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+      this._order = [];
+    }
     this._next();
   } else if (t === this._probe) {
     this._endProbe();
@@ -1223,30 +1317,56 @@ P._onPacket = function (t, p) {
     }
     this._finish(o.code || 1005, o.reason || '', true, false);
   } else if (p.type === P_PING && rs === OPEN) {
+    this._ackNow();
     this._wbuf.push({ type: P_PONG, data: p.data, n: 0 });
     this._flush();
+  } else if (p.type === P_ACK) {
+    // (Resume sessions only: the transports' decoders refuse 7 elsewhere.)
+    // Out of range: a protocol error.
+    o = p.data;
+    if (!('' + +o === o && this._forget(+o))) this._finish(1006, '', false, true);
   } else if (p.type === P_MESSAGE && rs === OPEN) {
+    if (this._win) this._got(p);
     o = p.data;
     if (typeof o !== 'string' && this.binaryType !== 'arraybuffer' && this._env.Blob) o = new this._env.Blob([o]);
     this._fire('message', { data: o, origin: this._origin });
   }
 };
 
+// An open packet: the handshake's (fires open), or a resume handshake's
+// answer (same sid and "resumed": the server's received count r; forget our
+// messages <= r and send the rest again, in order).
 P._opened = function (t, o) {
+  var again = this._susp;
   this._env.clearTimeout(this._attemptTimer);
   this._attempt = null;
+  if (again) {
+    if (o.sid !== this._sid || !this._forget(o.resumed)) {
+      t._close();
+      return this._finish(1006, 'resume failed', false, true);
+    }
+    this._susp = false;
+    this._env.clearTimeout(this._wt);
+    this._watch();
+    this._wbuf = this._ret.concat(this._wbuf);
+    this._ret = [];
+  }
   this._t = t;
   t._ready(this._sid = o.sid);
   this._ping = (o.pingInterval || 25000) + (o.pingTimeout || 20000);
   this._max = o.maxPayload || 1000000;
   this._upgrades = o.upgrades || [];
   this._ext = !!o.ext;
-  this._set('protocol', o.ext ? o.protocol || '' : '');
   this._set('transport', t.name);
-  this._set('readyState', OPEN);
   this._mem(t.name, this._noProbe && this._memo[1]);
   this._alive();
-  this._fire('open');
+  if (!again) {
+    this._ctx._r = this._win = o.ext && o.resume && o.resume.window;
+    this._tried = 0;
+    this._set('protocol', o.ext ? o.protocol || '' : '');
+    this._set('readyState', OPEN);
+    this._fire('open');
+  }
   if (this._v.readyState === OPEN) {
     this._maybeProbe();
     this._flush();
@@ -1256,9 +1376,13 @@ P._opened = function (t, o) {
 // One batch of _flush has left: its bytes leave bufferedAmount; once the
 // close packet and everything before it have left, the socket is closed.
 P._onDrain = function (t, batch) {
-  var self = this, c = this._closing;
+  var self = this, c = this._closing, n = 0, i;
   if (!batch) return;
-  this._set('bufferedAmount', this._v.bufferedAmount - batch.n);
+  for (i = 0; i < batch.length; i++) {
+    n += batch[i].n;
+    batch[i].n = 0;
+  }
+  this._set('bufferedAmount', this._v.bufferedAmount - n);
   if (!--this._inflight && c && !this._wbuf.length) {
     this._env.setTimeout(function () { self._finish(c[0], c[1], true, false); }, 0);
   } else {
@@ -1271,7 +1395,7 @@ P._onDrain = function (t, batch) {
 // Sends what the buffer holds; on HTTP transports as one payload of at most
 // maxPayload bytes (an oversized packet goes alone).
 P._flush = function () {
-  var t = this._t, buf = this._wbuf, i = 0, size = 0, n = 0;
+  var t = this._t, buf = this._wbuf, i = 0, size = 0;
   if (!t || !t._w || this._upgrading || !buf.length) return;
   if (t.name === 'websocket') {
     i = buf.length;
@@ -1283,16 +1407,114 @@ P._flush = function () {
   }
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
-  for (i = 0; i < buf.length; i++) n += buf[i].n;
+  // Messages of a resume session are kept until acknowledged.
+  for (i = 0; i < buf.length; i++) {
+    if (buf[i].s) this._ret.push(buf[i]), this._sent = buf[i].s;
+  }
   this._inflight++;
-  t._send(buf, { n: n });
+  t._send(buf, buf);
+};
+
+// ---- numbering and acknowledgements (resume sessions) ---------------------
+
+// The server has our messages 1..n: forget them. False if n is out of range
+// (below an earlier ack, above what was sent, not a number).
+P._forget = function (n) {
+  var ret = this._ret, e, d = 0;
+  if (!(n >= this._acked && n <= this._sent)) return false;
+  this._acked = n;
+  while (ret.length && ret[0].s <= n) {
+    e = ret.shift();
+    this._held -= e.b;
+    d += e.n;
+    e.n = 0;
+  }
+  this._set('bufferedAmount', this._v.bufferedAmount - d);
+  return true;
+};
+
+// A message arrived: acknowledge at 16 messages or 8 KiB not acknowledged,
+// within 100 ms of the first, and before every pong.
+P._got = function (p) {
+  var self = this;
+  this._in++;
+  this._uab += packetSize(p);
+  if (++this._ua >= 16 || this._uab >= 8192) {
+    this._ackNow();
+    this._flush();
+  } else if (this._ua === 1) {
+    this._at = this._env.setTimeout(function () {
+      self._ackNow();
+      self._flush();
+    }, 100);
+  }
+};
+
+P._ackNow = function () {
+  if (!this._ua) return;
+  this._env.clearTimeout(this._at);
+  this._ua = this._uab = 0;
+  this._wbuf.push({ type: P_ACK, data: '' + this._in, n: 0 });
+};
+
+// ---- resume ---------------------------------------------------------------
+//
+// The transport is lost (an error, a close without a close packet, the
+// heartbeat): stay OPEN, keep what send() gives, and try resume handshakes
+// (?resume=<sid>&last=<received count>) in rounds over the transports, the
+// one that last worked first, the rounds backoff() apart; a round starts at
+// once on the page's online, pageshow and visibilitychange (to visible)
+// events. Ends with the answer (_opened), a refusal (_onError: close 1006,
+// its detail as reason) or the window of the open packet, from the loss
+// ("resume window over").
+
+P._suspend = function () {
+  var self = this, buf = this._wbuf, i, name = this._t.name;
+  this._teardown();
+  this._susp = true;
+  this._wbuf = [];
+  for (i = 0; i < buf.length; i++) {
+    if (buf[i].s) this._wbuf.push(buf[i]);
+  }
+  this._inflight = this._ua = this._uab = this._try = 0;
+  this._cands = transportOrder(this._prefs, this._usable, name);
+  this._wt = this._env.setTimeout(function () {
+    self._finish(1006, 'resume window over', false, true);
+  }, this._win);
+  this._watch(true);
+  this._round();
+};
+
+P._round = function () {
+  var self = this;
+  this._attemptTimer = this._env.setTimeout(function () { self._go(); }, this._delay(this._try++));
+};
+
+P._go = function () {
+  this._order = this._cands.slice(0);
+  this._next();
+};
+
+P._watch = function (on) {
+  var self = this, env = this._env, d = env.document, m = (on ? 'add' : 'remove') + 'EventListener',
+    f = this._kick || (this._kick = function () {
+      if (self._susp && !self._attempt && !(d && d.hidden)) {
+        env.clearTimeout(self._attemptTimer);
+        self._go();
+      }
+    });
+  if (env[m]) {
+    env[m]('online', f);
+    env[m]('pageshow', f);
+  }
+  if (d && d[m]) d[m]('visibilitychange', f);
 };
 
 // ---- heartbeat ------------------------------------------------------------
 
 P._alive = function () {
   var self = this, env = this._env;
-  if (!this._ping) return;
+  if (!this._ping || this._susp) return;
   env.clearTimeout(this._hb);
   this._hb = env.setTimeout(function () { self._lost(); }, this._ping);
 };
@@ -1358,25 +1580,47 @@ P._teardown = function () {
   var env = this._env;
   env.clearTimeout(this._attemptTimer);
   env.clearTimeout(this._hb);
+  env.clearTimeout(this._at);
+  env.clearTimeout(this._wt);
+  if (this._susp) this._watch();
+  this._susp = false;
   this._endProbe();
   if (this._attempt) this._attempt._close();
   if (this._t) this._t._close();
   this._attempt = this._t = null;
   this._order = [];
-  this._wbuf = [];
 };
 
-// The connection failed: error, then close 1006.
+// The connection failed: a resume session suspends, anything else fails
+// (error, then close 1006).
 P._lost = function () {
-  this._finish(1006, '', false, true);
+  if (this._win && this._v.readyState === OPEN) this._suspend();
+  else this._finish(1006, '', false, true);
 };
 
+// Fails from a fresh task (the caller may be send() or close()).
+P._later = function (reason) {
+  var self = this;
+  this._set('readyState', CLOSING);
+  this._teardown();
+  this._env.setTimeout(function () { self._finish(1006, reason, false, true); }, 0);
+};
+
+// Closed: error (if it failed) and close; then, with option reconnect and a
+// close not asked for by close(), CONNECTING again after backoff() (at least
+// 5 s after a close 1012/1013).
 P._finish = function (code, reason, clean, error) {
   if (this._v.readyState === CLOSED) return;
   this._set('readyState', CLOSED);
   this._teardown();
+  if (code === 1012 || code === 1013) this._hint = 5000;
   if (error) this._fire('error');
   this._fire('close', { code: code, reason: reason, wasClean: clean });
+  if (!this._asked && this._tried < this._tries) {
+    this._fresh();
+    this._set('readyState', CONNECTING);
+    this._start(this._delay(++this._tried));
+  }
 };
 
 // umd.js: the entry of the UMD bundle (dist/polysock.js, polysock.min.js):

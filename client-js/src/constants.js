@@ -9,6 +9,8 @@ export var P_PONG = 3;
 export var P_MESSAGE = 4;
 export var P_UPGRADE = 5;
 export var P_NOOP = 6;
+// Resume sessions only (protocol-spec/11-resume.md): "7<n>", I have your messages 1..n.
+export var P_ACK = 7;
 
 // WebSocket readyState values.
 export var CONNECTING = 0;

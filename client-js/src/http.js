@@ -60,9 +60,11 @@ H._doOpen = function () {
   this._recv();
 };
 
-// Streaming transports resume a cut response with ack=<packets received>.
+// Receiving GETs. Streaming transports resume a cut response with
+// ack=<packets received>; in a resume session the socket puts its received
+// count there instead, on every transport (socket.js _url).
 H._url = function () {
-  return Transport.prototype._url.call(this) + (this._acks && this._sid ? '&ack=' + this._n : '');
+  return this._x._query(this.name, this._sid, this._acks ? this._n : -1);
 };
 
 H._recv = function () {
@@ -79,9 +81,17 @@ H._ended = function () {
   this._recv();
 };
 
+// A POST carrying messages of a resume session names the first one's
+// number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
-  var self = this;
-  this._posting = request(this._e, 'POST', Transport.prototype._url.call(this), encodePayload(packets), function (err) {
+  var self = this, url = Transport.prototype._url.call(this), i;
+  for (i = 0; i < packets.length; i++) {
+    if (packets[i].s) {
+      url += '&seq=' + packets[i].s;
+      break;
+    }
+  }
+  this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
@@ -140,7 +150,7 @@ H._deliver = function (encoded) {
   var i, p;
   for (i = 0; i < encoded.length && this._st !== T_CLOSED; i++) {
     try {
-      p = decodePacket(encoded[i]);
+      p = decodePacket(encoded[i], false, this._x._r);
     } catch (e) {
       return this._fail();
     }

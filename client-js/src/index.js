@@ -7,7 +7,7 @@ import { Polysock } from './socket.js';
 Polysock.version = '__VERSION__';
 
 export default Polysock;
-export { Polysock, TRANSPORTS as transports, transportOrder } from './socket.js';
+export { Polysock, TRANSPORTS as transports, transportOrder, backoff } from './socket.js';
 export { encodePacket, decodePacket, encodePayload, decodePayload } from './codec.js';
 export { Multipart, boundaryOf } from './multipart.js';
 export { b64encode, b64decode } from './base64.js';

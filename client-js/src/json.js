@@ -16,16 +16,18 @@ function str(s) {
 
 // Without a native JSON (IE6/7): the members of one flat object as the
 // server writes it (no white space), each a string, a number, true, false,
-// null or an array of plain strings, picked out by a regular expression.
+// null, an array of plain strings or a flat object of those (the open
+// packet's "resume"), picked out by a regular expression.
 // That covers the open packet and a close packet's body, the only JSON the
 // client reads. Nothing is evaluated; what is not such an object reads as
 // whatever members could be picked out of it.
 export function flatParse(text) {
-  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^,}]+)/g, m, v, c;
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|[^,}]+)/g, m, v, c;
   while ((m = re.exec(text))) {
     v = m[2];
     c = v.charAt(0);
     out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
+      c === '{' ? flatParse(v) :
       v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
   }
   return out;

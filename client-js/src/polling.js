@@ -17,7 +17,7 @@ L._get = function () {
   this._req = request(this._e, 'GET', this._url(), null, function (err, x) {
     self._req = null;
     if (self._st === T_CLOSED) return;
-    if (err !== null || !x.responseText) return self._fail();
+    if (err !== null || !x.responseText) return self._fail(x);
     self._deliver(x.responseText.split('\x1e'));
     if (self._st !== T_CLOSED) self._ended();
   });

@@ -7,8 +7,8 @@
 //   drain (batch)    the packets of one _send(packets, batch) have left
 //   open             (websocket) the WebSocket connection is established
 //   close            it is closed for good, by its owner or by a failure
-//   error            it failed: it has closed (close came first) and emits
-//                    nothing more
+//   error (x)        it failed: it has closed (close came first) and emits
+//                    nothing more; x is the failed XHR, if one
 // Its state is explicit (constants.js): T_NEW -open()-> T_OPENING
 // -ready(sid)-> T_OPEN <-pause()/resume()-> T_PAUSED, and -close()-> T_CLOSED
 // from anywhere. A subclass implements doOpen, doSend(packets), doClose,
@@ -18,7 +18,7 @@ import { T_NEW, T_OPENING, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
 import { noop } from './util.js';
 
 export function Transport(ctx, sid) {
-  this._x = ctx;       // {_env, _query(name, sid), _origin}: what the socket lends it
+  this._x = ctx;       // {_env, _query(name, sid, n), _origin, _r: a resume session}: what the socket lends it
   this._e = ctx._env;
   this._sid = sid;     // set for an upgrade probe or once the open packet came
   this._st = T_NEW;
@@ -60,11 +60,13 @@ T._drained = function (batch) {
   this._emit('drain', batch);
 };
 
-T._fail = function () {
+// `x`: the failed request of an HTTP transport, if any (its status, headers
+// and body may say why: a resume refusal, a 503 with Retry-After).
+T._fail = function (x) {
   var fn = this._st !== T_CLOSED && this._hs.error;
   this._bad = true;
   this._close();
-  if (fn) fn();
+  if (fn) fn(x);
 };
 
 T._close = function () {

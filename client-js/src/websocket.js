@@ -60,7 +60,7 @@ W._go = function () {
     var d = ev.data, p;
     if (typeof d === 'string') {
       try {
-        p = decodePacket(d, true);
+        p = decodePacket(d, true, self._x._r);
       } catch (e) {
         return self._fail();
       }

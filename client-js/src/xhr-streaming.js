@@ -49,7 +49,7 @@ X._get = function () {
     self._req = null;
     if (self._st === T_CLOSED) return;
     // A 200 cut short is resumed with ack=N; one that carried nothing is not.
-    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail();
+    if (err !== null || (!(mp && mp.done) && self._n === n0)) return self._fail(x);
     self._ended();
   }, feed);
 };

@@ -41,7 +41,7 @@ test('states and events: start, packet, drain(batch), then close and error on a 
   const get = f.xhrs.filter((x) => x.method === 'GET').pop();
   get.respond(400, '');
   assert.equal(t._st, 4, 'T_CLOSED');
-  assert.deepEqual(events.slice(-2), ['close', 'error']);
+  assert.deepEqual(events.slice(-2), ['close', ['error', get]], 'error carries the failed request');
   const n = events.length;
   t._close();
   t._emit('packet', {});

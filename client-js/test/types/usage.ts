@@ -3,7 +3,8 @@
 import Polysock = require('polysock-client');
 
 const s = new Polysock('/engine.io', ['chat'], { transports: ['websocket', 'polling'], timeout: 1000 });
-const t = new Polysock('wss://example.test/engine.io', { remember: false });
+const t = new Polysock('wss://example.test/engine.io', { remember: false, resume: false, reconnect: 5 });
+new Polysock('/engine.io', { reconnect: true, resumeBuffer: 65536 });
 s.binaryType = 'arraybuffer';
 s.onmessage = function (ev) {
   const d: string | ArrayBuffer | Blob = ev.data;
@@ -26,5 +27,7 @@ s.readyState = 3;
 s.send();
 // @ts-expect-error binaryType has two values
 s.binaryType = 'bogus';
+// @ts-expect-error reconnect is a boolean or a number of tries
+new Polysock('/engine.io', { reconnect: 'yes' });
 // @ts-expect-error no such transport
 new Polysock('/engine.io', [], { transports: ['carrier-pigeon'] });

@@ -1,0 +1,384 @@
+// Resume and reconnect (protocol-spec/11-resume.md, issue 14) on fake
+// transports: the ack packet, numbering, retention and its bound, seq/ack on
+// HTTP requests, suspension, the resume handshake and its refusals, the
+// backoff schedule (injected clock and random), the page's triggers, and the
+// reconnect option.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Polysock, env, OPEN, record } = require('./fakes');
+
+const URL_ = 'http://example.test/engine.io';
+const RESUME = { resume: { window: 60000 }, upgrades: [] };
+
+let M;
+test.before(async () => { M = await import('../src/index.js'); });
+
+// A fake page whose Math.random is fixed (0.5: every jitter factor is 1) and
+// whose window/document events can be fired.
+function page(opts) {
+  const f = env(opts);
+  const ls = {};
+  f.env.Math = { random: () => (opts && opts.random !== undefined ? opts.random : 0.5) };
+  f.env.addEventListener = (t, fn) => { (ls[t] = ls[t] || []).push(fn); };
+  f.env.removeEventListener = (t, fn) => { ls[t] = (ls[t] || []).filter((g) => g !== fn); };
+  f.fire = (t) => (ls[t] || []).slice().forEach((fn) => fn({ type: t }));
+  f.listeners = (t) => (ls[t] || []).length;
+  return f;
+}
+
+// A socket on the fake WebSocket, opened with `open` (default: a resume session).
+function openWs(opts, open) {
+  const f = page(opts);
+  const s = new Polysock(URL_, [], Object.assign({ env: f.env }, opts));
+  const ev = record(s);
+  f.clock.tick();
+  const ws = f.wss[0];
+  ws.serverOpen();
+  ws.serverSend(open || OPEN(RESUME));
+  return { f, s, ev, ws };
+}
+
+test('backoff: 0, then 500 ms doubling to 5 s, times 0.5..1.5; a hint h gives h..2h', () => {
+  const at = (r) => [0, 1, 2, 3, 4, 5, 6, 40].map((k) => M.backoff(k, r));
+  assert.deepEqual(at(0.5), [0, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
+  assert.deepEqual(at(0), [0, 250, 500, 1000, 2000, 2500, 2500, 2500]);
+  assert.deepEqual(at(1), [0, 750, 1500, 3000, 6000, 7500, 7500, 7500]);
+  assert.equal(M.backoff(3, 0, 7000), 7000);
+  assert.equal(M.backoff(0, 1, 7000), 14000);
+});
+
+test('the ack packet 7<n> decodes only where asked (resume sessions); stock decoding refuses it', () => {
+  assert.deepEqual(M.decodePacket('7123', false, true), { type: 7, data: '123' });
+  assert.deepEqual(M.decodePacket('70', true, true), { type: 7, data: '0' });
+  assert.throws(() => M.decodePacket('7123'));
+  assert.throws(() => M.decodePacket('8', false, true));
+  assert.equal(M.encodePacket({ type: 7, data: '42' }), '742');
+  assert.throws(() => M.decodePayload('41\x1e712'), 'the payload decoder of a stock session');
+});
+
+test('handshake asks resume=1 unless resume: false; the open packet makes a resume session', () => {
+  const a = openWs();
+  assert.equal(a.ws.query.get('resume'), '1');
+  const b = openWs({ resume: false }, OPEN({ upgrades: [] }));
+  assert.equal(b.ws.query.get('resume'), null);
+});
+
+test('a stock server (no resume in open): a loss closes 1006 as before, and 7 is a protocol error', () => {
+  const a = openWs({}, OPEN({ upgrades: [] }));
+  a.ws.serverClose(1006);
+  assert.equal(a.s.readyState, 3);
+  assert.deepEqual(a.ev.types(), ['open', 'error', 'close']);
+  const b = openWs({}, OPEN({ upgrades: [] }));
+  b.ws.serverSend('70');
+  assert.equal(b.s.readyState, 3);
+  assert.equal(b.ev[2].code, 1006);
+});
+
+test('acks: after 16 messages, within 100 ms of the first, right before a pong', () => {
+  const { f, s, ws } = openWs();
+  for (let i = 1; i <= 16; i++) ws.serverSend('4m' + i);
+  assert.deepEqual(ws.sent, ['716'], 'at 16 unacknowledged messages');
+  ws.serverSend('4m17');
+  f.clock.advance(99);
+  assert.deepEqual(ws.sent, ['716']);
+  f.clock.advance(1);
+  assert.deepEqual(ws.sent, ['716', '717'], '100 ms after the first unacknowledged one');
+  ws.serverSend('4m18');
+  ws.serverSend('2');
+  assert.deepEqual(ws.sent, ['716', '717', '718', '3'], 'the ack goes right before the pong');
+  ws.serverSend('2');
+  assert.deepEqual(ws.sent.slice(4), ['3'], 'nothing new: no ack');
+  f.clock.advance(200);
+  assert.equal(ws.sent.length, 5);
+  ws.serverSend('4' + 'x'.repeat(8191));
+  assert.equal(ws.sent[5], '719', 'at 8 KiB of unacknowledged message data');
+  assert.equal(s.readyState, 1);
+});
+
+test('acks from the server: in range frees retained messages; out of range is a protocol error', () => {
+  const a = openWs();
+  a.s.send('a');
+  a.s.send('b');
+  a.ws.serverSend('71');
+  a.ws.serverSend('72');
+  a.ws.serverSend('72');
+  assert.equal(a.s.readyState, 1);
+  a.ws.serverSend('71');
+  assert.equal(a.s.readyState, 3, 'below an earlier ack');
+  assert.equal(a.ev[a.ev.length - 1].code, 1006);
+  const b = openWs();
+  b.s.send('a');
+  b.ws.serverSend('72');
+  assert.equal(b.s.readyState, 3, 'above what was sent');
+  for (const bad of ['7', '701', '7x', '7 1', '71e0']) {
+    const c = openWs();
+    c.s.send('a');
+    c.ws.serverSend(bad);
+    assert.equal(c.s.readyState, 3, bad);
+  }
+});
+
+test('websocket lost: stays OPEN, queues, resumes at once with last=<received>; replays what the server lacks', () => {
+  const { f, s, ev, ws } = openWs();
+  s.send('one');
+  s.send('two');
+  s.send('three');
+  ws.serverSend('4hello');
+  ws.serverSend('71');
+  f.clock.advance(10);
+  ws.serverClose(1006);
+  assert.equal(s.readyState, 1, 'still OPEN');
+  assert.deepEqual(ev.types(), ['open', 'message']);
+  s.send('four');
+  assert.ok(s.bufferedAmount >= 4, 'bufferedAmount grows while suspended');
+  f.clock.tick();
+  const ws2 = f.wss[1];
+  assert.ok(ws2, 'the first resume attempt at once, on the transport that worked');
+  assert.equal(ws2.query.get('resume'), 'S1');
+  assert.equal(ws2.query.get('last'), '1');
+  assert.equal(ws2.query.get('sid'), null);
+  ws2.serverOpen();
+  // The server had received 2 of our messages: we send 3 and 4 again.
+  ws2.serverSend(OPEN(Object.assign({ resumed: 2 }, RESUME)));
+  ws2.serverSend('4again');
+  assert.deepEqual(ws2.sent, ['4three', '4four']);
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(ev.types(), ['open', 'message', 'message'], 'no second open, no close');
+  assert.equal(ev[2].data, 'again');
+  f.clock.advance(100);
+  assert.deepEqual(ws2.sent.slice(2), ['72'], 'the replayed message counts on from 1');
+  f.clock.advance(10);
+  assert.equal(s.bufferedAmount, 0);
+});
+
+test('a resume answer without resumed, with another sid or an out-of-range count: close 1006', () => {
+  for (const [open, why] of [[OPEN(RESUME), 'no resumed'], [OPEN(Object.assign({ sid: 'X', resumed: 0 }, RESUME)), 'sid'],
+    [OPEN(Object.assign({ resumed: 5 }, RESUME)), 'above sent']]) {
+    const { f, s, ev, ws } = openWs();
+    s.send('a');
+    ws.serverClose(1006);
+    f.clock.tick();
+    f.wss[1].serverOpen();
+    f.wss[1].serverSend(open);
+    assert.equal(s.readyState, 3, why);
+    assert.deepEqual(ev.types(), ['open', 'error', 'close'], why);
+    assert.equal(ev[2].code, 1006);
+    assert.equal(ev[2].reason, 'resume failed');
+  }
+});
+
+test('heartbeat lost: suspends (no close) and resumes', () => {
+  const { f, s, ev } = openWs();
+  f.clock.advance(45000);
+  assert.equal(s.readyState, 1);
+  assert.equal(f.wss.length, 2, 'a resume attempt');
+  assert.equal(f.wss[0].closed, true);
+  assert.deepEqual(ev.types(), ['open']);
+});
+
+test('polling: GETs carry ack=<received>, POSTs seq=<first message>; a refusal closes 1006 with its detail', () => {
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['polling'] });
+  const ev = record(s);
+  f.clock.tick();
+  assert.equal(f.xhrs[0].query.get('resume'), '1');
+  f.xhrs[0].respond(200, OPEN(RESUME));
+  const get = f.xhrs[1];
+  assert.equal(get.query.get('ack'), '0');
+  s.send('a');
+  const post = f.xhrs[2];
+  assert.equal(post.query.get('seq'), '1');
+  assert.equal(post.body, '4a');
+  s.send('b');
+  s.send('c');
+  post.respond(200, 'ok');
+  assert.equal(f.xhrs[3].query.get('seq'), '2');
+  assert.equal(f.xhrs[3].body, '4b\x1e4c');
+  f.xhrs[3].respond(200, 'ok');
+  get.respond(200, '4x\x1e4y\x1e2');
+  assert.equal(f.xhrs[4].body, '72\x1e3', 'ack, then pong; no seq without messages');
+  assert.equal(f.xhrs[4].query.get('seq'), null);
+  const get2 = f.xhrs[5];
+  assert.equal(get2.query.get('ack'), '2');
+  // The poll is cut: suspended, then a resume handshake on polling, refused.
+  get2.respond(0, '');
+  assert.equal(s.readyState, 1);
+  f.clock.tick();
+  const hs = f.xhrs[6];
+  assert.equal(hs.query.get('resume'), 'S1');
+  assert.equal(hs.query.get('last'), '2');
+  assert.equal(hs.query.get('sid'), null);
+  hs.respond(400, '{"code":1,"message":"Session ID unknown","detail":"session unknown"}');
+  assert.equal(s.readyState, 3);
+  assert.deepEqual(ev.types(), ['open', 'message', 'message', 'error', 'close']);
+  assert.equal(ev[4].code, 1006);
+  assert.equal(ev[4].reason, 'session unknown');
+  assert.equal(ev[4].wasClean, false);
+});
+
+test('polling resume: the open packet, then GETs with ack replay; unacked POST bodies go again with their numbers', () => {
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['polling'] });
+  const ev = record(s);
+  f.clock.tick();
+  f.xhrs[0].respond(200, OPEN(RESUME));
+  s.send('a');
+  s.send('b');
+  const post = f.xhrs[2];
+  post.respond(0, ''); // the POST failed (the server may or may not have it)
+  assert.equal(s.readyState, 1);
+  f.clock.tick();
+  const hs = f.xhrs.find((x) => x.query.get('resume') === 'S1');
+  hs.respond(200, OPEN(Object.assign({ resumed: 1 }, RESUME)));
+  const posts = f.xhrs.filter((x) => x.method === 'POST');
+  const again = posts[posts.length - 1];
+  assert.equal(again.body, '4b', 'the server had message 1');
+  assert.equal(again.query.get('seq'), '2');
+  const gets = f.xhrs.filter((x) => x.method === 'GET' && x.query.get('sid'));
+  assert.equal(gets[gets.length - 1].query.get('ack'), '0');
+  assert.deepEqual(ev.types(), ['open']);
+  again.respond(200, 'ok');
+  assert.equal(s.bufferedAmount, 0);
+});
+
+test('resume rounds: backoff schedule over the transports, window over: close 1006 "resume window over"', () => {
+  const { f, s, ev, ws } = openWs({ transports: ['websocket', 'polling'] }, OPEN({ resume: { window: 20000 }, upgrades: [] }));
+  // From now on every attempt fails at once (from a zero timer), noting when it began.
+  const starts = [];
+  const WS = f.env.WebSocket;
+  const XHR = f.env.XMLHttpRequest;
+  f.env.WebSocket = class extends WS {
+    constructor(u) { super(u); starts.push([f.clock.now, 'ws']); f.clock.setTimeout(() => this.serverClose(1006), 0); }
+  };
+  f.env.XMLHttpRequest = class extends XHR {
+    send(b) { super.send(b); starts.push([f.clock.now, 'polling']); f.clock.setTimeout(() => this.respond(0, ''), 0); }
+  };
+  ws.serverClose(1006);
+  f.clock.advance(19999);
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(starts, [[0, 'ws'], [0, 'polling'], [500, 'ws'], [500, 'polling'], [1500, 'ws'], [1500, 'polling'],
+    [3500, 'ws'], [3500, 'polling'], [7500, 'ws'], [7500, 'polling'], [12500, 'ws'], [12500, 'polling'],
+    [17500, 'ws'], [17500, 'polling']], 'rounds 0, 0.5, 1, 2, 4, 5, 5 s apart; the transport that worked first');
+  f.clock.advance(1);
+  assert.equal(s.readyState, 3);
+  assert.deepEqual(ev.types(), ['open', 'error', 'close']);
+  assert.equal(ev[2].reason, 'resume window over');
+  assert.equal(f.listeners('online'), 0, 'the page listeners go with it');
+});
+
+test('online / pageshow / visible: a round starts at once instead of waiting its backoff', () => {
+  const doc = { hidden: false, listeners: {}, addEventListener(t, fn) { this.listeners[t] = fn; }, removeEventListener(t) { delete this.listeners[t]; } };
+  const { f, s, ws } = openWs({ document: doc, transports: ['websocket'] });
+  ws.serverClose(1006);
+  f.clock.tick();
+  f.wss[1].serverClose(1006); // round 1 failed; round 2 waits 500 ms
+  assert.equal(f.wss.length, 2);
+  f.fire('online');
+  assert.equal(f.wss.length, 3, 'online: at once');
+  f.fire('online');
+  assert.equal(f.wss.length, 3, 'not while an attempt is in flight');
+  f.wss[2].serverClose(1006);
+  doc.hidden = true;
+  doc.listeners.visibilitychange();
+  assert.equal(f.wss.length, 3, 'hidden: no');
+  doc.hidden = false;
+  doc.listeners.visibilitychange();
+  assert.equal(f.wss.length, 4, 'visible again: at once');
+  f.wss[3].serverOpen();
+  f.wss[3].serverSend(OPEN(Object.assign({ resumed: 0 }, RESUME)));
+  assert.equal(s.readyState, 1);
+  assert.equal(f.listeners('online'), 0, 'resumed: listeners removed');
+  assert.equal(doc.listeners.visibilitychange, undefined);
+});
+
+test('retention bound: past resumeBuffer bytes unacknowledged, close 1006 "send buffer overflowed"', () => {
+  const { f, s, ev, ws } = openWs({ resumeBuffer: 10 });
+  s.send('12345');
+  s.send('12345');
+  ws.serverSend('72');
+  s.send('1234567890');
+  assert.equal(s.readyState, 1, 'acknowledged bytes are free again');
+  s.send('x');
+  assert.equal(s.readyState, 2);
+  f.clock.tick();
+  assert.equal(s.readyState, 3);
+  assert.deepEqual(ev.types(), ['open', 'error', 'close']);
+  assert.equal(ev[2].reason, 'send buffer overflowed');
+});
+
+test('close() while suspended: no resume, close 1006', () => {
+  const { f, s, ev, ws } = openWs();
+  ws.serverClose(1006);
+  s.close();
+  assert.equal(s.readyState, 2);
+  f.clock.advance(10000);
+  assert.equal(s.readyState, 3);
+  assert.equal(f.wss.length, 1, 'no resume attempt');
+  assert.deepEqual(ev.types(), ['open', 'error', 'close']);
+});
+
+test('reconnect: a close not asked for opens a new session (CONNECTING, open again), bounded, backoff', () => {
+  const { f, s, ev, ws } = openWs({ reconnect: 2, transports: ['websocket'] }, OPEN({ upgrades: [] }));
+  ws.serverSend('1{"code":4000,"reason":"kicked"}');
+  assert.deepEqual(ev.types(), ['open', 'close']);
+  assert.equal(s.readyState, 0, 'CONNECTING again');
+  assert.throws(() => s.send('x'), { name: 'InvalidStateError' });
+  f.clock.advance(499);
+  assert.equal(f.wss.length, 1);
+  f.clock.advance(1);
+  assert.equal(f.wss.length, 2, 'the first try after 500 ms');
+  assert.equal(f.wss[1].query.get('sid'), null);
+  assert.equal(f.wss[1].query.get('resume'), '1');
+  f.wss[1].serverOpen();
+  f.wss[1].serverSend(OPEN({ sid: 'S2', upgrades: [] }));
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(ev.types(), ['open', 'close', 'open']);
+  s.send('hi');
+  assert.deepEqual(f.wss[1].sent, ['4hi']);
+  // Lost twice more: tries 1 and 2 fail; the count restarted at the open.
+  f.wss[1].serverClose(1006);
+  f.clock.advance(500);
+  f.wss[2].serverClose(1006);
+  assert.equal(s.readyState, 0);
+  f.clock.advance(999);
+  assert.equal(f.wss.length, 3);
+  f.clock.advance(1);
+  assert.equal(f.wss.length, 4, 'the second try 1 s later');
+  f.wss[3].serverClose(1006);
+  f.clock.advance(60000);
+  assert.equal(f.wss.length, 4, 'no third try');
+  assert.equal(s.readyState, 3);
+});
+
+test('reconnect: close() stops it; 1012/1013 and a 503 Retry-After make it wait', () => {
+  const a = openWs({ reconnect: true, transports: ['websocket'] }, OPEN({ upgrades: [] }));
+  a.s.close();
+  a.ws.serverSend('1');
+  a.f.clock.advance(60000);
+  assert.equal(a.f.wss.length, 1, 'asked for: no reconnect');
+  assert.equal(a.s.readyState, 3);
+
+  const b = openWs({ reconnect: true, transports: ['websocket'] }, OPEN({ upgrades: [] }));
+  b.ws.serverSend('1{"code":1013,"reason":"try again later"}');
+  b.f.clock.advance(7499);
+  assert.equal(b.f.wss.length, 1, 'at least 5 s (x 1..2) after 1013');
+  b.f.clock.advance(1);
+  assert.equal(b.f.wss.length, 2);
+  b.s.close();
+  b.f.clock.advance(60000);
+  assert.equal(b.s.readyState, 3);
+  assert.equal(b.f.wss.length, 2, 'close() while reconnecting stops it');
+
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['xhr-streaming', 'polling'], reconnect: true });
+  f.clock.tick();
+  f.xhrs[0].respond(503, '', { 'retry-after': '20' });
+  assert.equal(f.xhrs.length, 1, 'a 503: no other transport now');
+  assert.equal(s.readyState, 0, 'closed, and CONNECTING again');
+  f.clock.advance(29999);
+  assert.equal(f.xhrs.length, 1, 'Retry-After 20 s (x 1..2)');
+  f.clock.advance(1);
+  assert.equal(f.xhrs.length, 2);
+  assert.equal(s.readyState, 0);
+});
