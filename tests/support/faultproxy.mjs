@@ -415,9 +415,11 @@ class Connection {
       forwarded: offset,
       request: region.msg ? (region.msg.type === "response" ? region.msg.req.line : region.msg.line) : this.lastRequest,
       at: Date.now(),
+      atHr: null, // performance.timeOrigin + performance.now() when the reset went out
     };
     this.proxy.cuts.push(rec);
     const reset = () => {
+      rec.atHr = performance.timeOrigin + performance.now();
       this.client.resetAndDestroy();
       this.upstream.resetAndDestroy();
       this.proxy.emit("cut", rec);
