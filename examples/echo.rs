@@ -33,6 +33,8 @@ OPTIONS:
     --ping-timeout MS        pong wait before closing (default 20000)
     --max-payload BYTES      largest payload or message (default 1000000)
     --response-limit BYTES   bytes per streaming response (default 131072)
+    --resume-window MS       how long a lost resume session waits for its client
+                             (default: the library's, 60000; 0 turns resume off)
     --transports LIST        comma-separated transports to enable (default all:
                              websocket,xhr-streaming,htmlfile,polling)
     --protocols LIST         subprotocols the server speaks, in preference order
@@ -109,6 +111,7 @@ fn parse_args() -> Result<Options, String> {
             "--ping-interval" => options.builder = options.builder.ping_interval(millis(value()?)?),
             "--ping-timeout" => options.builder = options.builder.ping_timeout(millis(value()?)?),
             "--max-payload" => options.builder = options.builder.max_payload(bytes(value()?)?),
+            "--resume-window" => options.builder = options.builder.resume_window(millis(value()?)?),
             "--response-limit" => {
                 options.builder = options.builder.response_limit(bytes(value()?)?)
             }

@@ -29,6 +29,13 @@ pub enum CloseReason {
     SendQueueFull,
     /// The connection broke or the client broke the protocol.
     TransportError(TransportError),
+    /// A resume session was lost and its client did not resume within the
+    /// resume window (1006 "resume window over").
+    ResumeWindowOver,
+    /// The client tried to resume with an acknowledgement the server cannot
+    /// honour (below an earlier one, or above what was sent): the session
+    /// is closed, 1006 "acknowledgement out of range".
+    ResumeRejected,
 }
 
 impl CloseReason {
@@ -46,6 +53,10 @@ impl CloseReason {
             Self::Abandoned => CloseFrame::new(CloseFrame::ABNORMAL, "handshake abandoned"),
             Self::SendQueueFull => CloseFrame::new(CloseFrame::POLICY, "send queue full"),
             Self::TransportError(error) => CloseFrame::new(error.code(), error.to_string()),
+            Self::ResumeWindowOver => CloseFrame::new(CloseFrame::ABNORMAL, "resume window over"),
+            Self::ResumeRejected => {
+                CloseFrame::new(CloseFrame::ABNORMAL, "acknowledgement out of range")
+            }
         }
     }
 }

@@ -61,6 +61,17 @@ pub struct Config {
     /// Whether CORS answers allow credentials (cookies) cross-origin
     /// (default false).
     pub cors_credentials: bool,
+    /// How long a resume session whose transport was lost waits, suspended,
+    /// for its client to resume (protocol-spec 11); `Duration::ZERO` turns
+    /// resume off. Default 60 s: a client notices a dead connection within
+    /// `ping_interval + ping_timeout` (45 s by default) or at once from a
+    /// network event, and phone handovers, a laptop lid closed for a moment
+    /// or a proxy that cut an idle stream come back well within a minute;
+    /// a suspended session holds up to `max_queued_bytes` (32 KiB) of
+    /// messages and its place in the session table, so a window much longer
+    /// (socket.io uses two minutes) would mostly keep memory for clients that
+    /// are not coming back. At most one hour.
+    pub resume_window: Duration,
 }
 
 impl Default for Config {
@@ -84,6 +95,7 @@ impl Default for Config {
             protocols: Vec::new(),
             origins: OriginPolicy::SameOrigin,
             cors_credentials: false,
+            resume_window: Duration::from_secs(60),
         }
     }
 }
@@ -149,6 +161,10 @@ impl Config {
                 ConfigError::MaxPayloadTooSmall(self.max_payload),
             ),
             (self.transports.is_empty(), ConfigError::NoTransports),
+            (
+                self.resume_window > MAX_RESUME_WINDOW,
+                ConfigError::TooLarge("resume_window"),
+            ),
         ];
         if let Some((_, error)) = checks.into_iter().find(|(failed, _)| *failed) {
             return Err(error);
@@ -184,6 +200,10 @@ impl Config {
     }
 }
 
+/// The longest resume window accepted: suspended sessions hold memory and
+/// a place in the table for that long.
+const MAX_RESUME_WINDOW: Duration = Duration::from_secs(3600);
+
 /// The smallest `max_payload` accepted: room for an open packet.
 const MIN_PAYLOAD: usize = 256;
 
@@ -206,7 +226,8 @@ pub enum ConfigError {
     NoTransports,
     /// A subprotocol name that is not an RFC 7230 token.
     InvalidProtocol(String),
-    /// A value over what it may be (`max_inbound_bytes` above 4 GiB).
+    /// A value over what it may be (`max_inbound_bytes` above 4 GiB,
+    /// `resume_window` above an hour).
     TooLarge(&'static str),
     /// An allowed origin that is not `scheme://host[:port]` (as browsers
     /// send it in `Origin`: no path, no trailing slash).
@@ -270,6 +291,19 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(config.validate(), Err(ConfigError::NoTransports));
+        let config = Config {
+            resume_window: Duration::from_secs(3601),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::TooLarge("resume_window"))
+        );
+        let config = Config {
+            resume_window: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(config.validate(), Ok(()), "zero turns resume off");
         for bad in [
             "app.example",
             "https://app.example/",

@@ -22,8 +22,25 @@ pub(crate) struct Query {
     pub(crate) protocols: Vec<String>,
     /// `c=`: the htmlfile callback's index in the page's registry.
     pub(crate) callback: Option<u32>,
-    /// `ack=N`: packets received so far over streaming responses.
+    /// `ack=N`: packets received so far over streaming responses; in a
+    /// resume session, the client's count of messages received.
     pub(crate) ack: Option<u64>,
+    /// `resume=1` on a handshake (asks for a resume session), or
+    /// `resume=<sid>` (a resume handshake).
+    pub(crate) resume: Option<ResumeParam>,
+    /// `last=N`: on a resume handshake, the client's received count.
+    pub(crate) last: Option<u64>,
+    /// `seq=N`: on a resume session's POST, the number of its first message.
+    pub(crate) seq: Option<u64>,
+}
+
+/// The `resume` parameter's two meanings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ResumeParam {
+    /// `resume=1`: open a resume session.
+    Request,
+    /// `resume=<sid>`: resume this session.
+    Session(String),
 }
 
 impl Query {
@@ -67,11 +84,34 @@ impl Query {
                 "ack" => {
                     parsed.ack = Some(value.parse().map_err(|_| QueryRejection::MalformedAck)?);
                 }
+                "resume" => {
+                    parsed.resume = Some(match value.as_ref() {
+                        "1" => ResumeParam::Request,
+                        sid if is_sid(sid) => ResumeParam::Session(sid.to_owned()),
+                        _ => return Err(QueryRejection::MalformedResume),
+                    });
+                }
+                "last" => {
+                    parsed.last = Some(value.parse().map_err(|_| QueryRejection::MalformedLast)?);
+                }
+                "seq" => {
+                    parsed.seq = Some(value.parse().map_err(|_| QueryRejection::MalformedSeq)?);
+                }
                 _ => {}
             }
         }
         Ok(parsed)
     }
+}
+
+/// Whether `value` could be a session id: 1 to 64 ASCII letters, digits,
+/// `-` or `_`.
+fn is_sid(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_SID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Decodes `%XX` escapes and `+`; `None` for a bad escape or non-UTF-8.
@@ -119,6 +159,31 @@ mod tests {
         assert!(q.ext);
         assert_eq!(q.protocols, ["chat", "superchat"]);
         assert_eq!(q.ack, Some(3));
+    }
+
+    #[test]
+    fn parses_resume_parameters() {
+        let q = Query::parse(Some("EIO=4&transport=polling&ext=1&resume=1")).unwrap();
+        assert_eq!(q.resume, Some(ResumeParam::Request));
+        let q = Query::parse(Some("resume=0123abcd&last=12&seq=4")).unwrap();
+        assert_eq!(q.resume, Some(ResumeParam::Session("0123abcd".into())));
+        assert_eq!((q.last, q.seq), (Some(12), Some(4)));
+        assert_eq!(
+            Query::parse(Some("resume=a%3Cb")),
+            Err(QueryRejection::MalformedResume)
+        );
+        assert_eq!(
+            Query::parse(Some("resume=")),
+            Err(QueryRejection::MalformedResume)
+        );
+        assert_eq!(
+            Query::parse(Some("last=-1")),
+            Err(QueryRejection::MalformedLast)
+        );
+        assert_eq!(
+            Query::parse(Some("seq=x")),
+            Err(QueryRejection::MalformedSeq)
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | POST body | [`BodyRejection`] | over `maxPayload`, too slow, bad packet |
 //! | attaching to a session | [`AttachRejection`] | unknown sid, second receiver, wrong transport |
 //! | opening a session | [`HandshakeRejection`] | refused by the hook, table full, shutting down |
+//! | resuming a session | [`ResumeRejection`] | unknown, window over, out of range |
 
 use axum::body::Body;
 use http::{header, Response, StatusCode};
@@ -50,6 +51,7 @@ pub(crate) enum Rejection {
     Body(BodyRejection),
     Attach(AttachRejection),
     Handshake(HandshakeRejection),
+    Resume(ResumeRejection),
     /// The request's `Origin` is not allowed (403, code 4).
     OriginRefused,
 }
@@ -72,6 +74,12 @@ pub(crate) enum QueryRejection {
     InvalidCallback,
     /// `ack` is not a number.
     MalformedAck,
+    /// `resume` is neither `1` nor a well-formed sid.
+    MalformedResume,
+    /// `last` is not a number (or missing on a resume handshake).
+    MalformedLast,
+    /// `seq` is not a number.
+    MalformedSeq,
 }
 
 /// A WebSocket handshake that breaks RFC 6455 section 4.2.1.
@@ -105,6 +113,11 @@ pub(crate) enum BodyRejection {
     UnexpectedPacket,
     /// A second POST while one is handled.
     Overlapping,
+    /// An ack packet below an earlier one or above what was sent (resume
+    /// sessions).
+    AckOutOfRange,
+    /// A `seq` past the next message number (resume sessions).
+    SeqOutOfRange,
 }
 
 /// A request for an existing session that it cannot serve.
@@ -128,6 +141,31 @@ pub(crate) enum AttachRejection {
     /// An htmlfile GET that is not an iframe of a same-origin page
     /// (`Sec-Fetch-Dest` / `Sec-Fetch-Site` say so).
     HtmlfileNotFramed,
+    /// A GET's `ack` below an earlier one or above what was sent (resume
+    /// sessions).
+    AckOutOfRange,
+    /// A WebSocket for a suspended session: only a resume handshake brings
+    /// it back.
+    Suspended,
+}
+
+/// A resume handshake (`resume=<sid>&last=<n>`) that cannot be honoured
+/// (protocol-spec 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeRejection {
+    /// No such session, and no record of one.
+    Unknown,
+    /// The session's resume window ran out.
+    Expired,
+    /// The session closed because its queue stayed full.
+    Overflow,
+    /// The session closed for another reason.
+    Closed,
+    /// The session exists but did not negotiate resume.
+    NotEnabled,
+    /// `last` below the acknowledged or above what was sent; the session
+    /// is closed.
+    OutOfRange,
 }
 
 /// A handshake that does not open a session.
@@ -172,6 +210,12 @@ impl From<AttachRejection> for Rejection {
     }
 }
 
+impl From<ResumeRejection> for Rejection {
+    fn from(rejection: ResumeRejection) -> Self {
+        Self::Resume(rejection)
+    }
+}
+
 impl From<HandshakeRejection> for Rejection {
     fn from(rejection: HandshakeRejection) -> Self {
         Self::Handshake(rejection)
@@ -206,6 +250,9 @@ impl Rejection {
                     (BAD, BAD_REQUEST, "htmlfile callback must be 1 to 9 digits")
                 }
                 QueryRejection::MalformedAck => (BAD, BAD_REQUEST, "malformed ack"),
+                QueryRejection::MalformedResume => (BAD, BAD_REQUEST, "malformed resume"),
+                QueryRejection::MalformedLast => (BAD, BAD_REQUEST, "malformed last"),
+                QueryRejection::MalformedSeq => (BAD, BAD_REQUEST, "malformed seq"),
             },
             Self::Upgrade(upgrade) => (
                 BAD,
@@ -245,6 +292,8 @@ impl Rejection {
                     (BAD, BAD_REQUEST, "packet type not allowed from a client")
                 }
                 BodyRejection::Overlapping => (BAD, BAD_REQUEST, "overlapping POST requests"),
+                BodyRejection::AckOutOfRange => (BAD, BAD_REQUEST, "acknowledgement out of range"),
+                BodyRejection::SeqOutOfRange => (BAD, BAD_REQUEST, "message sequence out of range"),
             },
             Self::Attach(attach) => match attach {
                 AttachRejection::UnknownSid => (BAD, UNKNOWN_SID, "no open session has this sid"),
@@ -275,6 +324,22 @@ impl Rejection {
                     FORBIDDEN,
                     "htmlfile is served only to an iframe of a same-origin page",
                 ),
+                AttachRejection::AckOutOfRange => {
+                    (BAD, BAD_REQUEST, "acknowledgement out of range")
+                }
+                AttachRejection::Suspended => (
+                    BAD,
+                    BAD_REQUEST,
+                    "the session is suspended: resume it with resume and last",
+                ),
+            },
+            Self::Resume(resume) => match resume {
+                ResumeRejection::Unknown => (BAD, UNKNOWN_SID, "session unknown"),
+                ResumeRejection::Expired => (BAD, UNKNOWN_SID, "resume window over"),
+                ResumeRejection::Overflow => (BAD, UNKNOWN_SID, "send buffer overflowed"),
+                ResumeRejection::Closed => (BAD, UNKNOWN_SID, "session closed"),
+                ResumeRejection::NotEnabled => (BAD, UNKNOWN_SID, "session cannot resume"),
+                ResumeRejection::OutOfRange => (BAD, BAD_REQUEST, "acknowledgement out of range"),
             },
             Self::Handshake(handshake) => match handshake {
                 HandshakeRejection::BadMethod => {
@@ -372,6 +437,26 @@ mod tests {
             Rejection::from(BodyRejection::TooLarge).status(),
             StatusCode::PAYLOAD_TOO_LARGE
         );
+    }
+
+    #[test]
+    fn resume_refusals_say_which() {
+        let details: Vec<_> = [
+            ResumeRejection::Unknown,
+            ResumeRejection::Expired,
+            ResumeRejection::Overflow,
+            ResumeRejection::Closed,
+            ResumeRejection::NotEnabled,
+            ResumeRejection::OutOfRange,
+        ]
+        .into_iter()
+        .map(|r| Rejection::from(r).parts())
+        .collect();
+        let codes: Vec<u8> = details.iter().map(|d| d.1).collect();
+        assert_eq!(codes, [1, 1, 1, 1, 1, 3]);
+        let mut texts: Vec<&str> = details.iter().map(|d| d.2).collect();
+        texts.dedup();
+        assert_eq!(texts.len(), 6, "each refusal is distinct");
     }
 
     #[test]

@@ -14,9 +14,9 @@ use futures_util::future::BoxFuture;
 use http::{Method, Request, Response, StatusCode};
 
 use crate::client_script;
-use crate::engine::{Engine, OpenRequest};
+use crate::engine::{Engine, OpenRequest, ResumeRequest};
 use crate::origin::{self, Verdict};
-use crate::query::Query;
+use crate::query::{Query, ResumeParam};
 use crate::rejection::{
     AttachRejection, HandshakeRejection, QueryRejection, Rejection, UpgradeRejection,
 };
@@ -115,6 +115,9 @@ async fn handle(
         if request.method() != Method::GET {
             return Err(HandshakeRejection::BadMethod.into());
         }
+        if let Some(ResumeParam::Session(_)) = &query.resume {
+            return resume(&engine, transport, query, upgrade);
+        }
         return handshake(&engine, request, transport, query, upgrade).await;
     };
     let session = engine.session(sid).ok_or(AttachRejection::UnknownSid)?;
@@ -125,16 +128,45 @@ async fn handle(
     }
     match (transport, request.method().clone(), upgrade) {
         (Transport::WebSocket, _, Some(upgrade)) => Ok(websocket::upgrade(upgrade, session)),
-        (Transport::Polling, Method::GET, _) => polling::receive(session).await,
+        (Transport::Polling, Method::GET, _) => polling::receive(session, query.ack).await,
         (t, Method::GET, _) if t.is_streaming() => {
             if !session.ext() {
                 return Err(AttachRejection::StreamingNeedsExt.into());
             }
             streaming::resume(session, t, query.callback, query.ack)
         }
-        (_, Method::POST, _) => polling::send(session, request.into_body()).await,
+        (_, Method::POST, _) => polling::send(session, request.into_body(), query.seq).await,
         _ => Err(AttachRejection::MethodNotAllowed.into()),
     }
+}
+
+/// A resume handshake (`resume=<sid>&last=<n>`, protocol-spec 11): the
+/// engine resumes the session, and it is answered as a handshake of the
+/// transport the client came back on (open packet with `resumed`, then
+/// the replay on a WebSocket or stream).
+fn resume(
+    engine: &Arc<Engine>,
+    transport: Transport,
+    query: Query,
+    upgrade: Option<PendingUpgrade>,
+) -> Result<Response<Body>, Rejection> {
+    if transport.is_streaming() && !query.ext {
+        return Err(QueryRejection::UnknownTransport.into());
+    }
+    let Some(ResumeParam::Session(sid)) = query.resume else {
+        return Err(QueryRejection::MalformedResume.into());
+    };
+    let last = query.last.ok_or(QueryRejection::MalformedLast)?;
+    let opened = engine.resume(ResumeRequest {
+        sid,
+        transport,
+        last,
+    })?;
+    Ok(match (opened.receiver, upgrade) {
+        (Some(receiver), Some(upgrade)) => websocket::open(upgrade, receiver, opened.open),
+        (Some(receiver), None) => streaming::open(receiver, transport, query.callback, opened.open),
+        (None, _) => polling::open_response(&opened.open),
+    })
 }
 
 /// Hands a handshake to the engine and answers it on the transport the
@@ -176,6 +208,7 @@ async fn handshake(
             handshake,
             ext: query.ext,
             client,
+            resume: query.resume == Some(ResumeParam::Request),
         })
         .await?;
     match (opened.receiver, upgrade) {

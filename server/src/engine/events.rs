@@ -24,6 +24,14 @@ pub enum SessionEvent {
         /// The transport it opened on.
         transport: Transport,
     },
+    /// A suspended (or lost) resume session was resumed by its client on
+    /// this transport; its `on_connect` handler is not run again.
+    Resumed {
+        /// The session id.
+        id: String,
+        /// The transport it resumed on.
+        transport: Transport,
+    },
     /// A session closed and was forgotten: it has left every room.
     Closed {
         /// The session id.

@@ -8,10 +8,15 @@
 //!                                    │          spawn: timers (heartbeat), on_connect(socket)
 //!                                    │
 //!  session ends (heartbeat::run returns) ──▶ engine: unregister ─ leave rooms ─ Closed event
+//!                                                     (a resume session: tombstone)
+//!
+//!  service ── resume(sid, t, last) ──▶ engine: find ─ Session::resume ─ open packet + resumed
+//!                                      (not found: tombstone says why; no hook, no on_connect)
 //! ```
 
 mod events;
 mod registry;
+mod tombstones;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,14 +29,15 @@ use tracing::Instrument;
 
 use crate::close::CloseReason;
 use crate::handshake::RequestInfo;
-use crate::protocol::{OpenData, Packet};
-use crate::rejection::HandshakeRejection;
+use crate::protocol::{OpenData, Packet, ResumeOffer};
+use crate::rejection::{HandshakeRejection, ResumeRejection};
 use crate::session::{self, ReceiverGuard, Session, SessionParams};
 use crate::{Accept, Config, Handshake, Refuse, Rooms, Socket, Transport};
 
 pub use events::SessionEvent;
 pub(crate) use registry::ClientKey;
 use registry::{Full, Registry};
+use tombstones::{Ended, Tombstones};
 
 /// The application's connect handler.
 pub(crate) type ConnectHandler = Arc<dyn Fn(Socket) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -53,6 +59,15 @@ pub(crate) struct OpenRequest {
     pub(crate) handshake: Handshake,
     pub(crate) ext: bool,
     pub(crate) client: Option<ClientKey>,
+    /// The client asked for a resume session (`resume=1`).
+    pub(crate) resume: bool,
+}
+
+/// A resume handshake the service has parsed.
+pub(crate) struct ResumeRequest {
+    pub(crate) sid: String,
+    pub(crate) transport: Transport,
+    pub(crate) last: u64,
 }
 
 /// What the service answers a handshake with.
@@ -72,13 +87,16 @@ pub(crate) struct Engine {
     rooms: Rooms,
     events: broadcast::Sender<SessionEvent>,
     shutting_down: AtomicBool,
+    tombstones: Tombstones,
 }
 
 impl Engine {
     pub(crate) fn new(config: Config, handlers: Handlers) -> Arc<Self> {
         let registry = Registry::new(config.max_sessions, config.max_sessions_per_client);
         let (events, _) = broadcast::channel(events::CAPACITY);
+        let tombstones = Tombstones::new(config.resume_window, config.max_sessions);
         Arc::new(Self {
+            tombstones,
             config: Arc::new(config),
             registry,
             handlers,
@@ -172,10 +190,11 @@ impl Engine {
                 ext: request.ext,
                 protocol,
                 request: RequestInfo::detached(handshake, accept.extensions),
+                resume: request.resume && request.ext && !self.config.resume_window.is_zero(),
             },
         );
         let session = new.session;
-        let open = Packet::Open(self.open_data(&session, transport).to_json());
+        let open = Packet::Open(self.open_data(&session, transport, None).to_json());
         let receiver = match transport {
             Transport::Polling => None,
             _ => Some(
@@ -189,6 +208,44 @@ impl Engine {
         let socket = Socket::new(session.clone(), new.inbound, self.rooms.clone());
         tokio::spawn((self.handlers.on_connect)(socket));
         let _ = self.events.send(SessionEvent::Opened {
+            id: session.id().to_owned(),
+            transport,
+        });
+        Ok(Opened { receiver, open })
+    }
+
+    /// Resumes a session whose client lost its transport (protocol-spec
+    /// 11): no hook, no `on_connect`, no place in the per-client cap.
+    pub(crate) fn resume(&self, request: ResumeRequest) -> Result<Opened, ResumeRejection> {
+        let Some(session) = self.registry.get(&request.sid) else {
+            return Err(match self.tombstones.get(&request.sid) {
+                Some(Ended::WindowOver) => ResumeRejection::Expired,
+                Some(Ended::Overflowed) => ResumeRejection::Overflow,
+                Some(Ended::Closed) => ResumeRejection::Closed,
+                None => ResumeRejection::Unknown,
+            });
+        };
+        if matches!(session.transport(), Transport::SockJs(_)) {
+            return Err(ResumeRejection::Unknown);
+        }
+        if !session.is_resume() {
+            return Err(ResumeRejection::NotEnabled);
+        }
+        let transport = request.transport;
+        let (receiver, received) =
+            session
+                .resume(transport, request.last)
+                .map_err(|refusal| match refusal {
+                    crate::session::Refusal::ResumeOutOfRange => ResumeRejection::OutOfRange,
+                    crate::session::Refusal::NotResumable => ResumeRejection::NotEnabled,
+                    _ => ResumeRejection::Closed,
+                })?;
+        tracing::debug!(sid = %session.id(), %transport, received, "session resumed");
+        let open = Packet::Open(
+            self.open_data(&session, transport, Some(received))
+                .to_json(),
+        );
+        let _ = self.events.send(SessionEvent::Resumed {
             id: session.id().to_owned(),
             transport,
         });
@@ -218,6 +275,10 @@ impl Engine {
         let reason = session
             .close_reason()
             .unwrap_or(CloseReason::ServerShutdown);
+        if session.is_resume() {
+            self.tombstones
+                .insert(session.shared_id(), Ended::of(&reason));
+        }
         tracing::debug!(?reason, "session closed");
         let _ = self.events.send(SessionEvent::Closed {
             id: session.id().to_owned(),
@@ -226,7 +287,7 @@ impl Engine {
         });
     }
 
-    fn open_data(&self, session: &Session, transport: Transport) -> OpenData {
+    fn open_data(&self, session: &Session, transport: Transport, resumed: Option<u64>) -> OpenData {
         let config = &self.config;
         let websocket_on = config.transports.contains(Transport::WebSocket);
         let upgrades = if transport != Transport::WebSocket && websocket_on {
@@ -244,6 +305,10 @@ impl Engine {
             protocol: session
                 .ext()
                 .then(|| session.protocol().unwrap_or_default().to_owned()),
+            resume: session.is_resume().then(|| ResumeOffer {
+                window: config.resume_window.as_millis() as u64,
+            }),
+            resumed,
         }
     }
 

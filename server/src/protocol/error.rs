@@ -21,6 +21,10 @@ pub enum DecodeError {
     InvalidUtf8,
     /// A close packet whose body is not the `{"code":N,"reason":"..."}` object.
     InvalidCloseBody,
+    /// An ack packet (`7`, resume sessions) whose count is not `0` or a
+    /// decimal of at most 20 digits without a leading zero that fits in 64
+    /// bits.
+    InvalidAck,
     /// More bytes than the configured maximum payload.
     TooLarge {
         /// The limit that was exceeded.
@@ -38,6 +42,7 @@ impl DecodeError {
             Self::InvalidBase64 => "invalid_base64",
             Self::InvalidUtf8 => "invalid_utf8",
             Self::InvalidCloseBody => "invalid_close_body",
+            Self::InvalidAck => "invalid_ack",
             Self::TooLarge { .. } => "too_large",
         }
     }
@@ -54,6 +59,7 @@ impl DecodeError {
             Self::InvalidBase64 => "invalid base64 in binary packet",
             Self::InvalidUtf8 => "payload is not valid UTF-8",
             Self::InvalidCloseBody => "invalid close packet body",
+            Self::InvalidAck => "invalid ack packet",
             Self::TooLarge { .. } => "payload larger than maxPayload",
         }
     }
@@ -68,6 +74,9 @@ impl fmt::Display for DecodeError {
             Self::InvalidBase64 => f.write_str("invalid base64 in binary packet"),
             Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             Self::InvalidCloseBody => f.write_str("close packet body is not {\"code\",\"reason\"}"),
+            Self::InvalidAck => {
+                f.write_str("ack packet count is not a decimal of at most 20 digits")
+            }
             Self::TooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
         }
     }

@@ -26,6 +26,22 @@ pub struct OpenData {
     /// The negotiated subprotocol (empty when none); extension sessions only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// The resume offer: present only when the client asked (`resume=1`)
+    /// and the server has resume on; the session is then a resume session
+    /// (protocol-spec 11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeOffer>,
+    /// On the answer to a resume handshake only: how many of the client's
+    /// messages the server has received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<u64>,
+}
+
+/// The `resume` object of the open packet.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct ResumeOffer {
+    /// Milliseconds a lost session waits for its client to resume.
+    pub window: u64,
 }
 
 impl OpenData {
@@ -50,6 +66,8 @@ mod tests {
             max_payload: 1_000_000,
             ext: None,
             protocol: None,
+            resume: None,
+            resumed: None,
         };
         assert_eq!(
             data.to_json(),
@@ -67,9 +85,19 @@ mod tests {
             max_payload: 3,
             ext: Some(1),
             protocol: Some("chat".into()),
+            resume: None,
+            resumed: None,
         };
         assert!(data
             .to_json()
             .ends_with(r#""maxPayload":3,"ext":1,"protocol":"chat"}"#));
+        let resumed = OpenData {
+            resume: Some(ResumeOffer { window: 60000 }),
+            resumed: Some(7),
+            ..data
+        };
+        assert!(resumed
+            .to_json()
+            .ends_with(r#""protocol":"chat","resume":{"window":60000},"resumed":7}"#));
     }
 }

@@ -17,8 +17,10 @@ mod payload;
 pub mod sockjs;
 
 pub use error::DecodeError;
-pub use handshake::OpenData;
+pub use handshake::{OpenData, ResumeOffer};
 pub use packet::{CloseFrame, Message, Packet, PacketType};
+pub(crate) use payload::payload_packets_with;
 pub use payload::{
     decode_payload, encode_payload, encode_payload_element, encoded_len, payload_packets,
+    payload_packets_resume,
 };

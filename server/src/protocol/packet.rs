@@ -117,8 +117,10 @@ impl CloseFrame {
     }
 }
 
-/// The seven Engine.IO packet types.
+/// The seven Engine.IO packet types, and the resume extension's eighth
+/// (`7`, ack), which only resume sessions speak (protocol-spec 11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketType {
     /// `0`: handshake data, server to client.
     Open,
@@ -134,6 +136,8 @@ pub enum PacketType {
     Upgrade,
     /// `6`: nothing; used to end a pending poll during an upgrade.
     Noop,
+    /// `7`: "I have received your messages 1..n" (resume sessions only).
+    Ack,
 }
 
 impl PacketType {
@@ -147,10 +151,13 @@ impl PacketType {
             Self::Message => '4',
             Self::Upgrade => '5',
             Self::Noop => '6',
+            Self::Ack => '7',
         }
     }
 
-    /// The type for a digit, if it is one.
+    /// The type for a digit of plain Engine.IO (`0`-`6`), if it is one.
+    /// `7` is not: a stock session rejects it (see
+    /// [`Packet::decode_text_resume`]).
     pub fn from_char(c: char) -> Option<Self> {
         Some(match c {
             '0' => Self::Open,
@@ -182,6 +189,25 @@ pub enum Packet {
     Upgrade,
     /// Noop.
     Noop,
+    /// Ack: the sender has received the peer's messages numbered 1 to n
+    /// (resume sessions only, protocol-spec 11).
+    Ack(u64),
+}
+
+/// Most digits of an ack packet's count.
+const MAX_ACK_DIGITS: usize = 20;
+
+/// Parses the decimal count of an ack packet: `0`, or digits without a
+/// leading zero, at most 20 of them, fitting in 64 bits.
+pub(crate) fn parse_ack_count(data: &str) -> Option<u64> {
+    let well_formed = !data.is_empty()
+        && data.len() <= MAX_ACK_DIGITS
+        && data.bytes().all(|b| b.is_ascii_digit())
+        && (data == "0" || !data.starts_with('0'));
+    if !well_formed {
+        return None;
+    }
+    data.parse().ok()
 }
 
 impl Packet {
@@ -195,6 +221,7 @@ impl Packet {
             Self::Message(_) => PacketType::Message,
             Self::Upgrade => PacketType::Upgrade,
             Self::Noop => PacketType::Noop,
+            Self::Ack(_) => PacketType::Ack,
         }
     }
 
@@ -217,6 +244,10 @@ impl Packet {
             }
             Self::Ping(data) | Self::Pong(data) => out.push_str(data),
             Self::Message(Message::Text(text)) => out.push_str(text),
+            Self::Ack(count) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{count}");
+            }
             Self::Close(None) | Self::Message(Message::Binary(_)) | Self::Upgrade | Self::Noop => {}
         }
     }
@@ -234,17 +265,34 @@ impl Packet {
             Self::Ping(data) | Self::Pong(data) => data.len(),
             Self::Message(message) => message.len(),
             Self::Close(Some(frame)) => frame.reason.len() + 24,
+            Self::Ack(_) => MAX_ACK_DIGITS,
             _ => 0,
         }
     }
 
-    /// Decodes the text form `<type><data>` of one packet.
+    /// Decodes the text form `<type><data>` of one packet of plain
+    /// Engine.IO: `7` is an unknown type here.
     pub fn decode_text(text: &str) -> Result<Self, DecodeError> {
+        Self::decode_text_with(text, false)
+    }
+
+    /// Decodes the text form of one packet of a resume session, where `7<n>`
+    /// (ack) is a packet too.
+    pub fn decode_text_resume(text: &str) -> Result<Self, DecodeError> {
+        Self::decode_text_with(text, true)
+    }
+
+    pub(crate) fn decode_text_with(text: &str, resume: bool) -> Result<Self, DecodeError> {
         let mut chars = text.chars();
         let first = chars.next().ok_or(DecodeError::EmptyPacket)?;
+        let data = chars.as_str();
+        if resume && first == '7' {
+            return parse_ack_count(data)
+                .map(Self::Ack)
+                .ok_or(DecodeError::InvalidAck);
+        }
         let packet_type =
             PacketType::from_char(first).ok_or(DecodeError::UnknownPacketType(first))?;
-        let data = chars.as_str();
         Ok(match packet_type {
             PacketType::Open => Self::Open(data.to_owned()),
             PacketType::Close if data.is_empty() => Self::Close(None),
@@ -256,6 +304,7 @@ impl Packet {
             PacketType::Message => Self::Message(Message::Text(data.to_owned())),
             PacketType::Upgrade => Self::Upgrade,
             PacketType::Noop => Self::Noop,
+            PacketType::Ack => return Err(DecodeError::UnknownPacketType(first)),
         })
     }
 }
@@ -291,6 +340,40 @@ mod tests {
         ] {
             assert_eq!(Packet::decode_text(&packet.to_text()), Ok(packet));
         }
+    }
+
+    #[test]
+    fn acks_only_in_resume_sessions() {
+        assert_eq!(Packet::Ack(42).to_text(), "742");
+        assert_eq!(Packet::decode_text_resume("742"), Ok(Packet::Ack(42)));
+        assert_eq!(Packet::decode_text_resume("70"), Ok(Packet::Ack(0)));
+        assert_eq!(
+            Packet::decode_text_resume("718446744073709551615"),
+            Ok(Packet::Ack(u64::MAX))
+        );
+        assert_eq!(
+            Packet::decode_text("742"),
+            Err(DecodeError::UnknownPacketType('7'))
+        );
+        for bad in [
+            "7",
+            "707",
+            "7-1",
+            "7+1",
+            "71a",
+            "7 1",
+            "718446744073709551616",
+        ] {
+            assert_eq!(
+                Packet::decode_text_resume(bad),
+                Err(DecodeError::InvalidAck),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Packet::decode_text_resume("4hi"),
+            Ok(Packet::Message("hi".into()))
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub(crate) fn element_parts(packet: &Packet) -> Option<(char, &str)> {
         Packet::Message(Message::Text(text)) => text.as_str(),
         Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) => data.as_str(),
         Packet::Close(None) | Packet::Upgrade | Packet::Noop => "",
-        Packet::Message(Message::Binary(_)) | Packet::Close(Some(_)) => return None,
+        Packet::Message(Message::Binary(_)) | Packet::Close(Some(_)) | Packet::Ack(_) => {
+            return None
+        }
     };
     Some((packet.packet_type().as_char(), rest))
 }
@@ -42,7 +44,7 @@ pub fn encoded_len(packet: &Packet) -> usize {
         Packet::Message(Message::Binary(bytes)) => 1 + bytes.len().div_ceil(3) * 4,
         Packet::Message(Message::Text(text)) => 1 + text.len(),
         Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) => 1 + data.len(),
-        Packet::Close(Some(_)) => packet.to_text().len(),
+        Packet::Close(Some(_)) | Packet::Ack(_) => packet.to_text().len(),
         Packet::Close(None) | Packet::Upgrade | Packet::Noop => 1,
     }
 }
@@ -72,6 +74,23 @@ pub fn payload_packets(
     bytes: &[u8],
     max_len: usize,
 ) -> Result<impl Iterator<Item = Result<Packet, DecodeError>> + '_, DecodeError> {
+    payload_packets_with(bytes, max_len, false)
+}
+
+/// [`payload_packets`] for a resume session, whose payloads may hold ack
+/// packets (`7<n>`, protocol-spec 11).
+pub fn payload_packets_resume(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<impl Iterator<Item = Result<Packet, DecodeError>> + '_, DecodeError> {
+    payload_packets_with(bytes, max_len, true)
+}
+
+pub(crate) fn payload_packets_with(
+    bytes: &[u8],
+    max_len: usize,
+    resume: bool,
+) -> Result<impl Iterator<Item = Result<Packet, DecodeError>> + '_, DecodeError> {
     if bytes.len() > max_len {
         return Err(DecodeError::TooLarge { limit: max_len });
     }
@@ -79,16 +98,18 @@ pub fn payload_packets(
         return Err(DecodeError::EmptyPayload);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
-    Ok(text.split(SEPARATOR).map(decode_payload_element))
+    Ok(text
+        .split(SEPARATOR)
+        .map(move |element| decode_payload_element(element, resume)))
 }
 
-fn decode_payload_element(element: &str) -> Result<Packet, DecodeError> {
+fn decode_payload_element(element: &str, resume: bool) -> Result<Packet, DecodeError> {
     match element.strip_prefix('b') {
         Some(base64) => BASE64
             .decode(base64)
             .map(|bytes| Packet::Message(Message::Binary(Bytes::from(bytes))))
             .map_err(|_| DecodeError::InvalidBase64),
-        None => Packet::decode_text(element),
+        None => Packet::decode_text_with(element, resume),
     }
 }
 

@@ -158,6 +158,15 @@ impl Builder {
         self
     }
 
+    /// How long a resume session whose transport was lost stays suspended,
+    /// waiting for its client to resume (default 60 s; see
+    /// [`Config::resume_window`](crate::Config::resume_window) for why).
+    /// `Duration::ZERO` turns resume off; at most one hour.
+    pub fn resume_window(mut self, window: Duration) -> Self {
+        self.config.resume_window = window;
+        self
+    }
+
     /// How long a polling session may wait for its client's second request
     /// before it is closed as abandoned (default 10 s).
     pub fn first_request_timeout(mut self, timeout: Duration) -> Self {

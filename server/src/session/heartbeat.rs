@@ -6,6 +6,10 @@
 //! after the handshake:  no second request within first_request_timeout ── close (abandoned)
 //! while the queue is full and nothing is delivered for send_queue_grace ── close 1008
 //! on close:  wait (at most ping_timeout) for the close packet to drain, then Closed
+//! resume sessions:  a missing pong suspends instead; while suspended only the resume
+//!                   window and the full-queue watch run: window over ── close (resume
+//!                   window over); resumed ── the timers start again from the resume
+//!                   first unacknowledged client message ── 100 ms ── an ack is due
 //! ```
 //!
 //! [`run`] returns once the session is closed; the engine then forgets it.
@@ -19,9 +23,30 @@ use super::{Phase, Session};
 
 /// Runs the session's timers until it is closed.
 pub(crate) async fn run(session: &Session) {
-    tokio::select! {
-        () = timers(session) => {}
-        () = session.ending() => {}
+    loop {
+        tokio::select! {
+            () = timers(session) => {}
+            () = session.uncarried() => {}
+        }
+        if session.phase() != Phase::Suspended {
+            break;
+        }
+        // Suspended: the window runs from now; a resume (or a request of
+        // the session's own transport) ends the wait.
+        let window = session.config().resume_window;
+        let back = async {
+            tokio::select! {
+                () = session.unsuspended() => {}
+                () = QueueWatch::suspended(session) => {}
+            }
+        };
+        if timeout(window, back).await.is_err() {
+            tracing::debug!("resume window over");
+            session.window_over();
+        }
+        if session.phase().is_ending() {
+            break;
+        }
     }
     if session.phase() == Phase::Closing {
         let grace = session.config().ping_timeout;
@@ -30,7 +55,71 @@ pub(crate) async fn run(session: &Session) {
     session.finish();
 }
 
-/// The three timers on one clock: one sleep at a time, until the earliest
+/// The full-queue watch: it looks twice per grace, so it fires between one
+/// and one and a half graces after the queue stopped moving.
+struct QueueWatch {
+    step: std::time::Duration,
+    next_look: Instant,
+    stuck_since: Option<(Instant, usize)>,
+}
+
+impl QueueWatch {
+    fn new(session: &Session, start: Instant) -> Self {
+        let step = session.config().send_queue_grace / 2;
+        Self {
+            step,
+            next_look: start + step,
+            stuck_since: None,
+        }
+    }
+
+    /// Looks at the queue; true when it closed the session.
+    fn look(&mut self, session: &Session, now: Instant) -> bool {
+        self.next_look = now + self.step;
+        // A client that answers pings but never reads would otherwise
+        // hold a full queue, and the sender waiting on it, forever.
+        let delivered = session.delivered_count();
+        self.stuck_since = match (session.queue_is_full(), self.stuck_since) {
+            (false, _) => None,
+            (true, Some((since, count))) if count == delivered => {
+                if now - since >= session.config().send_queue_grace {
+                    tracing::debug!("outbound queue full for the whole grace");
+                    session.close_now(CloseReason::SendQueueFull);
+                    return true;
+                }
+                Some((since, count))
+            }
+            (true, _) => Some((now, delivered)),
+        };
+        false
+    }
+
+    /// Watches a suspended session's queue: the application's usual
+    /// backpressure holds while its client is away. Returns once it closed
+    /// the session.
+    async fn suspended(session: &Session) {
+        let mut watch = Self::new(session, Instant::now());
+        loop {
+            sleep_until(watch.next_look).await;
+            if watch.look(session, Instant::now()) {
+                return;
+            }
+        }
+    }
+}
+
+/// How long a received client message may wait for its acknowledgement
+/// (resume sessions, protocol-spec 11).
+const ACK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What ended a wait of the timers.
+enum Woken {
+    Timer,
+    Pong,
+    FirstUnacked,
+}
+
+/// The timers on one clock: one sleep at a time, until the earliest
 /// deadline (this future lives as long as the session: one timer entry
 /// rather than three keeps it small).
 async fn timers(session: &Session) {
@@ -43,14 +132,14 @@ async fn timers(session: &Session) {
         (!session.has_returned()).then(|| start + config.first_request_timeout);
     // The full-queue watch looks twice per grace, so it fires between one
     // and one and a half graces after the queue stopped moving.
-    let step = config.send_queue_grace / 2;
-    let mut next_queue_look = start + step;
-    let mut stuck_since: Option<(Instant, usize)> = None;
+    let mut watch = QueueWatch::new(session, start);
+    let mut ack_due: Option<Instant> = None;
     loop {
         let wake_at = [
             Some(pong_due.unwrap_or(next_ping)),
             first_request_due,
-            Some(next_queue_look),
+            Some(watch.next_look),
+            ack_due,
         ]
         .into_iter()
         .flatten()
@@ -59,20 +148,36 @@ async fn timers(session: &Session) {
         let pong = session.pong_notified();
         tokio::pin!(pong);
         pong.as_mut().enable();
-        let ponged = tokio::select! {
-            () = sleep_until(wake_at) => false,
-            () = &mut pong, if pong_due.is_some() => true,
+        let first_unacked = session.ack_timer_notified();
+        tokio::pin!(first_unacked);
+        let woken = tokio::select! {
+            () = sleep_until(wake_at) => Woken::Timer,
+            () = &mut pong, if pong_due.is_some() => Woken::Pong,
+            () = &mut first_unacked, if ack_due.is_none() => Woken::FirstUnacked,
         };
         let now = Instant::now();
-        if ponged {
-            pong_due = None;
-            next_ping = now + config.ping_interval;
-            continue;
+        match woken {
+            Woken::Pong => {
+                pong_due = None;
+                next_ping = now + config.ping_interval;
+                continue;
+            }
+            Woken::FirstUnacked => {
+                ack_due = Some(now + ACK_DELAY);
+                continue;
+            }
+            Woken::Timer => {}
+        }
+        if ack_due.is_some_and(|due| now >= due) {
+            ack_due = None;
+            session.ack_due();
         }
         match pong_due {
             Some(due) if now >= due => {
                 tracing::debug!("no pong within the ping timeout");
-                session.close_now(CloseReason::PingTimeout);
+                // A resume session is suspended instead (its client may be
+                // a background tab whose timers were throttled).
+                session.lose(CloseReason::PingTimeout);
                 return;
             }
             None if now >= next_ping => {
@@ -91,23 +196,8 @@ async fn timers(session: &Session) {
                 return;
             }
         }
-        if now >= next_queue_look {
-            next_queue_look = now + step;
-            // A client that answers pings but never reads would otherwise
-            // hold a full queue, and the sender waiting on it, forever.
-            let delivered = session.delivered_count();
-            stuck_since = match (session.queue_is_full(), stuck_since) {
-                (false, _) => None,
-                (true, Some((since, count))) if count == delivered => {
-                    if now - since >= config.send_queue_grace {
-                        tracing::debug!("outbound queue full for the whole grace");
-                        session.close_now(CloseReason::SendQueueFull);
-                        return;
-                    }
-                    Some((since, count))
-                }
-                (true, _) => Some((now, delivered)),
-            };
+        if now >= watch.next_look && watch.look(session, now) {
+            return;
         }
     }
 }

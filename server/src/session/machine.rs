@@ -12,7 +12,16 @@
 //!   Open | Upgrading ── Close(graceful) ──▶ Closing ── Finish (close packet
 //!                                             │        taken, or grace over) ──▶ Closed
 //!   Open | Upgrading | Closing ── Close(now) ─┴─────────────────────────────▶ Closed
+//!
+//!   resume sessions only (protocol-spec 11):
+//!   Open | Upgrading ── Suspend (transport lost) ──▶ Suspended
+//!   Suspended ── Resume{t, last} | Attach / BeginPost on its transport ──▶ Open
+//!   Suspended ── WindowOver | Close(now) ──▶ Closed;  Close(graceful) ──▶ Closing
 //! ```
+//!
+//! Resume sessions number their messages ([`Numbering`]): what the
+//! client has not acknowledged stays retained, and counted in the queue's
+//! account, until it does.
 //!
 //! Beside the phase, the machine owns the transport carrying the session,
 //! the one attached receiver and a pending request that it end its
@@ -27,6 +36,10 @@ use crate::Transport;
 use super::ledger::{BadAck, LedgerFull, StreamLedger};
 use super::queue::{Held, Limits, OutQueue};
 
+#[path = "machine_resume.rs"]
+mod resume;
+use resume::Numbering;
+
 /// Identifies one attached receiver (one GET, stream or WebSocket).
 pub(crate) type ReceiverId = u64;
 
@@ -37,6 +50,9 @@ pub(crate) enum Phase {
     Open,
     /// A WebSocket has answered the probe; waiting for the upgrade packet.
     Upgrading,
+    /// A resume session whose transport was lost: no receiver, no pings,
+    /// messages queue; waiting for its client to resume within the window.
+    Suspended,
     /// The server closed it; the close packet is waiting to be delivered.
     Closing,
     /// Over. No packet goes in or out any more.
@@ -44,8 +60,14 @@ pub(crate) enum Phase {
 }
 
 impl Phase {
-    /// Whether the session still accepts application messages.
+    /// Whether the session still accepts application messages (a
+    /// suspended one does: the application never sees a suspension).
     pub(crate) fn is_open(self) -> bool {
+        matches!(self, Self::Open | Self::Upgrading | Self::Suspended)
+    }
+
+    /// Whether a transport carries the session now.
+    pub(crate) fn is_carried(self) -> bool {
         matches!(self, Self::Open | Self::Upgrading)
     }
 
@@ -100,6 +122,34 @@ pub(crate) enum Event {
     },
     /// A closing session's close packet was taken, or its grace ran out.
     Finish,
+    /// The client acknowledged its messages up to this number (`7<n>`).
+    Ack(u64),
+    /// A GET's `ack=n` in a resume session: acknowledges, then puts back
+    /// at the front what was written with a higher number (it was lost).
+    AckReplay(u64),
+    /// The transport was lost without a close (receiver: the one that lost
+    /// it; `None`: the session's own timers). A resume session suspends;
+    /// any other closes with `reason`.
+    Suspend {
+        receiver: Option<ReceiverId>,
+        reason: CloseReason,
+    },
+    /// A resume handshake: the client has received `last` messages and
+    /// comes back on `transport`.
+    Resume {
+        transport: Transport,
+        last: u64,
+    },
+    /// The resume window of a suspended session ran out.
+    WindowOver,
+    /// One message from the client arrives; `number` is the one a POST's
+    /// `seq` gives it (none: the next one).
+    Incoming {
+        number: Option<u64>,
+        bytes: usize,
+    },
+    /// The first unacknowledged client message came 100 ms ago.
+    AckDue,
 }
 
 /// What a receiver gets when it asks for packets.
@@ -135,6 +185,19 @@ pub(crate) enum Output {
     Receiver(ReceiverId),
     Delivery(Delivery),
     Replay(Vec<Packet>),
+    /// A resume handshake succeeded: the new receiver (every transport
+    /// but polling) and the client messages received so far.
+    Resumed {
+        receiver: Option<ReceiverId>,
+        received: u64,
+    },
+    /// What to do with an incoming client message.
+    Incoming {
+        /// Hand it to the application (false: a duplicate, drop it).
+        deliver: bool,
+        /// It is the first unacknowledged one: start the 100 ms ack timer.
+        start_ack_timer: bool,
+    },
 }
 
 /// Why an event was refused. The state is unchanged, except where a
@@ -164,6 +227,19 @@ pub(crate) enum Refusal {
     BadAck,
     /// The client left more unacknowledged than the ledger keeps. Closes.
     LedgerFull,
+    /// The session is suspended: only a resume (or its own transport's
+    /// requests) brings it back.
+    Suspended,
+    /// A resume handshake for a session that did not negotiate resume.
+    NotResumable,
+    /// A resume sessions's ack (packet or GET `ack`) below an earlier one
+    /// or above what was sent. Closes.
+    AckOutOfRange,
+    /// A resume handshake's `last` below the acknowledged or above what was
+    /// sent. Closes, with [`CloseReason::ResumeRejected`].
+    ResumeOutOfRange,
+    /// A POST's `seq` leaves a gap after the messages received. Closes.
+    SeqOutOfRange,
 }
 
 /// The outcome of one event.
@@ -230,6 +306,8 @@ pub(crate) struct Settings {
     pub(crate) ledger_bytes: usize,
     /// Whether the client speaks the extensions (close code and reason).
     pub(crate) ext: bool,
+    /// Whether this is a resume session (numbered, acknowledged messages).
+    pub(crate) resume: bool,
 }
 
 /// A session's state; private fields, one way in ([`Machine::apply`]).
@@ -250,6 +328,8 @@ pub(crate) struct Machine {
     /// Whether any request came after the handshake's own.
     returned: bool,
     ext: bool,
+    /// Message numbers and retention (resume sessions only).
+    numbering: Option<Numbering>,
 }
 
 impl Machine {
@@ -269,7 +349,13 @@ impl Machine {
             // anything; the other transports hold their connection open.
             returned: transport != Transport::Polling,
             ext: settings.ext,
+            numbering: settings.resume.then(Numbering::default),
         }
+    }
+
+    /// Whether this is a resume session.
+    pub(crate) fn is_resume(&self) -> bool {
+        self.numbering.is_some()
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -333,13 +419,20 @@ impl Machine {
             }
             Event::Take { receiver, budget } => self.take(receiver, budget),
             Event::Requeue(packets) => {
+                let packets = match &mut self.numbering {
+                    Some(numbering) => numbering.unwritten(packets),
+                    None => packets,
+                };
                 self.queue.requeue_front(packets);
                 Outcome::done()
             }
+            // A resume session's messages stay counted until acknowledged.
+            Event::Delivered(_) if self.is_resume() => Outcome::done(),
             Event::Delivered(held) => {
                 self.queue.delivered(held);
                 Outcome::done().waking(WAKE_SENDERS)
             }
+            Event::Streamed(_) if self.is_resume() => Outcome::done(),
             Event::Streamed(packets) => match self.ledger.record(packets) {
                 Ok(()) => Outcome::done(),
                 Err(LedgerFull) => self.refuse_and_close(Refusal::LedgerFull),
@@ -355,12 +448,14 @@ impl Machine {
                 if self.transport == Transport::WebSocket {
                     return Outcome::refused(Refusal::WrongTransport(self.transport));
                 }
+                // A POST on a suspended session's own transport brings it back.
+                let unsuspended = self.unsuspend();
                 if self.post_in_flight {
                     return self.refuse_and_close(Refusal::PostInFlight);
                 }
                 self.post_in_flight = true;
                 self.returned = true;
-                Outcome::done()
+                Outcome::done().waking(unsuspended)
             }
             Event::EndPost => {
                 self.post_in_flight = false;
@@ -385,7 +480,24 @@ impl Machine {
                     Outcome::done().waking(WAKE_ALL)
                 }
                 Phase::Closed => Outcome::refused(Refusal::Closed(None)),
-                Phase::Open | Phase::Upgrading => Outcome::refused(Refusal::NotClosing),
+                Phase::Open | Phase::Upgrading | Phase::Suspended => {
+                    Outcome::refused(Refusal::NotClosing)
+                }
+            },
+            Event::Ack(n) => self.ack(n, false),
+            Event::AckReplay(n) => self.ack(n, true),
+            Event::Suspend { receiver, reason } => self.suspend(receiver, reason),
+            Event::Resume { transport, last } => self.resume(transport, last),
+            Event::WindowOver => {
+                if self.phase != Phase::Suspended {
+                    return Outcome::done();
+                }
+                self.close(CloseReason::ResumeWindowOver, false)
+            }
+            Event::Incoming { number, bytes } => self.incoming(number, bytes),
+            Event::AckDue => match self.numbering.as_mut().map(Numbering::ack_due) {
+                Some(true) => Outcome::done().waking(WAKE_RECEIVER),
+                _ => Outcome::done(),
             },
         }
     }
@@ -418,6 +530,10 @@ impl Machine {
         if self.phase == Phase::Closed || (take_over && self.phase.is_ending()) {
             return Outcome::refused(Refusal::Closed(None));
         }
+        if self.phase == Phase::Suspended && (take_over || transport == Transport::WebSocket) {
+            // A WebSocket comes back only through the resume handshake.
+            return Outcome::refused(Refusal::Suspended);
+        }
         if take_over {
             // Only the WebSocket that completed the upgrade takes over.
             if self.phase != Phase::Open || self.transport != Transport::WebSocket {
@@ -426,6 +542,8 @@ impl Machine {
         } else if self.transport != transport {
             return Outcome::refused(Refusal::WrongTransport(self.transport));
         }
+        // A request of a suspended session's own transport brings it back.
+        let unsuspended = self.unsuspend();
         match self.receiver {
             Some(previous) if take_over => self.release_requested = Some(previous),
             Some(_) => {
@@ -438,7 +556,9 @@ impl Machine {
         self.next_receiver += 1;
         self.receiver = Some(id);
         self.returned = true;
-        Outcome::ok(Output::Receiver(id)).waking(WAKE_RECEIVER)
+        Outcome::ok(Output::Receiver(id))
+            .waking(WAKE_RECEIVER)
+            .waking(unsuspended)
     }
 
     fn take(&mut self, receiver: ReceiverId, budget: usize) -> Outcome {
@@ -450,16 +570,24 @@ impl Machine {
             return Outcome::ok(Output::Delivery(Delivery::Released));
         }
         if self.queue.is_empty() {
+            if self.phase.is_carried() {
+                if let Some(ack) = self.numbering.as_mut().and_then(Numbering::due_ack) {
+                    return Outcome::ok(Output::Delivery(Delivery::Packets(vec![ack])));
+                }
+            }
             let delivery = match self.phase {
                 Phase::Closed => Delivery::Closed,
                 // While a WebSocket upgrade is under way no request waits:
                 // the client is pausing its old transport.
                 Phase::Upgrading => Delivery::Released,
-                Phase::Open | Phase::Closing => Delivery::Empty,
+                Phase::Open | Phase::Closing | Phase::Suspended => Delivery::Empty,
             };
             return Outcome::ok(Output::Delivery(delivery));
         }
-        let packets = self.queue.take(budget);
+        let mut packets = self.queue.take(budget);
+        if let Some(numbering) = &mut self.numbering {
+            numbering.written(&mut packets);
+        }
         let drained_while_closing = self.phase == Phase::Closing && self.queue.is_empty();
         let outcome = Outcome::ok(Output::Delivery(Delivery::Packets(packets)));
         if drained_while_closing {
@@ -476,6 +604,9 @@ impl Machine {
         if self.phase.is_ending() {
             return Outcome::refused(Refusal::Closed(None));
         }
+        if self.phase == Phase::Suspended {
+            return Outcome::refused(Refusal::Suspended);
+        }
         if self.transport == Transport::WebSocket {
             return Outcome::refused(Refusal::AlreadyUpgraded);
         }
@@ -490,6 +621,7 @@ impl Machine {
     fn probe_answered(&mut self) -> Outcome {
         let refusal = match (self.phase, self.transport, self.websocket_claimed) {
             (Phase::Closing | Phase::Closed, _, _) => Refusal::Closed(None),
+            (Phase::Suspended, _, _) => Refusal::Suspended,
             (_, Transport::WebSocket, _) => Refusal::AlreadyUpgraded,
             (Phase::Upgrading, _, _) => Refusal::UpgradeInProgress,
             (Phase::Open, _, false) => Refusal::NotUpgrading,
@@ -506,6 +638,7 @@ impl Machine {
         match self.phase {
             Phase::Upgrading => {}
             Phase::Closing | Phase::Closed => return Outcome::refused(Refusal::Closed(None)),
+            Phase::Suspended => return Outcome::refused(Refusal::Suspended),
             Phase::Open => return Outcome::refused(Refusal::NotUpgrading),
         }
         self.phase = Phase::Open;
@@ -522,14 +655,14 @@ impl Machine {
             (Phase::Closed, _) | (Phase::Closing, true) => {
                 return Outcome::refused(Refusal::Closed(None))
             }
-            (Phase::Open | Phase::Upgrading, true) => {
+            (Phase::Open | Phase::Upgrading | Phase::Suspended, true) => {
                 let body = self.close_body(&reason);
                 self.close_reason = Some(reason);
                 self.phase = Phase::Closing;
                 self.queue.push_control(Packet::Close(body));
             }
             (Phase::Closing, false) => self.phase = Phase::Closed,
-            (Phase::Open | Phase::Upgrading, false) => {
+            (Phase::Open | Phase::Upgrading | Phase::Suspended, false) => {
                 // A client that closes gets its pending request ended with a
                 // noop (it asked; there is nothing to tell it); anyone else
                 // is told the session is over.
@@ -539,6 +672,9 @@ impl Machine {
                 };
                 self.close_reason = Some(reason);
                 self.queue.clear();
+                if let Some(numbering) = &mut self.numbering {
+                    numbering.clear();
+                }
                 self.queue.push_control(last);
                 self.phase = Phase::Closed;
             }
@@ -549,10 +685,11 @@ impl Machine {
     /// Refuses with a refusal that is itself a protocol failure: the
     /// session closes as well.
     fn refuse_and_close(&mut self, refusal: Refusal) -> Outcome {
-        let close = self.close(
-            CloseReason::TransportError(TransportError::BadPacket),
-            false,
-        );
+        let reason = match refusal {
+            Refusal::ResumeOutOfRange => CloseReason::ResumeRejected,
+            _ => CloseReason::TransportError(TransportError::BadPacket),
+        };
+        let close = self.close(reason, false);
         Outcome::refused(refusal).waking(close.wake)
     }
 

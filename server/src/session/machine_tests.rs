@@ -9,6 +9,12 @@ const SETTINGS: Settings = Settings {
     },
     ledger_bytes: 1 << 20,
     ext: true,
+    resume: false,
+};
+
+const RESUME: Settings = Settings {
+    resume: true,
+    ..SETTINGS
 };
 
 fn apply_ok(machine: &mut Machine, event: Event) -> Output {
@@ -52,7 +58,52 @@ fn state(name: &str) -> Machine {
                 },
             );
         }
+        resume if resume.starts_with("r-") => return resume_state(&resume[2..]),
         other => panic!("no state {other}"),
+    }
+    m
+}
+
+/// The same states of a resume session, and its one more: suspended.
+fn resume_state(name: &str) -> Machine {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let suspend = Event::Suspend {
+        receiver: None,
+        reason: CloseReason::PingTimeout,
+    };
+    match name {
+        "open" => {}
+        "upgrading" => {
+            apply_ok(&mut m, Event::ClaimWebSocket);
+            apply_ok(&mut m, Event::ProbeAnswered);
+        }
+        "websocket" => m = Machine::new(Transport::WebSocket, RESUME),
+        "suspended" => {
+            apply_ok(&mut m, suspend);
+        }
+        "suspended-websocket" => {
+            m = Machine::new(Transport::WebSocket, RESUME);
+            apply_ok(&mut m, suspend);
+        }
+        "closing" => {
+            apply_ok(
+                &mut m,
+                Event::Close {
+                    reason: CloseReason::ServerShutdown,
+                    graceful: true,
+                },
+            );
+        }
+        "closed" => {
+            apply_ok(
+                &mut m,
+                Event::Close {
+                    reason: CloseReason::PingTimeout,
+                    graceful: false,
+                },
+            );
+        }
+        other => panic!("no resume state {other}"),
     }
     m
 }
@@ -78,6 +129,39 @@ fn event(name: &str) -> Event {
             graceful: false,
         },
         "finish" => Event::Finish,
+        "ack" => Event::Ack(0),
+        "ack-high" => Event::Ack(1),
+        "ack-replay" => Event::AckReplay(0),
+        "suspend" => Event::Suspend {
+            receiver: None,
+            reason: CloseReason::PingTimeout,
+        },
+        "suspend-stale" => Event::Suspend {
+            receiver: Some(99),
+            reason: CloseReason::PingTimeout,
+        },
+        "resume-polling" => Event::Resume {
+            transport: Transport::Polling,
+            last: 0,
+        },
+        "resume-websocket" => Event::Resume {
+            transport: Transport::WebSocket,
+            last: 0,
+        },
+        "resume-high" => Event::Resume {
+            transport: Transport::Polling,
+            last: 1,
+        },
+        "window-over" => Event::WindowOver,
+        "incoming" => Event::Incoming {
+            number: None,
+            bytes: 2,
+        },
+        "incoming-gap" => Event::Incoming {
+            number: Some(2),
+            bytes: 2,
+        },
+        "ack-due" => Event::AckDue,
         other => panic!("no event {other}"),
     }
 }
@@ -96,6 +180,11 @@ fn verdict(result: &Result<Output, Refusal>) -> &'static str {
         Err(Refusal::NotClosing) => "not-closing",
         Err(Refusal::BadAck) => "bad-ack",
         Err(Refusal::LedgerFull) => "ledger-full",
+        Err(Refusal::Suspended) => "suspended",
+        Err(Refusal::NotResumable) => "not-resumable",
+        Err(Refusal::AckOutOfRange) => "ack-out-of-range",
+        Err(Refusal::ResumeOutOfRange) => "resume-out-of-range",
+        Err(Refusal::SeqOutOfRange) => "seq-out-of-range",
     }
 }
 
@@ -156,10 +245,90 @@ const TABLE: [(&str, [(&str, char); 13]); 7] = [
     ]),
 ];
 
+/// The suspended states of a resume session, for the events above
+/// (S = Suspended).
+#[rustfmt::skip]
+const SUSPENDED_TABLE: [(&str, [(&str, char); 13]); 2] = [
+    ("r-suspended", [
+        ("ok", 'S'), ("ok", 'S'), ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'),
+        ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
+        ("ok", 'C'), ("ok", 'X'), ("not-closing", 'S'),
+    ]),
+    ("r-suspended-websocket", [
+        ("ok", 'S'), ("ok", 'S'), ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'),
+        ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
+        ("ok", 'C'), ("ok", 'X'), ("not-closing", 'S'),
+    ]),
+];
+
+/// The resume events, in every state of a resume session and in a stock
+/// one.
+const RESUME_EVENTS: [&str; 13] = [
+    "ack",
+    "ack-high",
+    "ack-replay",
+    "suspend",
+    "suspend-stale",
+    "resume-polling",
+    "resume-websocket",
+    "resume-high",
+    "window-over",
+    "incoming",
+    "incoming-gap",
+    "ack-due",
+    "finish",
+];
+
+#[rustfmt::skip]
+const RESUME_TABLE: [(&str, [(&str, char); 13]); 8] = [
+    ("r-open", [
+        ("ok", 'O'), ("ack-out-of-range", 'X'), ("ok", 'O'), ("ok", 'S'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'O'),
+        ("ok", 'O'), ("seq-out-of-range", 'X'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("r-upgrading", [
+        ("ok", 'U'), ("ack-out-of-range", 'X'), ("ok", 'U'), ("ok", 'S'), ("ok", 'U'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'U'),
+        ("ok", 'U'), ("seq-out-of-range", 'X'), ("ok", 'U'), ("not-closing", 'U'),
+    ]),
+    ("r-websocket", [
+        ("ok", 'O'), ("ack-out-of-range", 'X'), ("ok", 'O'), ("ok", 'S'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'O'),
+        ("ok", 'O'), ("seq-out-of-range", 'X'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("r-suspended", [
+        ("ok", 'S'), ("ack-out-of-range", 'X'), ("ok", 'S'), ("ok", 'S'), ("ok", 'S'),
+        ("ok", 'O'), ("ok", 'O'), ("resume-out-of-range", 'X'), ("ok", 'X'),
+        ("ok", 'S'), ("seq-out-of-range", 'X'), ("ok", 'S'), ("not-closing", 'S'),
+    ]),
+    ("r-closing", [
+        ("ok", 'C'), ("ack-out-of-range", 'X'), ("ok", 'C'), ("closed", 'C'), ("closed", 'C'),
+        ("closed", 'C'), ("closed", 'C'), ("closed", 'C'), ("ok", 'C'),
+        ("ok", 'C'), ("seq-out-of-range", 'X'), ("ok", 'C'), ("ok", 'X'),
+    ]),
+    ("r-closed", [
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'),
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("ok", 'X'),
+        ("ok", 'X'), ("seq-out-of-range", 'X'), ("ok", 'X'), ("closed", 'X'),
+    ]),
+    // A stock session: no numbering; a loss closes at once.
+    ("open", [
+        ("not-resumable", 'O'), ("not-resumable", 'O'), ("not-resumable", 'O'), ("ok", 'X'), ("ok", 'X'),
+        ("not-resumable", 'O'), ("not-resumable", 'O'), ("not-resumable", 'O'), ("ok", 'O'),
+        ("ok", 'O'), ("ok", 'O'), ("ok", 'O'), ("not-closing", 'O'),
+    ]),
+    ("closed", [
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("closed", 'X'),
+        ("closed", 'X'), ("closed", 'X'), ("closed", 'X'), ("ok", 'X'),
+        ("ok", 'X'), ("ok", 'X'), ("ok", 'X'), ("closed", 'X'),
+    ]),
+];
+
 fn phase_letter(phase: Phase) -> char {
     match phase {
         Phase::Open => 'O',
         Phase::Upgrading => 'U',
+        Phase::Suspended => 'S',
         Phase::Closing => 'C',
         Phase::Closed => 'X',
     }
@@ -167,13 +336,19 @@ fn phase_letter(phase: Phase) -> char {
 
 #[test]
 fn transition_table() {
+    check_table(&EVENTS, &TABLE);
+    check_table(&EVENTS, &SUSPENDED_TABLE);
+    check_table(&RESUME_EVENTS, &RESUME_TABLE);
+}
+
+fn check_table<const N: usize>(events: &[&str; N], table: &[(&str, [(&str, char); N])]) {
     let mut failures = Vec::new();
-    for (state_name, row) in TABLE {
-        for (event_name, (expected, phase_after)) in EVENTS.iter().zip(row) {
+    for (state_name, row) in table {
+        for (event_name, (expected, phase_after)) in events.iter().zip(row) {
             let mut machine = state(state_name);
             let outcome = machine.apply(event(event_name));
             let got = (verdict(&outcome.result), phase_letter(machine.phase()));
-            if got != (expected, phase_after) {
+            if got != (*expected, *phase_after) {
                 failures.push(format!(
                     "{state_name} + {event_name}: expected {expected}/{phase_after}, got {}/{}",
                     got.0, got.1

@@ -43,7 +43,16 @@ use queue::Limits;
 
 /// A packet a client may not send on an open session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UnexpectedPacket(pub(crate) Packet);
+pub(crate) enum UnexpectedPacket {
+    /// A type a client never sends (open, ping).
+    Type(Packet),
+    /// An ack below an earlier one or above what was sent (the session is
+    /// closed).
+    AckOutOfRange,
+    /// A message numbered past the next one (a POST's `seq` with a gap;
+    /// the session is closed).
+    SeqOutOfRange,
+}
 
 /// One client's session.
 pub(crate) struct Session {
@@ -61,6 +70,9 @@ pub(crate) struct Session {
     /// Woken when the phase moves towards Closed.
     phase_changed: Notify,
     pong: Notify,
+    /// Woken when a resume session receives its first unacknowledged
+    /// message: the timers start the 100 ms ack timer.
+    ack_timer: Notify,
     inbound: InboundSide,
 }
 
@@ -77,6 +89,8 @@ pub(crate) struct SessionParams {
     pub(crate) ext: bool,
     pub(crate) protocol: Option<String>,
     pub(crate) request: RequestInfo,
+    /// Whether the session resumes after a loss (protocol-spec 11).
+    pub(crate) resume: bool,
 }
 
 impl Session {
@@ -88,6 +102,7 @@ impl Session {
             },
             ledger_bytes: ledger_bytes(&config),
             ext: params.ext,
+            resume: params.resume,
         };
         let (inbound, receiver) = InboundSide::new(
             config.max_inbound_messages,
@@ -104,6 +119,7 @@ impl Session {
             senders_wake: Notify::new(),
             phase_changed: Notify::new(),
             pong: Notify::new(),
+            ack_timer: Notify::new(),
             inbound,
         });
         NewSession {
@@ -155,6 +171,11 @@ impl Session {
 
     pub(crate) fn ext(&self) -> bool {
         self.ext
+    }
+
+    /// Whether this is a resume session (protocol-spec 11).
+    pub(crate) fn is_resume(&self) -> bool {
+        self.machine().is_resume()
     }
 
     pub(crate) fn protocol(&self) -> Option<&str> {
@@ -271,10 +292,49 @@ impl Session {
         inlet: &Inlet,
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
+        self.handle_numbered(inlet, packet, None).await
+    }
+
+    /// [`handle_packet`](Self::handle_packet) for a packet whose message
+    /// number the request gave (a POST's `seq`): in a resume session a
+    /// message already received is dropped, one past the next is a gap.
+    pub(crate) async fn handle_numbered(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+        number: Option<u64>,
+    ) -> Result<(), UnexpectedPacket> {
         match packet {
             // Nothing is delivered once the session is closing, even to an
             // inlet taken before: the inlet knows.
-            Packet::Message(message) => inlet.deliver(message).await,
+            Packet::Message(message) => {
+                let event = Event::Incoming {
+                    number,
+                    bytes: message_len(&message),
+                };
+                match self.apply(event) {
+                    Ok(Output::Incoming {
+                        deliver,
+                        start_ack_timer,
+                    }) => {
+                        if start_ack_timer {
+                            self.ack_timer.notify_one();
+                        }
+                        if deliver {
+                            inlet.deliver(message).await;
+                        }
+                    }
+                    Err(Refusal::SeqOutOfRange) => return Err(UnexpectedPacket::SeqOutOfRange),
+                    _ => {}
+                }
+            }
+            Packet::Ack(n) => {
+                if let Err(Refusal::AckOutOfRange | Refusal::NotResumable) =
+                    self.apply(Event::Ack(n))
+                {
+                    return Err(UnexpectedPacket::AckOutOfRange);
+                }
+            }
             Packet::Pong(_) => self.pong.notify_one(),
             Packet::Close(frame) => {
                 let frame = frame
@@ -286,7 +346,9 @@ impl Session {
             Packet::Noop | Packet::Upgrade => {}
             // Only servers open and ping; a client ping is the probe, which
             // the WebSocket transport answers before the session sees it.
-            other @ (Packet::Open(_) | Packet::Ping(_)) => return Err(UnexpectedPacket(other)),
+            other @ (Packet::Open(_) | Packet::Ping(_)) => {
+                return Err(UnexpectedPacket::Type(other))
+            }
         }
         Ok(())
     }
@@ -333,6 +395,67 @@ impl Session {
     /// The upgrading WebSocket went away before the upgrade packet.
     pub(crate) fn abandon_upgrade(&self) {
         let _ = self.apply(Event::AbandonUpgrade);
+    }
+
+    // ----- resume ---------------------------------------------------------
+
+    /// The transport was lost without a close (ping timeout, ...): a resume
+    /// session is suspended, any other closes with `reason`.
+    pub(crate) fn lose(&self, reason: CloseReason) {
+        let _ = self.apply(Event::Suspend {
+            receiver: None,
+            reason,
+        });
+    }
+
+    /// A resume handshake: on success, the new receiver (every transport
+    /// but polling) and the count of client messages received.
+    pub(crate) fn resume(
+        self: &Arc<Self>,
+        transport: Transport,
+        last: u64,
+    ) -> Result<(Option<ReceiverGuard>, u64), Refusal> {
+        match self.apply(Event::Resume { transport, last })? {
+            Output::Resumed { receiver, received } => Ok((
+                receiver.map(|id| ReceiverGuard::new(self.clone(), id)),
+                received,
+            )),
+            _ => unreachable_refusal(),
+        }
+    }
+
+    /// A GET's `ack` in a resume session: acknowledges, and queues again
+    /// at the front what was written after it. A bad one closes.
+    pub(crate) fn ack_replay(&self, ack: u64) -> Result<(), Refusal> {
+        self.apply(Event::AckReplay(ack)).map(drop)
+    }
+
+    /// The resume window ran out: closes the session if it is still
+    /// suspended.
+    pub(crate) fn window_over(&self) {
+        let _ = self.apply(Event::WindowOver);
+    }
+
+    /// The 100 ms ack timer ran out.
+    pub(crate) fn ack_due(&self) {
+        let _ = self.apply(Event::AckDue);
+    }
+
+    pub(crate) fn ack_timer_notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.ack_timer.notified()
+    }
+
+    /// Waits until the session is no longer carried by a transport
+    /// (suspended, closing or closed).
+    pub(crate) async fn uncarried(&self) {
+        self.wait_until(|machine| !machine.phase().is_carried())
+            .await
+    }
+
+    /// Waits until the session is no longer suspended.
+    pub(crate) async fn unsuspended(&self) {
+        self.wait_until(|machine| machine.phase() != Phase::Suspended)
+            .await
     }
 
     // ----- closing --------------------------------------------------------
@@ -424,6 +547,7 @@ pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session>
             ext: true,
             protocol: None,
             request,
+            resume: false,
         },
     );
     // The application's end: dropped, as by a handler that never reads.

@@ -164,6 +164,13 @@ impl OutQueue {
         self.refused = false;
     }
 
+    /// Drops the control packets queued, keeping the messages (a session
+    /// that lost its transport: pings and noops are stale by its return).
+    pub(crate) fn retain_messages(&mut self) {
+        self.packets
+            .retain(|packet| matches!(packet, Packet::Message(_)));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.packets.is_empty()
     }

@@ -92,6 +92,16 @@ impl ReceiverGuard {
         }
     }
 
+    /// This receiver's transport was lost without a close (a WebSocket's
+    /// reset or EOF, a failed write): a resume session is suspended (unless
+    /// another receiver has taken over already), any other closes.
+    pub(crate) fn lost(&self, reason: crate::close::CloseReason) {
+        let _ = self.session.apply(Event::Suspend {
+            receiver: Some(self.id),
+            reason,
+        });
+    }
+
     /// Records packets written to a streaming response (for resuming). A
     /// client that never acknowledges fills the ledger: that closes it.
     pub(crate) fn streamed(&self, packets: Vec<Packet>) -> Result<(), Refusal> {

@@ -216,6 +216,7 @@ pub(crate) async fn open(
         handshake,
         ext: true,
         client: engine.client_key(parts),
+        resume: false,
     };
     let opened = engine
         .open(request)

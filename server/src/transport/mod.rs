@@ -14,7 +14,7 @@ pub(crate) mod websocket;
 use axum::body::Body;
 use http::{header, HeaderValue, Response};
 
-use crate::rejection::{AttachRejection, BodyRejection, Rejection};
+use crate::rejection::{AttachRejection, BodyRejection, Rejection, ResumeRejection};
 use crate::session::Refusal;
 
 /// `Cache-Control` for every transport response: never store, never
@@ -43,6 +43,11 @@ pub(crate) fn rejection_for(refusal: Refusal) -> Rejection {
         Refusal::PostInFlight => BodyRejection::Overlapping.into(),
         Refusal::BadAck => AttachRejection::BadAck.into(),
         Refusal::LedgerFull => AttachRejection::StreamNotAcknowledged.into(),
+        Refusal::AckOutOfRange => AttachRejection::AckOutOfRange.into(),
+        Refusal::SeqOutOfRange => BodyRejection::SeqOutOfRange.into(),
+        Refusal::Suspended => AttachRejection::Suspended.into(),
+        Refusal::NotResumable => ResumeRejection::NotEnabled.into(),
+        Refusal::ResumeOutOfRange => ResumeRejection::OutOfRange.into(),
         // A session that is over is, to the client, a session unknown.
         Refusal::Closed(_) | Refusal::Full(_) | Refusal::NotUpgrading | Refusal::NotClosing => {
             AttachRejection::UnknownSid.into()

@@ -10,9 +10,9 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::timeout;
 
 use crate::close::{CloseReason, TransportError};
-use crate::protocol::{encode_payload, payload_packets, Packet};
+use crate::protocol::{encode_payload, payload_packets_with, Packet};
 use crate::rejection::{BodyRejection, Rejection};
-use crate::session::{Delivery, Held, Session};
+use crate::session::{Delivery, Held, Session, UnexpectedPacket};
 use crate::Transport;
 
 use super::{rejection_for, text_response};
@@ -23,9 +23,17 @@ pub(crate) fn open_response(open: &Packet) -> Response<Body> {
 }
 
 /// A long-poll GET: waits for packets (the heartbeat guarantees one within
-/// `ping_interval`) and answers with as many as fit in `max_payload`.
-pub(crate) async fn receive(session: Arc<Session>) -> Result<Response<Body>, Rejection> {
+/// `ping_interval`) and answers with as many as fit in `max_payload`. In a
+/// resume session its `ack` acknowledges, and what was written after it
+/// (a response lost on the way) is sent again first.
+pub(crate) async fn receive(
+    session: Arc<Session>,
+    ack: Option<u64>,
+) -> Result<Response<Body>, Rejection> {
     let receiver = session.attach(Transport::Polling).map_err(rejection_for)?;
+    if let Some(ack) = ack.filter(|_| session.is_resume()) {
+        session.ack_replay(ack).map_err(rejection_for)?;
+    }
     let packets = match receiver.next(session.config().max_payload).await {
         Delivery::Packets(packets) => packets,
         Delivery::Released | Delivery::Empty => vec![Packet::Noop],
@@ -41,8 +49,14 @@ pub(crate) async fn receive(session: Arc<Session>) -> Result<Response<Body>, Rej
 
 /// A POST: reads the payload (bounded in size and time), hands each packet
 /// to the session as it is decoded, answers `ok`. A client that breaks the
-/// protocol loses its own session and nobody else's.
-pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<Body>, Rejection> {
+/// protocol loses its own session and nobody else's. In a resume session
+/// `seq` numbers the body's first message: messages received already (a
+/// POST sent again) are dropped.
+pub(crate) async fn send(
+    session: Arc<Session>,
+    body: Body,
+    seq: Option<u64>,
+) -> Result<Response<Body>, Rejection> {
     let _post = session.begin_post().map_err(rejection_for)?;
     let config = session.config();
     let limit = config.max_payload;
@@ -61,10 +75,12 @@ pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<B
         Ok(Err(_)) => return Err(BodyRejection::Unreadable.into()),
         Err(_) => return fail(TransportError::SlowClient, BodyRejection::TooSlow),
     };
-    let packets = match payload_packets(&bytes, limit) {
+    let resume = session.is_resume();
+    let packets = match payload_packets_with(&bytes, limit, resume) {
         Ok(packets) => packets,
         Err(error) => return fail(TransportError::BadPacket, BodyRejection::Decode(error)),
     };
+    let mut number = seq.filter(|_| resume);
     // Each packet is decoded only when the one before has been handed
     // over: what waits for the application is bounded by its inbound
     // budget, not by how many packets the body holds.
@@ -72,10 +88,22 @@ pub(crate) async fn send(session: Arc<Session>, body: Body) -> Result<Response<B
         let inlet = session.inlet();
         for packet in packets {
             let packet = packet.map_err(BodyRejection::Decode)?;
+            let this = match &packet {
+                Packet::Message(_) => {
+                    let this = number;
+                    number = number.map(|n| n + 1);
+                    this
+                }
+                _ => None,
+            };
             session
-                .handle_packet(&inlet, packet)
+                .handle_numbered(&inlet, packet, this)
                 .await
-                .map_err(|_| BodyRejection::UnexpectedPacket)?;
+                .map_err(|error| match error {
+                    UnexpectedPacket::Type(_) => BodyRejection::UnexpectedPacket,
+                    UnexpectedPacket::AckOutOfRange => BodyRejection::AckOutOfRange,
+                    UnexpectedPacket::SeqOutOfRange => BodyRejection::SeqOutOfRange,
+                })?;
         }
         Ok::<(), BodyRejection>(())
     };

@@ -136,6 +136,14 @@ pub(crate) fn resume(
     ack: Option<u64>,
 ) -> Result<Response<Body>, Rejection> {
     let receiver = session.attach(transport).map_err(rejection_for)?;
+    if session.is_resume() {
+        // Numbered messages: the replay goes back into the queue, and the
+        // stream ledger is not used.
+        if let Some(ack) = ack {
+            session.ack_replay(ack).map_err(rejection_for)?;
+        }
+        return Ok(respond(receiver, transport, callback, Vec::new()));
+    }
     let replay = receiver.resume_stream(ack).map_err(rejection_for)?;
     Ok(respond(receiver, transport, callback, replay))
 }

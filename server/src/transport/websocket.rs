@@ -233,7 +233,7 @@ pub(crate) fn open(
         match Box::pin(pending.into_stream(&session)).await {
             Some(Stream::Tcp(stream)) => open_session(stream, receiver, open).await,
             Some(Stream::Other(stream)) => open_session(stream, receiver, open).await,
-            None => session.close_now(CloseReason::TransportError(TransportError::ConnectionLost)),
+            None => receiver.lost(CloseReason::TransportError(TransportError::ConnectionLost)),
         }
     });
     response
@@ -241,8 +241,7 @@ pub(crate) fn open(
 
 async fn open_session(mut stream: impl Ws, receiver: ReceiverGuard, open: Packet) {
     if stream.send(WsMessage::text(open.to_text())).await.is_err() {
-        let session = receiver.session();
-        session.close_now(CloseReason::TransportError(TransportError::ConnectionLost));
+        receiver.lost(CloseReason::TransportError(TransportError::ConnectionLost));
         return;
     }
     serve(stream, receiver).await;
@@ -342,11 +341,12 @@ async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
     let session = receiver.session().clone();
     let (mut sink, mut source) = stream.split();
     let failure = {
+        let resume = session.is_resume();
         let reader = async {
             let inlet = session.inlet();
             while let Some(frame) = source.next().await {
                 let packet = match frame {
-                    Ok(WsMessage::Text(text)) => match Packet::decode_text(&text) {
+                    Ok(WsMessage::Text(text)) => match Packet::decode_text_with(&text, resume) {
                         Ok(packet) => packet,
                         Err(_) => return Some(TransportError::BadPacket),
                     },
@@ -409,8 +409,13 @@ async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
             () = session.closed() => Box::pin(timeout(CLOSE_TIMEOUT, &mut writer)).await.ok().flatten(),
         }
     };
-    if let Some(error) = failure {
-        session.close_now(CloseReason::TransportError(error));
+    match failure {
+        // Lost without a close: a resume session waits for its client.
+        Some(TransportError::ConnectionLost) => {
+            receiver.lost(CloseReason::TransportError(TransportError::ConnectionLost));
+        }
+        Some(error) => session.close_now(CloseReason::TransportError(error)),
+        None => {}
     }
     drop(receiver);
     let frame = session

@@ -1,0 +1,288 @@
+//! The resume extension's part of the state machine (protocol-spec 11):
+//! message numbers each way, retention until acknowledged, replay, the
+//! moves into and out of [`Phase::Suspended`], and when an ack is due.
+//!
+//! Numbers are implicit. The server's messages are numbered in the order
+//! they leave the queue (which is the order they were admitted), so
+//! `retained` always holds the messages `acked + 1 ..= written`, oldest
+//! first. A replay after `n` puts `retained` messages above `n` back at the
+//! front of the queue and rewinds `written` to `n`: taken again, they get
+//! the same numbers. Their share of the queue's account is never released
+//! until the client acknowledges them, so retention is bounded by the
+//! queue's own bounds.
+
+use std::collections::VecDeque;
+
+use crate::close::CloseReason;
+use crate::protocol::Packet;
+use crate::Transport;
+
+use super::{Held, Machine, Outcome, Output, Phase, ReceiverId, Refusal, Wake, WAKE_RECEIVER};
+
+/// Client messages received unacknowledged that make an ack due at once.
+const ACK_AFTER_MESSAGES: u64 = 16;
+/// Bytes of client messages received unacknowledged that make an ack due.
+const ACK_AFTER_BYTES: usize = 8 * 1024;
+
+/// Numbers and retention of a resume session.
+#[derive(Debug, Default)]
+pub(crate) struct Numbering {
+    /// Server messages taken from the queue (written, or being written).
+    written: u64,
+    /// The client's highest acknowledgement.
+    acked: u64,
+    /// Messages `acked + 1 ..= written`, oldest first.
+    retained: VecDeque<Packet>,
+    /// Client messages received, in order.
+    received: u64,
+    /// The last count the server sent in an ack (or in `resumed`).
+    ack_sent: u64,
+    /// Bytes of client messages since that ack.
+    unacked_bytes: usize,
+    /// An ack must go out even with nothing else to send.
+    ack_due: bool,
+}
+
+impl Numbering {
+    /// Numbers the messages among `packets`, which were just taken from
+    /// the queue, keeps copies, and puts an ack first when the count moved.
+    pub(super) fn written(&mut self, packets: &mut Vec<Packet>) {
+        for packet in packets.iter() {
+            if matches!(packet, Packet::Message(_)) {
+                self.written += 1;
+                self.retained.push_back(packet.clone());
+            }
+        }
+        if self.received > self.ack_sent {
+            packets.insert(0, self.make_ack());
+        }
+    }
+
+    /// The ack to send alone, when one is due.
+    pub(super) fn due_ack(&mut self) -> Option<Packet> {
+        (self.ack_due && self.received > self.ack_sent).then(|| self.make_ack())
+    }
+
+    fn make_ack(&mut self) -> Packet {
+        self.ack_sent = self.received;
+        self.unacked_bytes = 0;
+        self.ack_due = false;
+        Packet::Ack(self.received)
+    }
+
+    /// Packets a transport took but did not write: their messages are
+    /// retained and come back with the replay the client's next `ack`
+    /// asks for, so only the control packets go back to the queue. An ack
+    /// among them was not sent after all.
+    pub(super) fn unwritten(&mut self, packets: Vec<Packet>) -> Vec<Packet> {
+        packets
+            .into_iter()
+            .filter(|packet| match packet {
+                Packet::Message(_) => false,
+                Packet::Ack(_) => {
+                    self.ack_sent = 0;
+                    false
+                }
+                _ => true,
+            })
+            .collect()
+    }
+
+    /// The 100 ms timer ran out: whether an ack is now due.
+    pub(super) fn ack_due(&mut self) -> bool {
+        if self.received > self.ack_sent {
+            self.ack_due = true;
+        }
+        self.ack_due
+    }
+
+    /// Forgets everything (the session closed).
+    pub(super) fn clear(&mut self) {
+        self.retained.clear();
+    }
+
+    /// Applies an acknowledgement of `n`: the retained messages up to it
+    /// are forgotten and returned, to leave the queue's account.
+    fn acknowledge(&mut self, n: u64) -> Result<Vec<Packet>, Refusal> {
+        if n < self.acked || n > self.written {
+            return Err(Refusal::AckOutOfRange);
+        }
+        // Bounded by the check: at most retained.len().
+        let count = (n - self.acked) as usize;
+        self.acked = n;
+        Ok(self.retained.drain(..count).collect())
+    }
+
+    /// Everything written after the last acknowledgement, to be written
+    /// again (with the same numbers).
+    fn rewind(&mut self) -> Vec<Packet> {
+        self.written = self.acked;
+        self.retained.drain(..).collect()
+    }
+
+    pub(super) fn received(&self) -> u64 {
+        self.received
+    }
+}
+
+impl Machine {
+    /// The client's ack (`replay`: a GET's `ack`, which also asks for what
+    /// was written after it again).
+    pub(super) fn ack(&mut self, n: u64, replay: bool) -> Outcome {
+        if self.phase == Phase::Closed {
+            return Outcome::refused(Refusal::Closed(None));
+        }
+        let Some(numbering) = &mut self.numbering else {
+            return Outcome::refused(Refusal::NotResumable);
+        };
+        let freed = match numbering.acknowledge(n) {
+            Ok(freed) => freed,
+            Err(refusal) => return self.refuse_and_close(refusal),
+        };
+        let again = if replay {
+            numbering.rewind()
+        } else {
+            Vec::new()
+        };
+        let freed = Held::of(&freed);
+        self.queue.delivered(freed);
+        let was_empty = self.queue.is_empty();
+        let replayed = !again.is_empty();
+        self.queue.requeue_front(again);
+        let mut wake = Wake::default();
+        if freed != Held::default() {
+            wake.senders = true;
+        }
+        if replayed && was_empty {
+            wake.receiver = true;
+        }
+        Outcome::done().waking(wake)
+    }
+
+    /// The transport was lost without a close.
+    pub(super) fn suspend(&mut self, receiver: Option<ReceiverId>, reason: CloseReason) -> Outcome {
+        if self.numbering.is_none() {
+            return self.close(reason, false);
+        }
+        match self.phase {
+            Phase::Closing | Phase::Closed => return Outcome::refused(Refusal::Closed(None)),
+            Phase::Suspended => return Outcome::done(),
+            Phase::Open | Phase::Upgrading => {}
+        }
+        if receiver.is_some() && receiver != self.receiver {
+            // A receiver replaced already (a resume took the session over).
+            return Outcome::done();
+        }
+        tracing::debug!(?reason, "transport lost: session suspended");
+        self.phase = Phase::Suspended;
+        // Whoever still holds a receiver is told to end its response.
+        self.receiver = None;
+        self.release_requested = None;
+        if self.transport != Transport::WebSocket {
+            self.websocket_claimed = false;
+        }
+        // Stale pings and noops mean nothing to a client that comes back.
+        self.queue.retain_messages();
+        Outcome::done().waking(Wake {
+            receiver: true,
+            senders: false,
+            phase: true,
+            stop_inbound: false,
+        })
+    }
+
+    /// A resume handshake.
+    pub(super) fn resume(&mut self, transport: Transport, last: u64) -> Outcome {
+        if self.phase.is_ending() {
+            return Outcome::refused(Refusal::Closed(None));
+        }
+        let Some(numbering) = &mut self.numbering else {
+            return Outcome::refused(Refusal::NotResumable);
+        };
+        let freed = match numbering.acknowledge(last) {
+            Ok(freed) => freed,
+            Err(_) => return self.refuse_and_close(Refusal::ResumeOutOfRange),
+        };
+        let again = numbering.rewind();
+        let received = numbering.received();
+        // `resumed` in the answer tells the client what arrived.
+        numbering.ack_sent = received;
+        numbering.unacked_bytes = 0;
+        numbering.ack_due = false;
+        self.queue.delivered(Held::of(&freed));
+        self.queue.retain_messages();
+        self.queue.requeue_front(again);
+        self.phase = Phase::Open;
+        self.transport = transport;
+        self.websocket_claimed = transport == Transport::WebSocket;
+        self.ledger.clear();
+        self.returned = true;
+        // A POST of the lost connection that never finished must not make
+        // the client's next one an overlap.
+        self.post_in_flight = false;
+        self.release_requested = None;
+        let receiver = (transport != Transport::Polling).then(|| {
+            let id = self.next_receiver;
+            self.next_receiver += 1;
+            id
+        });
+        // A receiver still attached (the session was not known lost yet)
+        // finds it replaced and ends.
+        self.receiver = receiver;
+        Outcome::ok(Output::Resumed { receiver, received }).waking(Wake {
+            receiver: true,
+            senders: true,
+            phase: true,
+            stop_inbound: false,
+        })
+    }
+
+    /// One client message arrives.
+    pub(super) fn incoming(&mut self, number: Option<u64>, bytes: usize) -> Outcome {
+        let Some(numbering) = &mut self.numbering else {
+            return Outcome::ok(Output::Incoming {
+                deliver: true,
+                start_ack_timer: false,
+            });
+        };
+        let next = numbering.received + 1;
+        match number {
+            Some(n) if n < next => {
+                return Outcome::ok(Output::Incoming {
+                    deliver: false,
+                    start_ack_timer: false,
+                })
+            }
+            Some(n) if n > next => return self.refuse_and_close(Refusal::SeqOutOfRange),
+            _ => {}
+        }
+        let first = numbering.received == numbering.ack_sent;
+        numbering.received = next;
+        numbering.unacked_bytes += bytes;
+        let outcome = Outcome::ok(Output::Incoming {
+            deliver: true,
+            start_ack_timer: first,
+        });
+        if numbering.received - numbering.ack_sent >= ACK_AFTER_MESSAGES
+            || numbering.unacked_bytes >= ACK_AFTER_BYTES
+        {
+            numbering.ack_due = true;
+            return outcome.waking(WAKE_RECEIVER);
+        }
+        outcome
+    }
+
+    /// A request of the suspended session's own transport brings it back.
+    pub(super) fn unsuspend(&mut self) -> Wake {
+        if self.phase != Phase::Suspended {
+            return Wake::default();
+        }
+        self.phase = Phase::Open;
+        Wake {
+            receiver: false,
+            senders: false,
+            phase: true,
+            stop_inbound: false,
+        }
+    }
+}
