@@ -111,7 +111,7 @@ const hook = (page, id, cmd, prefix) => page.evaluate(([id, c, p]) => R.hook(id,
 /**
  * Numbered messages through `proxy` while cutting: `cuts` points drawn at
  * random message counts; at each, one opportunity of a kind drawn from the
- * current transport's (a kind that does not come within 3 s is redrawn).
+ * current transport's (a kind that does not come within 1.5 s is redrawn).
  * `onCut(rec, index)` runs after each cut. Ends when all n are back, on a
  * close, or after STALL_MS without progress. Resolves with the last progress.
  */
@@ -130,7 +130,7 @@ async function runWithCuts(page, proxy, id, { n = N, cuts = CUTS, onCut = () => 
     if (Date.now() - lastChange > stallMs) break;
     if (!armed && next < points.length && p.count >= points[next]) {
       const kinds = TRANSPORT_KINDS[p.transport] || TRANSPORT_KINDS.websocket;
-      armed = proxy.arm(proxy.pick(kinds), { ms: 3000 }).then(
+      armed = proxy.arm(proxy.pick(kinds), { ms: 1500 }).then(
         (rec) => {
           onCut(rec, next);
           next++;
@@ -169,7 +169,7 @@ describe("resume through random cuts (fault proxy)", () => {
         assert.equal(o.transport, name);
         if (!full()) {
           // today's behaviour: cuts happen; a cut websocket closes the socket
-          const p = await runWithCuts(page, proxy, o.id, { n: 2000, cuts: 3, stallMs: 3000 });
+          const p = await runWithCuts(page, proxy, o.id, { cuts: 3, stallMs: 3000 });
           t.diagnostic(`without resume (${JSON.stringify(caps)}): ${JSON.stringify(p)}`);
           assert.ok(proxy.cuts.length >= 1, "no cut happened");
           if (name === "websocket") assert.equal(p.closeEvent?.code, 1006, JSON.stringify(p));
@@ -194,7 +194,7 @@ describe("resume through random cuts (fault proxy)", () => {
         proxy.blockRequests = (req) => /[?&]transport=websocket/.test(req.target);
       };
       if (!full()) {
-        const p = await runWithCuts(page, proxy, o.id, { n: 2000, cuts: 3, onCut, stallMs: 3000 });
+        const p = await runWithCuts(page, proxy, o.id, { cuts: 3, onCut, stallMs: 3000 });
         t.diagnostic(`without resume (${JSON.stringify(caps)}): ${JSON.stringify(p)}`);
         assert.equal(p.closeEvent?.code, 1006, JSON.stringify(p));
         return;
