@@ -122,14 +122,12 @@ export function Polysock(url, protocols, options) {
   }
   self._protocols = protocols;
 
+  // (protocol, bufferedAmount and transport: _fresh below)
   v = self._v = {
     url: u[0],
     readyState: CONNECTING,
-    protocol: '',
     extensions: '',
-    bufferedAmount: 0,
-    binaryType: env.Blob ? 'blob' : 'arraybuffer',
-    transport: null
+    binaryType: env.Blob ? 'blob' : 'arraybuffer'
   };
   if (!defineProperty) {
     for (m in v) self[m] = v[m];
@@ -271,6 +269,8 @@ P.close = function (code, reason) {
   if (code === undefined && reason) code = 1000;
   this._endProbe();
   this._t._stop();
+  // A pending ack goes now, before the close packet, not after it.
+  this._ackNow();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
   if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
   this._closing = [code === undefined ? 1005 : code, reason || ''];
@@ -335,20 +335,21 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-// `x`: the failed request, if any. A 400 with a `detail` to a resume
-// handshake is a refusal (its detail becomes the close reason); a 503 (with
-// Retry-After, else 5 s) says to wait: no other transport now.
+// `x`: the failed request, if any. A 400 to a resume handshake is a refusal
+// (its detail becomes the close reason), unless its code is 0 (this
+// transport is off: try the next); a 503 (with Retry-After, else 5 s) says to
+// wait: no other transport now.
 P._onError = function (t, x) {
-  var st = x && x.status, d;
+  var st = x && x.status, d = {};
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
     this._attempt = null;
     if (this._susp) {
       if (st === 400) {
         try {
-          d = parseJSON(x.responseText).detail;
+          d = parseJSON(x.responseText);
         } catch (e) {}
-        if (typeof d === 'string') return this._finish(1006, d, false, true);
+        if (d.code && typeof d.detail === 'string') return this._finish(1006, d.detail, false, true);
       }
     } else {
       this._failed[t.name] = 1;
@@ -568,19 +569,19 @@ P._go = function () {
   this._next();
 };
 
+// The page's events, on its window (visibilitychange bubbles up from the
+// document); none where there is no addEventListener (IE8 and older).
 P._watch = function (on) {
-  var self = this, env = this._env, d = env.document, m = (on ? 'add' : 'remove') + 'EventListener',
+  var self = this, env = this._env, d = env.document, m = on ? env.addEventListener : env.removeEventListener,
     f = this._kick || (this._kick = function () {
       if (self._susp && !self._attempt && !(d && d.hidden)) {
         env.clearTimeout(self._attemptTimer);
         self._go();
       }
-    });
-  if (env[m]) {
-    env[m]('online', f);
-    env[m]('pageshow', f);
+    }), k;
+  if (m) {
+    for (k in { online: 1, pageshow: 1, visibilitychange: 1 }) m.call(env, k, f);
   }
-  if (d && d[m]) d[m]('visibilitychange', f);
 };
 
 // ---- heartbeat ------------------------------------------------------------
@@ -604,9 +605,8 @@ P._alive = function () {
 
 P._maybeProbe = function () {
   var self = this, t, env = this._env;
-  if (this._t.name === 'websocket' || this._noProbe || this._failed.websocket ||
-    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0 ||
-    !WebSocketTransport.enabled(env)) return;
+  if (this._t.name === 'websocket' || this._noProbe || !this._usable('websocket') ||
+    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0) return;
   t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
   t._on('start', function () {
     self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);

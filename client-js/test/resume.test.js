@@ -242,6 +242,22 @@ test('polling resume: the open packet, then GETs with ack replay; unacked POST b
   assert.equal(s.bufferedAmount, 0);
 });
 
+test('a resume handshake refused with code 0 (transport off) moves on to the next transport', () => {
+  const { f, s, ws } = openWs({ transports: ['websocket', 'xhr-streaming', 'polling'] });
+  ws.serverClose(1006);
+  f.clock.tick();
+  f.wss[1].serverClose(1006);
+  const xs = f.xhrs[0];
+  assert.equal(xs.query.get('transport'), 'xhr-streaming');
+  xs.respond(400, '{"code":0,"message":"Transport unknown","detail":"unknown or disabled transport"}');
+  assert.equal(s.readyState, 1);
+  const poll = f.xhrs[1];
+  assert.equal(poll.query.get('transport'), 'polling');
+  assert.equal(poll.query.get('resume'), 'S1');
+  poll.respond(400, '{"code":3,"message":"Bad request","detail":"acknowledgement out of range"}');
+  assert.equal(s.readyState, 3);
+});
+
 test('resume rounds: backoff schedule over the transports, window over: close 1006 "resume window over"', () => {
   const { f, s, ev, ws } = openWs({ transports: ['websocket', 'polling'] }, OPEN({ resume: { window: 20000 }, upgrades: [] }));
   // From now on every attempt fails at once (from a zero timer), noting when it began.
@@ -268,7 +284,7 @@ test('resume rounds: backoff schedule over the transports, window over: close 10
 });
 
 test('online / pageshow / visible: a round starts at once instead of waiting its backoff', () => {
-  const doc = { hidden: false, listeners: {}, addEventListener(t, fn) { this.listeners[t] = fn; }, removeEventListener(t) { delete this.listeners[t]; } };
+  const doc = { hidden: false };
   const { f, s, ws } = openWs({ document: doc, transports: ['websocket'] });
   ws.serverClose(1006);
   f.clock.tick();
@@ -280,16 +296,18 @@ test('online / pageshow / visible: a round starts at once instead of waiting its
   assert.equal(f.wss.length, 3, 'not while an attempt is in flight');
   f.wss[2].serverClose(1006);
   doc.hidden = true;
-  doc.listeners.visibilitychange();
+  f.fire('visibilitychange'); // on the window: it bubbles up from the document
   assert.equal(f.wss.length, 3, 'hidden: no');
   doc.hidden = false;
-  doc.listeners.visibilitychange();
+  f.fire('visibilitychange');
   assert.equal(f.wss.length, 4, 'visible again: at once');
-  f.wss[3].serverOpen();
-  f.wss[3].serverSend(OPEN(Object.assign({ resumed: 0 }, RESUME)));
+  f.wss[3].serverClose(1006);
+  f.fire('pageshow');
+  assert.equal(f.wss.length, 5, 'pageshow: at once');
+  f.wss[4].serverOpen();
+  f.wss[4].serverSend(OPEN(Object.assign({ resumed: 0 }, RESUME)));
   assert.equal(s.readyState, 1);
-  assert.equal(f.listeners('online'), 0, 'resumed: listeners removed');
-  assert.equal(doc.listeners.visibilitychange, undefined);
+  for (const t of ['online', 'pageshow', 'visibilitychange']) assert.equal(f.listeners(t), 0, 'resumed: listeners removed');
 });
 
 test('retention bound: past resumeBuffer bytes unacknowledged, close 1006 "send buffer overflowed"', () => {
@@ -305,6 +323,16 @@ test('retention bound: past resumeBuffer bytes unacknowledged, close 1006 "send 
   assert.equal(s.readyState, 3);
   assert.deepEqual(ev.types(), ['open', 'error', 'close']);
   assert.equal(ev[2].reason, 'send buffer overflowed');
+});
+
+test('close() within 100 ms of a message: the ack goes before the close packet, none after', () => {
+  const { f, s, ev, ws } = openWs();
+  ws.serverSend('4x');
+  s.close(4000, 'bye');
+  f.clock.advance(200);
+  assert.deepEqual(ws.sent, ['71', '1{"code":4000,"reason":"bye"}']);
+  assert.equal(s.readyState, 3);
+  assert.equal(ev[ev.length - 1].wasClean, true);
 });
 
 test('close() while suspended: no resume, close 1006', () => {
@@ -381,4 +409,64 @@ test('reconnect: close() stops it; 1012/1013 and a 503 Retry-After make it wait'
   f.clock.advance(1);
   assert.equal(f.xhrs.length, 2);
   assert.equal(s.readyState, 0);
+});
+
+test('xhr-streaming resume session: GETs carry ack=<messages received>; a resume answer streams the replay', () => {
+  const { mp } = require('./fakes');
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['xhr-streaming'] });
+  const ev = record(s);
+  f.clock.tick();
+  const r1 = f.xhrs[0];
+  r1.head(200, mp.headers);
+  r1.chunk(mp.preamble + mp.part(OPEN(RESUME)) + mp.part('4a') + mp.part('2') + mp.end);
+  r1.end();
+  const r2 = f.xhrs.find((x) => x.method === 'GET' && x.query.get('sid'));
+  assert.equal(r2.query.get('ack'), '1', 'messages, not packets (7.6 counting is off)');
+  r2.head(200, mp.headers);
+  r2.chunk(mp.preamble + mp.part('4b'));
+  r2.respond(500, '');
+  assert.equal(s.readyState, 1);
+  f.clock.tick();
+  const hs = f.xhrs.find((x) => x.query.get('resume') === 'S1');
+  assert.equal(hs.query.get('last'), '2');
+  hs.head(200, mp.headers);
+  hs.chunk(mp.preamble + mp.part(OPEN(Object.assign({ resumed: 0 }, RESUME))) + mp.part('4c'));
+  assert.deepEqual(ev.filter((e) => e.type === 'message').map((e) => e.data), ['a', 'b', 'c']);
+  assert.deepEqual(ev.types().filter((t) => t !== 'message'), ['open']);
+});
+
+test('resumed on polling, then upgraded to websocket as usual; the retained messages stay numbered', () => {
+  const f = page();
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['websocket', 'polling'] });
+  f.clock.tick();
+  f.wss[0].serverOpen();
+  f.wss[0].serverSend(OPEN(Object.assign({}, RESUME, { upgrades: [] })));
+  s.send('a');
+  f.wss[0].serverClose(1006);
+  // The WebSocket is gone for now: round 1 tries it first, then polling, which answers.
+  f.clock.tick();
+  f.wss[1].serverClose(1006);
+  const hs = f.xhrs[0];
+  assert.equal(hs.query.get('transport'), 'polling');
+  assert.equal(hs.query.get('resume'), 'S1');
+  hs.respond(200, OPEN(Object.assign({ resumed: 0 }, RESUME, { upgrades: ['websocket'] })));
+  assert.equal(s.transport, 'polling');
+  const post = f.xhrs.find((x) => x.method === 'POST');
+  assert.equal(post.body, '4a');
+  assert.equal(post.query.get('seq'), '1');
+  post.respond(200, 'ok');
+  // The upgrade probe (with sid, no resume) then the switch.
+  const probe = f.wss[2];
+  assert.equal(probe.query.get('sid'), 'S1');
+  assert.equal(probe.query.get('resume'), null);
+  probe.serverOpen();
+  assert.deepEqual(probe.sent, ['2probe']);
+  probe.serverSend('3probe');
+  f.xhrs.filter((x) => x.method === 'GET' && x.readyState !== 4).forEach((x) => x.respond(200, '6'));
+  assert.equal(s.transport, 'websocket');
+  s.send('b');
+  assert.deepEqual(probe.sent.slice(1), ['5', '4b']);
+  probe.serverSend('72');
+  assert.equal(s.readyState, 1);
 });
