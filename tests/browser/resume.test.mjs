@@ -44,6 +44,10 @@ const CUTS = 24; // cut points drawn per run; at least MIN_CUTS must land
 const WINDOW = 100; // messages in flight (sent, not yet echoed)
 const SIZE = 24; // characters per message
 const STALL_MS = 20000; // a run that makes no progress for this long has failed
+// Heartbeats for the cut runs: a loss the client cannot see (a stream cut
+// after its head, say) is still found within interval + timeout = 2 s, well
+// inside STALL_MS, instead of the default 45 s.
+const CUT_PING = ["--ping-interval", "1000", "--ping-timeout", "1000"];
 
 let browser;
 let caps; // { server, client, windowFlag }
@@ -164,7 +168,7 @@ function assertClean(p, n, label) {
 describe("resume through random cuts (fault proxy)", () => {
   for (const name of TRANSPORTS) {
     test(`${name} alone: ${N} messages each way, >= ${MIN_CUTS} cuts, nothing lost, duplicated or reordered`, (t) =>
-      withRig(t, {}, async ({ proxy, page }) => {
+      withRig(t, { echoArgs: CUT_PING }, async ({ proxy, page }) => {
         const o = await openSocket(page, { transports: [name] });
         assert.equal(o.transport, name);
         if (!full()) {
@@ -186,7 +190,7 @@ describe("resume through random cuts (fault proxy)", () => {
   }
 
   test(`websocket resumed onto polling: ${N} messages each way, >= ${MIN_CUTS} cuts, nothing lost`, (t) =>
-    withRig(t, {}, async ({ proxy, page }) => {
+    withRig(t, { echoArgs: CUT_PING }, async ({ proxy, page }) => {
       const o = await openSocket(page, { transports: ["websocket", "polling"] });
       assert.equal(o.transport, "websocket");
       // after the first cut the websocket is refused: the client must resume on polling
