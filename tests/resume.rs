@@ -481,3 +481,399 @@ async fn stock_sessions_are_unchanged() {
     let (_, open) = server.handshake("&ext=1&resume=1").await;
     assert!(open.get("resume").is_none());
 }
+
+/// The packets of a streaming response body read so far (multipart parts
+/// or htmlfile script calls), and whether it ended.
+fn stream_packets(transport: Transport, content_type: &str, buffer: &[u8]) -> (Vec<String>, bool) {
+    let text = String::from_utf8_lossy(buffer);
+    let mut packets = Vec::new();
+    if transport == Transport::XhrStreaming {
+        let boundary = content_type
+            .split("boundary=\"")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('"');
+        let delimiter = format!("\r\n--{boundary}");
+        let mut parts = text.split(delimiter.as_str()).skip(1).peekable();
+        while let Some(part) = parts.next() {
+            if part.starts_with("--") {
+                return (packets, true);
+            }
+            if parts.peek().is_none() {
+                break;
+            }
+            let (_, packet) = part.split_once("\r\n\r\n").expect("part headers");
+            packets.push(packet.to_owned());
+        }
+        return (packets, false);
+    }
+    for chunk in text.split("<script>p(").skip(1) {
+        let Some((literal, _)) = chunk.split_once(");</script>\n") else {
+            break;
+        };
+        if literal == "null" {
+            return (packets, true);
+        }
+        packets.push(serde_json::from_str(literal).expect("a string literal"));
+    }
+    (packets, false)
+}
+
+/// Reads until a stream holds `count` packets other than acks; returns them.
+async fn stream_read(transport: Transport, stream: &mut Streamed, count: usize) -> Vec<String> {
+    let content_type = stream.headers["content-type"].to_str().unwrap().to_owned();
+    let without_acks = |buffer: &[u8]| -> Vec<String> {
+        let (packets, _) = stream_packets(transport, &content_type, buffer);
+        packets
+            .into_iter()
+            .filter(|p| !p.starts_with('7'))
+            .collect()
+    };
+    stream
+        .read_until(|buffer| without_acks(buffer).len() >= count)
+        .await;
+    without_acks(&stream.buffer)
+}
+
+async fn streaming_resume(transport: Transport, other: Transport) {
+    let mut server = start(Polysock::builder()).await;
+    let mut stream = server
+        .stream(&format!("EIO=4&transport={transport}&ext=1&resume=1"))
+        .await;
+    let first = stream_read(transport, &mut stream, 1).await;
+    let open = open_json(&first[0]);
+    assert_eq!(open["resume"]["window"], 60_000);
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    let mut socket = server.socket().await;
+    for n in 1..=3 {
+        socket.send(format!("s{n}")).await.unwrap();
+    }
+    let got = stream_read(transport, &mut stream, 4).await;
+    assert_eq!(got[1..], ["4s1", "4s2", "4s3"]);
+    let post = |seq: u64| format!("EIO=4&transport={transport}&sid={sid}&seq={seq}");
+    assert_eq!(server.post(&post(1), "4c1").await.body, "ok");
+    assert_eq!(server.post(&post(1), "4c1").await.body, "ok", "re-sent");
+    assert_eq!(recv(&mut socket).await, "c1");
+    // The stream is cut; the client had processed s1 only. It resumes on
+    // the same transport (taking over the receiver the server may still
+    // believe attached).
+    drop(stream);
+    socket.send("s4").await.unwrap();
+    let mut stream = server
+        .stream(&format!(
+            "EIO=4&transport={transport}&ext=1&resume={sid}&last=1"
+        ))
+        .await;
+    assert_eq!(stream.status, 200);
+    let got = stream_read(transport, &mut stream, 4).await;
+    let open = open_json(&got[0]);
+    assert_eq!(
+        (open["sid"].as_str(), open["resumed"].as_u64()),
+        (Some(sid.as_str()), Some(1))
+    );
+    assert_eq!(got[1..], ["4s2", "4s3", "4s4"], "exact replay");
+    // Cut again; this time the client comes back on another transport.
+    drop(stream);
+    socket.send("s5").await.unwrap();
+    let query = format!("EIO=4&transport={other}&ext=1&resume={sid}&last=3");
+    let replay = match other {
+        Transport::Polling => {
+            let reply = server.get(&query).await;
+            assert_eq!(open_json(&reply.body)["resumed"], 1);
+            let next = server
+                .get(&format!("EIO=4&transport=polling&sid={sid}&ack=3"))
+                .await;
+            next.body.split(RS).map(str::to_owned).collect::<Vec<_>>()
+        }
+        Transport::WebSocket => {
+            let mut ws = ws_connect(&server.ws_url(&query)).await;
+            assert_eq!(open_json(&ws_next_text(&mut ws).await)["resumed"], 1);
+            vec![ws_message(&mut ws).await, ws_message(&mut ws).await]
+        }
+        streaming => {
+            let mut stream = server.stream(&query).await;
+            let got = stream_read(streaming, &mut stream, 3).await;
+            assert_eq!(open_json(&got[0])["resumed"], 1);
+            got[1..].to_vec()
+        }
+    };
+    assert_eq!(replay, ["4s4", "4s5"]);
+    assert_eq!(socket.transport(), other);
+    assert!(!socket.is_closed());
+    assert_eq!(server.polysock.socket_count(), 1);
+}
+
+#[tokio::test]
+async fn xhr_streaming_cut_resumes_on_itself_then_on_htmlfile() {
+    streaming_resume(Transport::XhrStreaming, Transport::Htmlfile).await;
+}
+
+#[tokio::test]
+async fn htmlfile_cut_resumes_on_itself_then_on_websocket() {
+    streaming_resume(Transport::Htmlfile, Transport::WebSocket).await;
+}
+
+#[tokio::test]
+async fn xhr_streaming_cut_resumes_on_polling() {
+    streaming_resume(Transport::XhrStreaming, Transport::Polling).await;
+}
+
+fn resume_vectors() -> serde_json::Value {
+    let path = format!(
+        "{}/protocol-spec/vectors/resume.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("resume.json")).expect("JSON")
+}
+
+/// protocol-spec/vectors/resume.json, its packets and payloads against the
+/// codec.
+#[test]
+fn resume_vectors_decode_as_the_spec_says() {
+    use polysock::protocol::{payload_packets_resume, DecodeError, Packet};
+    let doc = resume_vectors();
+    let acks = &doc["ack_packets"];
+    for valid in acks["valid"].as_array().unwrap() {
+        let text = valid["text"].as_str().unwrap();
+        let count: u64 = valid["count"].as_str().unwrap().parse().unwrap();
+        assert_eq!(Packet::decode_text_resume(text), Ok(Packet::Ack(count)));
+        assert_eq!(Packet::Ack(count).to_text(), text);
+        assert_eq!(
+            Packet::decode_text(text),
+            Err(DecodeError::UnknownPacketType('7')),
+            "stock sessions keep refusing {text}"
+        );
+    }
+    for invalid in acks["invalid"].as_array().unwrap() {
+        let text = invalid["text"].as_str().unwrap();
+        let error = Packet::decode_text_resume(text).unwrap_err();
+        assert_eq!(error.kind(), acks["error"], "{text}");
+    }
+    for case in doc["payloads"].as_array().unwrap() {
+        let payload = case["payload"].as_str().unwrap();
+        let decoded: Result<Vec<Packet>, DecodeError> =
+            payload_packets_resume(payload.as_bytes(), 1 << 20)
+                .and_then(|packets| packets.collect());
+        if let Some(error) = case["error"].as_str() {
+            assert_eq!(decoded.unwrap_err().kind(), error, "{}", case["name"]);
+            continue;
+        }
+        let expected: Vec<Packet> = case["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match p["type"].as_str().unwrap() {
+                "ack" => Packet::Ack(p["count"].as_str().unwrap().parse().unwrap()),
+                "pong" => Packet::Pong(String::new()),
+                "message" => match p["text"].as_str() {
+                    Some(text) => Packet::Message(text.into()),
+                    None => {
+                        use base64::Engine as _;
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(p["binary_base64"].as_str().unwrap())
+                            .unwrap();
+                        Packet::Message(bytes.into())
+                    }
+                },
+                other => panic!("no vector packet type {other}"),
+            })
+            .collect();
+        assert_eq!(decoded, Ok(expected), "{}", case["name"]);
+    }
+}
+
+/// protocol-spec/vectors/resume.json, its exchanges played against a real
+/// server, byte for byte.
+#[tokio::test]
+async fn resume_vector_exchanges_hold_against_the_server() {
+    let doc = resume_vectors();
+    for exchange in doc["exchanges"].as_array().unwrap() {
+        let name = exchange["name"].as_str().unwrap();
+        let mut server = start(Polysock::builder()).await;
+        let mut sid = String::new();
+        let mut socket = None;
+        for (index, step) in exchange["steps"].as_array().unwrap().iter().enumerate() {
+            let at = format!("{name}, step {index}");
+            if let Some(sends) = step["app_send"].as_array() {
+                let socket: &mut polysock::Socket = socket.as_mut().expect("a socket");
+                for message in sends {
+                    socket.send(message.as_str().unwrap()).await.unwrap();
+                }
+                continue;
+            }
+            if let Some(expected) = step["app_receives"].as_array() {
+                let socket: &mut polysock::Socket = socket.as_mut().expect("a socket");
+                for message in expected {
+                    assert_eq!(recv(socket).await, message.as_str().unwrap(), "{at}");
+                }
+                continue;
+            }
+            let request = &step["request"];
+            let query = request["query"].as_str().unwrap().replace("{sid}", &sid);
+            let body = request["body"].as_str().unwrap_or("").to_owned();
+            let reply = server
+                .request(request["method"].as_str().unwrap(), &query, body)
+                .await;
+            let response = &step["response"];
+            assert_eq!(
+                u64::from(reply.status),
+                response["status"].as_u64().unwrap(),
+                "{at}: {}",
+                reply.body
+            );
+            if let Some(open) = response["open"].as_object() {
+                let got = open_json(&reply.body);
+                for (key, value) in open {
+                    assert_eq!(&got[key], value, "{at}: open packet {key}");
+                }
+                if sid.is_empty() {
+                    sid = got["sid"].as_str().unwrap().to_owned();
+                    socket = Some(server.socket().await);
+                }
+            } else if let Some(body) = response["body"].as_str() {
+                assert_eq!(reply.body, body, "{at}");
+            } else {
+                assert_eq!(
+                    refusal(&reply),
+                    (
+                        response["code"].as_u64().unwrap(),
+                        response["detail"].as_str().unwrap().to_owned()
+                    ),
+                    "{at}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_resume_takes_over_a_websocket_the_server_still_holds() {
+    let mut server = start(Polysock::builder()).await;
+    let (mut old, sid) = ws_resume_session(&server).await;
+    let mut socket = server.socket().await;
+    socket.send("s1").await.unwrap();
+    assert_eq!(ws_message(&mut old).await, "4s1");
+    // The client thinks the connection is dead; the server does not know.
+    let mut ws = ws_connect(&server.ws_url(&format!(
+        "EIO=4&transport=websocket&ext=1&resume={sid}&last=0"
+    )))
+    .await;
+    let open = open_json(&ws_next_text(&mut ws).await);
+    assert_eq!(open["resumed"], 0);
+    assert_eq!(
+        ws_message(&mut ws).await,
+        "4s1",
+        "replayed: never acknowledged"
+    );
+    // The old WebSocket is ended by the server.
+    loop {
+        match ws_next(&mut old).await {
+            Some(WsMessage::Close(_)) | None => break,
+            Some(WsMessage::Text(text)) => assert!(text.starts_with('7'), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    socket.send("s2").await.unwrap();
+    assert_eq!(ws_message(&mut ws).await, "4s2");
+    ws.send(WsMessage::text("4c1")).await.unwrap();
+    assert_eq!(recv(&mut socket).await, "c1");
+    assert!(!socket.is_closed());
+}
+
+#[tokio::test]
+async fn a_resume_session_upgrades_from_polling_to_websocket() {
+    let mut server = start(Polysock::builder()).await;
+    let (sid, _) = server.handshake("&ext=1&resume=1").await;
+    let mut socket = server.socket().await;
+    socket.send("s1").await.unwrap();
+    let first = server
+        .get(&format!("EIO=4&transport=polling&sid={sid}&ack=0"))
+        .await;
+    assert_eq!(first.body, "4s1");
+    let mut ws =
+        ws_connect(&server.ws_url(&format!("EIO=4&transport=websocket&ext=1&sid={sid}"))).await;
+    ws.send(WsMessage::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    ws.send(WsMessage::text("5")).await.unwrap();
+    socket.send("s2").await.unwrap();
+    assert_eq!(ws_message(&mut ws).await, "4s2", "numbering carries on");
+    ws.send(WsMessage::text("4c1")).await.unwrap();
+    assert_eq!(recv(&mut socket).await, "c1");
+    // The client acknowledges both; then loses the socket and resumes.
+    ws.send(WsMessage::text("72")).await.unwrap();
+    server
+        .eventually("both acknowledged", || socket.buffered_bytes() == 0)
+        .await;
+    reset(ws);
+    socket.send("s3").await.unwrap();
+    let mut ws = ws_connect(&server.ws_url(&format!(
+        "EIO=4&transport=websocket&ext=1&resume={sid}&last=2"
+    )))
+    .await;
+    assert_eq!(open_json(&ws_next_text(&mut ws).await)["resumed"], 1);
+    assert_eq!(ws_message(&mut ws).await, "4s3");
+    // Below what the client already acknowledged: refused.
+    let reply = server
+        .get(&format!(
+            "EIO=4&transport=polling&ext=1&resume={sid}&last=1"
+        ))
+        .await;
+    assert_eq!(refusal(&reply), (3, "acknowledgement out of range".into()));
+    server
+        .eventually("the session closes", || socket.is_closed())
+        .await;
+    assert_eq!(socket.close_reason(), Some(CloseReason::ResumeRejected));
+}
+
+#[tokio::test]
+async fn clients_that_never_return_leave_nothing_behind_after_the_window() {
+    let mut server = start(
+        Polysock::builder()
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(100))
+            .resume_window(Duration::from_millis(300)),
+    )
+    .await;
+    let mut sockets = Vec::new();
+    let mut streams = Vec::new();
+    for n in 0..30 {
+        match n % 3 {
+            0 => {
+                let mut ws =
+                    ws_connect(&server.ws_url("EIO=4&transport=websocket&ext=1&resume=1")).await;
+                ws_next_text(&mut ws).await;
+                reset(ws);
+            }
+            1 => {
+                server.handshake("&ext=1&resume=1").await;
+            }
+            _ => {
+                let mut stream = server
+                    .stream("EIO=4&transport=xhr-streaming&ext=1&resume=1")
+                    .await;
+                stream_read(Transport::XhrStreaming, &mut stream, 1).await;
+                streams.push(stream);
+            }
+        }
+        let socket = server.socket().await;
+        socket.rooms().join(&socket.sender(), "everyone");
+        for k in 0..5 {
+            let _ = socket.try_send(format!("m{k}"));
+        }
+        sockets.push(socket);
+    }
+    drop(streams);
+    server
+        .eventually("every session is gone", || {
+            server.polysock.socket_count() == 0
+        })
+        .await;
+    assert!(server.polysock.rooms().members("everyone").is_empty());
+    for socket in &sockets {
+        assert_eq!(socket.buffered_bytes(), 0, "buffers freed");
+        assert!(matches!(
+            socket.close_reason(),
+            Some(CloseReason::ResumeWindowOver)
+        ));
+    }
+}

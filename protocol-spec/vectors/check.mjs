@@ -3,7 +3,7 @@
 //   node protocol-spec/vectors/check.mjs
 //
 // This file carries a small, independent reference codec written straight from
-// the spec (chapters 02, 07 and 08). Every vector is checked against it, so a
+// the spec (chapters 02, 07, 08 and 11). Every vector is checked against it, so a
 // typo in the data fails here before it misleads the Rust or the JS tests.
 // Exit status 0 when every check passes, 1 otherwise.
 
@@ -322,10 +322,139 @@ function checkXhr() {
   ok(JSON.stringify(cut.packets) === JSON.stringify(ex.packets.map(encodePacket)), 'xhr-streaming.json: example body cuts back to its packets');
 }
 
+// ---- resume.json (chapter 11) ----
+
+const U64_MAX = 18446744073709551615n;
+
+// The ack packet's count (chapter 11 §11.3), or a DecodeError.
+function decodeAck(s) {
+  const data = s.slice(1);
+  const wellFormed = /^(0|[1-9][0-9]{0,19})$/.test(data);
+  if (s.charAt(0) !== '7' || !wellFormed || BigInt(data) > U64_MAX) throw new DecodeError('invalid_ack');
+  return data;
+}
+
+// A payload element of a resume session: acks beside the packets of chapter 02.
+function decodeResumePacket(s) {
+  if (s.charAt(0) === '7') return { type: 'ack', count: decodeAck(s) };
+  return decodePacket(s);
+}
+
+function encodeResumePacket(p) {
+  return p.type === 'ack' ? '7' + p.count : encodePacket(p);
+}
+
+function sameResumePacket(a, b) {
+  if (a.type === 'ack' || b.type === 'ack') return a.type === b.type && a.count === b.count;
+  return samePacket(a, b);
+}
+
+function checkResume() {
+  const doc = load('resume.json');
+  const acks = doc.ack_packets;
+  ok(acks.error === 'invalid_ack' && acks.stock_error === 'unknown_packet_type', 'resume.json: error kinds');
+  for (const v of acks.valid) {
+    let got;
+    try {
+      got = decodeAck(v.text);
+    } catch (e) {
+      got = e.kind;
+    }
+    ok(got === v.count, 'resume.json: ack ' + show(v.text) + ' decodes to ' + v.count + ', got ' + got);
+    ok('7' + v.count === v.text, 'resume.json: ack ' + show(v.text) + ' re-encodes to itself');
+    let stock;
+    try {
+      decodePacket(v.text);
+    } catch (e) {
+      stock = e.kind;
+    }
+    ok(stock === acks.stock_error, 'resume.json: ' + show(v.text) + ' is unknown to a stock session');
+  }
+  for (const v of acks.invalid) {
+    let kind;
+    try {
+      decodeAck(v.text);
+    } catch (e) {
+      kind = e.kind;
+    }
+    ok(kind === acks.error, 'resume.json: ack ' + show(v.text) + ' (' + v.why + ') is refused');
+  }
+  for (const c of doc.payloads) {
+    const elements = c.payload.split(RS);
+    if (c.error) {
+      let kind;
+      try {
+        elements.map(decodeResumePacket);
+      } catch (e) {
+        kind = e.kind;
+      }
+      ok(kind === c.error, 'resume.json: ' + c.name + ' fails with ' + c.error + ', got ' + kind);
+      continue;
+    }
+    let got;
+    try {
+      got = elements.map(decodeResumePacket);
+    } catch (e) {
+      ok(false, 'resume.json: ' + c.name + ' decodes: ' + e.kind);
+      continue;
+    }
+    ok(got.length === c.packets.length && got.every((p, i) => sameResumePacket(p, c.packets[i])), 'resume.json: ' + c.name + ' decodes to its packets');
+    ok(c.packets.map(encodeResumePacket).join(RS) === c.payload, 'resume.json: ' + c.name + ' encodes to its payload');
+  }
+  // The exchanges: well-formed steps, and the numbering they show adds up.
+  for (const ex of doc.exchanges) {
+    const w = 'resume.json: ' + ex.name;
+    ok(Array.isArray(ex.steps) && ex.steps.length > 0, w + ': has steps');
+    ok(ex.steps[0].request && ex.steps[0].response.open && ex.steps[0].response.open.resume, w + ': opens a resume session first');
+    let sent = 0; // server messages the application queued
+    let received = 0; // client messages the server took
+    let closed = false;
+    for (const [i, step] of ex.steps.entries()) {
+      const sw = w + ' step ' + i;
+      if (step.app_send) {
+        sent += step.app_send.length;
+        continue;
+      }
+      if (step.app_receives) {
+        ok(step.app_receives.length === received || step.app_receives.length > 0, sw + ': app_receives lists messages');
+        continue;
+      }
+      ok(step.request && step.response, sw + ': a request/response pair or an application step');
+      const { method, query, body } = step.request;
+      ok(method === 'GET' || method === 'POST', sw + ': method');
+      ok(typeof query === 'string' && query.startsWith('EIO=4&'), sw + ': query');
+      const res = step.response;
+      ok(Number.isInteger(res.status), sw + ': status');
+      if (res.status !== 200) {
+        ok(Number.isInteger(res.code) && typeof res.detail === 'string', sw + ': error code and detail');
+        continue;
+      }
+      ok(!closed, sw + ': a closed session answers nothing');
+      if (res.open) continue;
+      if (method === 'POST') {
+        const seq = Number(/[?&]?seq=(\d+)/.exec(query)[1]);
+        const messages = body.split(RS).map(decodeResumePacket).filter((p) => p.type === 'message').length;
+        ok(seq <= received + 1, sw + ': seq leaves no gap');
+        received = Math.max(received, seq + messages - 1);
+        ok(res.body === 'ok', sw + ': POST answered ok');
+        continue;
+      }
+      const ack = Number(/[?&]ack=(\d+)/.exec(query)[1]);
+      const packets = res.body.split(RS).map(decodeResumePacket);
+      const messages = packets.filter((p) => p.type === 'message');
+      ok(messages.length <= sent - ack, sw + ': no more than was sent after the ack');
+      ok(messages.every((p, k) => p.text === 'm' + (ack + k + 1)), sw + ': the messages after the ack, in order');
+      const acks = packets.filter((p) => p.type === 'ack');
+      ok(acks.every((p) => p === packets[0] && Number(p.count) === received), sw + ': an ack comes first and says the received count');
+    }
+  }
+}
+
 checkPackets();
 checkPayloads();
 checkHtmlfile();
 checkXhr();
+checkResume();
 if (failures) {
   console.error(failures + ' of ' + checks + ' checks failed');
   process.exit(1);

@@ -316,6 +316,55 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_missing_pong_suspends_a_resume_session_until_its_window_ends() {
+        let config = Config {
+            resume_window: Duration::from_secs(60),
+            ..config()
+        };
+        let session = crate::session::test_resume_session(config, Transport::WebSocket);
+        let receiver = session.attach(Transport::WebSocket).unwrap();
+        let start = Instant::now();
+        let timers = spawn_timers(&session);
+        let Delivery::Packets(ping) = receiver.next(usize::MAX).await else {
+            panic!("a ping")
+        };
+        assert_eq!(ping, vec![Packet::Ping(String::new())]);
+        // No pong: suspended at 25 + 20 s, the receiver told to end.
+        assert_eq!(receiver.next(usize::MAX).await, Delivery::Released);
+        assert_eq!(start.elapsed(), Duration::from_secs(45));
+        assert_eq!(session.phase(), Phase::Suspended);
+        drop(receiver);
+        // The application may still send meanwhile.
+        session.try_send(Message::Text("queued".into())).unwrap();
+        // Resumed 59 s later: the heartbeat starts again from then.
+        advance(Duration::from_secs(59)).await;
+        let (receiver, received) = session.resume(Transport::WebSocket, 0).unwrap();
+        assert_eq!(received, 0);
+        let receiver = receiver.unwrap();
+        let Delivery::Packets(packets) = receiver.next(usize::MAX).await else {
+            panic!("the queued message")
+        };
+        assert_eq!(
+            packets,
+            vec![Packet::Message(Message::Text("queued".into()))]
+        );
+        let resumed_at = Instant::now();
+        let Delivery::Packets(ping) = receiver.next(usize::MAX).await else {
+            panic!("a ping")
+        };
+        assert_eq!(ping, vec![Packet::Ping(String::new())]);
+        assert_eq!(resumed_at.elapsed(), Duration::from_secs(25));
+        // Lost again, and this time nobody comes back: closed exactly one
+        // window after the second suspension.
+        assert_eq!(receiver.next(usize::MAX).await, Delivery::Released);
+        let suspended_at = Instant::now();
+        drop(receiver);
+        let closed_at = timers.await.unwrap();
+        assert_eq!(closed_at - suspended_at, Duration::from_secs(60));
+        assert_eq!(session.close_reason(), Some(CloseReason::ResumeWindowOver));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_graceful_close_waits_for_the_close_packet_at_most_ping_timeout() {
         let session = test_session(config(), Transport::WebSocket);
         let _receiver = session.attach(Transport::WebSocket).unwrap();

@@ -16,7 +16,7 @@
 //!   resume sessions only (protocol-spec 11):
 //!   Open | Upgrading ── Suspend (transport lost) ──▶ Suspended
 //!   Suspended ── Resume{t, last} | Attach / BeginPost on its transport ──▶ Open
-//!   Suspended ── WindowOver | Close(now) ──▶ Closed;  Close(graceful) ──▶ Closing
+//!   Suspended ── WindowOver | Close (graceful or not) ──▶ Closed
 //! ```
 //!
 //! Resume sessions number their messages ([`Numbering`]): what the
@@ -143,10 +143,14 @@ pub(crate) enum Event {
     /// The resume window of a suspended session ran out.
     WindowOver,
     /// One message from the client arrives; `number` is the one a POST's
-    /// `seq` gives it (none: the next one).
+    /// `seq` gives it (none: the next one). `from`: the receiver whose
+    /// connection carried it (a WebSocket), if any: once another receiver
+    /// has taken over, what the old connection still reads is dropped (the
+    /// client sends it again after the resume).
     Incoming {
         number: Option<u64>,
         bytes: usize,
+        from: Option<ReceiverId>,
     },
     /// The first unacknowledged client message came 100 ms ago.
     AckDue,
@@ -494,7 +498,11 @@ impl Machine {
                 }
                 self.close(CloseReason::ResumeWindowOver, false)
             }
-            Event::Incoming { number, bytes } => self.incoming(number, bytes),
+            Event::Incoming {
+                number,
+                bytes,
+                from,
+            } => self.incoming(number, bytes, from),
             Event::AckDue => match self.numbering.as_mut().map(Numbering::ack_due) {
                 Some(true) => Outcome::done().waking(WAKE_RECEIVER),
                 _ => Outcome::done(),
@@ -651,11 +659,14 @@ impl Machine {
     }
 
     fn close(&mut self, reason: CloseReason, graceful: bool) -> Outcome {
+        // Nobody could take a suspended session's close packet: a graceful
+        // close (shutdown, the application) ends it at once.
+        let graceful = graceful && self.phase != Phase::Suspended;
         match (self.phase, graceful) {
-            (Phase::Closed, _) | (Phase::Closing, true) => {
+            (Phase::Closed, _) | (Phase::Closing, true) | (Phase::Suspended, true) => {
                 return Outcome::refused(Refusal::Closed(None))
             }
-            (Phase::Open | Phase::Upgrading | Phase::Suspended, true) => {
+            (Phase::Open | Phase::Upgrading, true) => {
                 let body = self.close_body(&reason);
                 self.close_reason = Some(reason);
                 self.phase = Phase::Closing;

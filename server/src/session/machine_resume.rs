@@ -238,13 +238,25 @@ impl Machine {
     }
 
     /// One client message arrives.
-    pub(super) fn incoming(&mut self, number: Option<u64>, bytes: usize) -> Outcome {
+    pub(super) fn incoming(
+        &mut self,
+        number: Option<u64>,
+        bytes: usize,
+        from: Option<ReceiverId>,
+    ) -> Outcome {
+        let replaced = from.is_some() && from != self.receiver;
         let Some(numbering) = &mut self.numbering else {
             return Outcome::ok(Output::Incoming {
                 deliver: true,
                 start_ack_timer: false,
             });
         };
+        if replaced {
+            return Outcome::ok(Output::Incoming {
+                deliver: false,
+                start_ack_timer: false,
+            });
+        }
         let next = numbering.received + 1;
         match number {
             Some(n) if n < next => {

@@ -156,10 +156,12 @@ fn event(name: &str) -> Event {
         "incoming" => Event::Incoming {
             number: None,
             bytes: 2,
+            from: None,
         },
         "incoming-gap" => Event::Incoming {
             number: Some(2),
             bytes: 2,
+            from: None,
         },
         "ack-due" => Event::AckDue,
         other => panic!("no event {other}"),
@@ -252,12 +254,12 @@ const SUSPENDED_TABLE: [(&str, [(&str, char); 13]); 2] = [
     ("r-suspended", [
         ("ok", 'S'), ("ok", 'S'), ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'),
         ("ok", 'O'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
-        ("ok", 'C'), ("ok", 'X'), ("not-closing", 'S'),
+        ("ok", 'X'), ("ok", 'X'), ("not-closing", 'S'),
     ]),
     ("r-suspended-websocket", [
         ("ok", 'S'), ("ok", 'S'), ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'),
         ("wrong-transport", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("suspended", 'S'), ("ok", 'S'),
-        ("ok", 'C'), ("ok", 'X'), ("not-closing", 'S'),
+        ("ok", 'X'), ("ok", 'X'), ("not-closing", 'S'),
     ]),
 ];
 
@@ -530,4 +532,169 @@ fn only_a_polling_handshake_waits_for_the_client_to_return() {
     let mut m = state("open");
     receiver(&mut m, Transport::Polling);
     assert!(m.has_returned());
+}
+
+fn resume_receiver(m: &mut Machine) -> ReceiverId {
+    receiver(m, Transport::Polling)
+}
+
+fn messages(texts: &[&str]) -> Vec<Packet> {
+    texts
+        .iter()
+        .map(|t| Packet::Message(Message::Text((*t).into())))
+        .collect()
+}
+
+#[test]
+fn a_resume_session_holds_messages_until_acknowledged() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    for text in ["a", "b", "c"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    let id = resume_receiver(&mut m);
+    let Delivery::Packets(packets) = take(&mut m, id) else {
+        panic!("packets")
+    };
+    assert_eq!(packets, messages(&["a", "b", "c"]));
+    let held = m.held();
+    // Written is not acknowledged: the account does not move.
+    m.apply(Event::Delivered(Held::of(&packets)));
+    assert_eq!(m.held(), held);
+    apply_ok(&mut m, Event::Ack(2));
+    assert_eq!(m.held().messages, 1, "a and b freed, c kept");
+    // A GET whose ack says c never arrived gets it again, same number.
+    apply_ok(&mut m, Event::AckReplay(2));
+    assert_eq!(take(&mut m, id), Delivery::Packets(messages(&["c"])));
+    assert_eq!(
+        m.apply(Event::Ack(1)).result,
+        Err(Refusal::AckOutOfRange),
+        "below an earlier ack"
+    );
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn an_ack_above_what_was_sent_closes() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    apply_ok(&mut m, Event::Admit(Message::Text("queued".into())));
+    // Queued but never written: not "sent".
+    assert_eq!(m.apply(Event::Ack(1)).result, Err(Refusal::AckOutOfRange));
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn a_resume_replays_after_last_and_tells_what_arrived() {
+    let mut m = Machine::new(Transport::WebSocket, RESUME);
+    let ws = receiver(&mut m, Transport::WebSocket);
+    for text in ["1", "2", "3"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    take(&mut m, ws);
+    for _ in 0..2 {
+        apply_ok(
+            &mut m,
+            Event::Incoming {
+                number: None,
+                bytes: 1,
+                from: None,
+            },
+        );
+    }
+    apply_ok(
+        &mut m,
+        Event::Suspend {
+            receiver: Some(ws),
+            reason: CloseReason::PingTimeout,
+        },
+    );
+    assert_eq!(m.phase(), Phase::Suspended);
+    apply_ok(&mut m, Event::Admit(Message::Text("4".into())));
+    assert_eq!(take(&mut m, ws), Delivery::Released, "the old socket ends");
+    let Output::Resumed { receiver, received } = apply_ok(
+        &mut m,
+        Event::Resume {
+            transport: Transport::Htmlfile,
+            last: 1,
+        },
+    ) else {
+        panic!("resumed")
+    };
+    assert_eq!(received, 2);
+    let late = m.apply(Event::Incoming {
+        number: None,
+        bytes: 1,
+        from: Some(ws),
+    });
+    assert_eq!(
+        late.result,
+        Ok(Output::Incoming {
+            deliver: false,
+            start_ack_timer: false
+        }),
+        "what the replaced socket still reads is dropped"
+    );
+    assert_eq!(m.transport(), Transport::Htmlfile);
+    let new = receiver.expect("a streaming resume gets its receiver");
+    assert_eq!(
+        take(&mut m, new),
+        Delivery::Packets(messages(&["2", "3", "4"])),
+        "in order, no ack: resumed told the count"
+    );
+}
+
+#[test]
+fn duplicates_are_dropped_and_gaps_refused() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let incoming = |m: &mut Machine, number| {
+        m.apply(Event::Incoming {
+            number: Some(number),
+            bytes: 1,
+            from: None,
+        })
+        .result
+    };
+    let deliver = |first| Output::Incoming {
+        deliver: true,
+        start_ack_timer: first,
+    };
+    assert_eq!(incoming(&mut m, 1), Ok(deliver(true)));
+    assert_eq!(incoming(&mut m, 2), Ok(deliver(false)));
+    assert_eq!(
+        incoming(&mut m, 1),
+        Ok(Output::Incoming {
+            deliver: false,
+            start_ack_timer: false
+        })
+    );
+    assert_eq!(incoming(&mut m, 4), Err(Refusal::SeqOutOfRange));
+    assert_eq!(m.phase(), Phase::Closed);
+}
+
+#[test]
+fn acks_go_first_in_a_batch_and_alone_when_due() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    let id = resume_receiver(&mut m);
+    let one = Event::Incoming {
+        number: None,
+        bytes: 10,
+        from: None,
+    };
+    apply_ok(&mut m, one);
+    assert_eq!(take(&mut m, id), Delivery::Empty, "not due yet");
+    let due = m.apply(Event::AckDue);
+    assert!(due.wake.receiver);
+    assert_eq!(take(&mut m, id), Delivery::Packets(vec![Packet::Ack(1)]));
+    // Fifteen more are not enough; the sixteenth makes it due at once.
+    for n in 0..16 {
+        let outcome = m.apply(Event::Incoming {
+            number: None,
+            bytes: 1,
+            from: None,
+        });
+        assert_eq!(outcome.wake.receiver, n == 15, "message {n}");
+    }
+    apply_ok(&mut m, Event::Admit(Message::Text("x".into())));
+    let mut expected = vec![Packet::Ack(17)];
+    expected.extend(messages(&["x"]));
+    assert_eq!(take(&mut m, id), Delivery::Packets(expected));
 }

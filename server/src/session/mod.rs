@@ -292,7 +292,7 @@ impl Session {
         inlet: &Inlet,
         packet: Packet,
     ) -> Result<(), UnexpectedPacket> {
-        self.handle_numbered(inlet, packet, None).await
+        self.handle_from(inlet, packet, None, None).await
     }
 
     /// [`handle_packet`](Self::handle_packet) for a packet whose message
@@ -304,6 +304,18 @@ impl Session {
         packet: Packet,
         number: Option<u64>,
     ) -> Result<(), UnexpectedPacket> {
+        self.handle_from(inlet, packet, number, None).await
+    }
+
+    /// Acts on a packet; `from`: the receiver whose connection read it (see
+    /// [`ReceiverGuard::handle_packet`]).
+    pub(crate) async fn handle_from(
+        &self,
+        inlet: &Inlet,
+        packet: Packet,
+        number: Option<u64>,
+        from: Option<machine::ReceiverId>,
+    ) -> Result<(), UnexpectedPacket> {
         match packet {
             // Nothing is delivered once the session is closing, even to an
             // inlet taken before: the inlet knows.
@@ -311,6 +323,7 @@ impl Session {
                 let event = Event::Incoming {
                     number,
                     bytes: message_len(&message),
+                    from,
                 };
                 match self.apply(event) {
                     Ok(Output::Incoming {
@@ -534,6 +547,17 @@ pub(crate) fn ledger_bytes(config: &Config) -> usize {
 /// A session opened directly, without HTTP, for the session's own tests.
 #[cfg(test)]
 pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, false)
+}
+
+/// [`test_session`], a resume session.
+#[cfg(test)]
+pub(crate) fn test_resume_session(config: Config, transport: Transport) -> Arc<Session> {
+    open_test_session(config, transport, true)
+}
+
+#[cfg(test)]
+fn open_test_session(config: Config, transport: Transport, resume: bool) -> Arc<Session> {
     let request = RequestInfo {
         uri: http::Uri::from_static("/"),
         headers: http::HeaderMap::new(),
@@ -547,7 +571,7 @@ pub(crate) fn test_session(config: Config, transport: Transport) -> Arc<Session>
             ext: true,
             protocol: None,
             request,
-            resume: false,
+            resume,
         },
     );
     // The application's end: dropped, as by a handler that never reads.

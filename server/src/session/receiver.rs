@@ -102,6 +102,19 @@ impl ReceiverGuard {
         });
     }
 
+    /// Acts on a packet this receiver's connection read (a WebSocket's):
+    /// once a resume has replaced this receiver, messages it still reads
+    /// are dropped, since the client sends them again on its new transport.
+    pub(crate) async fn handle_packet(
+        &self,
+        inlet: &super::Inlet,
+        packet: Packet,
+    ) -> Result<(), super::UnexpectedPacket> {
+        self.session
+            .handle_from(inlet, packet, None, Some(self.id))
+            .await
+    }
+
     /// Records packets written to a streaming response (for resuming). A
     /// client that never acknowledges fills the ledger: that closes it.
     pub(crate) fn streamed(&self, packets: Vec<Packet>) -> Result<(), Refusal> {

@@ -364,7 +364,7 @@ async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
                     Ok(_) => continue,
                     Err(error) => return Some(transport_error(&error)),
                 };
-                if session.handle_packet(&inlet, packet).await.is_err() {
+                if receiver.handle_packet(&inlet, packet).await.is_err() {
                     return Some(TransportError::BadPacket);
                 }
             }
