@@ -636,8 +636,12 @@ H._url = function () {
   return this._x._query(this.name, this._sid, this._acks ? this._n : -1);
 };
 
+// In a resume session acks travel in POSTs (7<n>) and in receiving GETs
+// (ack=); the server refuses an ack below one it already has, so no GET,
+// which carries the newest count, starts while a POST with an ack is in
+// flight: it could overtake it.
 H._recv = function () {
-  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting && !this._pa) {
     this._getting = true;
     this._get();
   }
@@ -653,19 +657,21 @@ H._ended = function () {
 // A POST carrying messages of a resume session names the first one's
 // number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
-  var self = this, url = Transport.prototype._url.call(this), i;
-  for (i = 0; i < packets.length; i++) {
-    if (packets[i].s) {
-      url += '&seq=' + packets[i].s;
-      break;
-    }
+  var self = this, url = Transport.prototype._url.call(this), i = packets.length, seq;
+  this._pa = false;
+  while (i--) {
+    if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
+    if (packets[i].type === P_ACK) this._pa = true;
   }
+  if (seq) url += '&seq=' + seq;
   this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
+    self._pa = false;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
     self._check();
     self._drained(batch);
+    self._recv();
   });
 };
 
@@ -1231,12 +1237,16 @@ P._next = function () {
 // The query of a request: a handshake (no sid), a resume handshake (while
 // suspended), or a request of the session. `n`: given for receiving GETs, the
 // ack=N of a streaming transport (-1: none); a resume session puts its
-// received count there on every transport.
+// received count there on every transport, which acknowledges like 7<n>.
 P._url = function (name, sid, n) {
   var u = this._base + 'EIO=4&transport=' + name, i, list = [];
   if (sid) {
-    return u + '&sid=' + encodeURIComponent(sid) +
-      (n == null ? '' : this._win ? '&ack=' + this._in : n < 0 ? '' : '&ack=' + n);
+    if (n != null && this._win) {
+      n = this._in;
+      this._ua = this._uab = 0;
+      this._env.clearTimeout(this._at);
+    }
+    return u + '&sid=' + encodeURIComponent(sid) + (n == null || n < 0 ? '' : '&ack=' + n);
   }
   u += '&ext=1';
   if (this._susp) return u + '&resume=' + encodeURIComponent(this._sid) + '&last=' + this._in;
@@ -1408,9 +1418,12 @@ P._flush = function () {
   }
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
-  // Messages of a resume session are kept until acknowledged.
+  // Messages of a resume session are kept until acknowledged; an ack says
+  // what has been received when it leaves (never less than an ack= sent
+  // before it).
   for (i = 0; i < buf.length; i++) {
     if (buf[i].s) this._ret.push(buf[i]), this._sent = buf[i].s;
+    if (buf[i].type === P_ACK) buf[i].data = '' + this._in;
   }
   this._inflight++;
   t._send(buf, buf);

@@ -3,7 +3,7 @@
 // they receive (get / stopGet); upstream is always a POST of a polling
 // payload, answered "ok".
 
-import { T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
+import { P_ACK, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
 import { noop, inherit } from './util.js';
 import { decodePacket, encodePayload } from './codec.js';
 import { Transport } from './transport.js';
@@ -67,8 +67,12 @@ H._url = function () {
   return this._x._query(this.name, this._sid, this._acks ? this._n : -1);
 };
 
+// In a resume session acks travel in POSTs (7<n>) and in receiving GETs
+// (ack=); the server refuses an ack below one it already has, so no GET,
+// which carries the newest count, starts while a POST with an ack is in
+// flight: it could overtake it.
 H._recv = function () {
-  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting && !this._pa) {
     this._getting = true;
     this._get();
   }
@@ -84,19 +88,21 @@ H._ended = function () {
 // A POST carrying messages of a resume session names the first one's
 // number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
-  var self = this, url = Transport.prototype._url.call(this), i;
-  for (i = 0; i < packets.length; i++) {
-    if (packets[i].s) {
-      url += '&seq=' + packets[i].s;
-      break;
-    }
+  var self = this, url = Transport.prototype._url.call(this), i = packets.length, seq;
+  this._pa = false;
+  while (i--) {
+    if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
+    if (packets[i].type === P_ACK) this._pa = true;
   }
+  if (seq) url += '&seq=' + seq;
   this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
+    self._pa = false;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
     self._check();
     self._drained(batch);
+    self._recv();
   });
 };
 

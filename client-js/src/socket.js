@@ -304,12 +304,16 @@ P._next = function () {
 // The query of a request: a handshake (no sid), a resume handshake (while
 // suspended), or a request of the session. `n`: given for receiving GETs, the
 // ack=N of a streaming transport (-1: none); a resume session puts its
-// received count there on every transport.
+// received count there on every transport, which acknowledges like 7<n>.
 P._url = function (name, sid, n) {
   var u = this._base + 'EIO=4&transport=' + name, i, list = [];
   if (sid) {
-    return u + '&sid=' + encodeURIComponent(sid) +
-      (n == null ? '' : this._win ? '&ack=' + this._in : n < 0 ? '' : '&ack=' + n);
+    if (n != null && this._win) {
+      n = this._in;
+      this._ua = this._uab = 0;
+      this._env.clearTimeout(this._at);
+    }
+    return u + '&sid=' + encodeURIComponent(sid) + (n == null || n < 0 ? '' : '&ack=' + n);
   }
   u += '&ext=1';
   if (this._susp) return u + '&resume=' + encodeURIComponent(this._sid) + '&last=' + this._in;
@@ -481,9 +485,12 @@ P._flush = function () {
   }
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
-  // Messages of a resume session are kept until acknowledged.
+  // Messages of a resume session are kept until acknowledged; an ack says
+  // what has been received when it leaves (never less than an ack= sent
+  // before it).
   for (i = 0; i < buf.length; i++) {
     if (buf[i].s) this._ret.push(buf[i]), this._sent = buf[i].s;
+    if (buf[i].type === P_ACK) buf[i].data = '' + this._in;
   }
   this._inflight++;
   t._send(buf, buf);

@@ -199,6 +199,8 @@ test('polling: GETs carry ack=<received>, POSTs seq=<first message>; a refusal c
   get.respond(200, '4x\x1e4y\x1e2');
   assert.equal(f.xhrs[4].body, '72\x1e3', 'ack, then pong; no seq without messages');
   assert.equal(f.xhrs[4].query.get('seq'), null);
+  assert.equal(f.xhrs.length, 5, 'no GET (with the newer ack=) while the POST with 7 is in flight: it could overtake it');
+  f.xhrs[4].respond(200, 'ok');
   const get2 = f.xhrs[5];
   assert.equal(get2.query.get('ack'), '2');
   // The poll is cut: suspended, then a resume handshake on polling, refused.
@@ -215,6 +217,33 @@ test('polling: GETs carry ack=<received>, POSTs seq=<first message>; a refusal c
   assert.equal(ev[4].code, 1006);
   assert.equal(ev[4].reason, 'session unknown');
   assert.equal(ev[4].wasClean, false);
+});
+
+test('polling: a GET with ack= acknowledges (no 7 after it); a queued 7 says the count when it leaves', () => {
+  const f = page({ ws: false });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['polling'] });
+  f.clock.tick();
+  f.xhrs[0].respond(200, OPEN(RESUME));
+  s.send('a'); // a POST in flight
+  f.xhrs[1].respond(200, '4x\x1e4y');
+  const get2 = f.xhrs[3];
+  assert.equal(get2.query.get('ack'), '2');
+  f.clock.advance(500);
+  assert.equal(f.xhrs.length, 4, 'the GET acknowledged them: no 7 packet');
+  const msgs = [];
+  for (let i = 0; i < 16; i++) msgs.push('4m' + i);
+  get2.respond(200, msgs.join('\x1e'));
+  // 16 unacknowledged: a 7 is queued behind the POST in flight; the next GET says 18 meanwhile.
+  assert.equal(f.xhrs.length, 5);
+  const get3 = f.xhrs[4];
+  assert.equal(get3.query.get('ack'), '18');
+  f.xhrs[2].respond(200, 'ok');
+  assert.equal(f.xhrs[5].body, '718', 'the queued 7 leaves with the count of now, not 716 (below the GET\'s)');
+  get3.respond(200, '4z');
+  assert.equal(f.xhrs.length, 6, 'and the next GET waits for that POST');
+  f.xhrs[5].respond(200, 'ok');
+  assert.equal(f.xhrs[6].query.get('ack'), '19');
+  assert.equal(s.readyState, 1);
 });
 
 test('polling resume: the open packet, then GETs with ack replay; unacked POST bodies go again with their numbers', () => {
@@ -421,6 +450,7 @@ test('xhr-streaming resume session: GETs carry ack=<messages received>; a resume
   r1.head(200, mp.headers);
   r1.chunk(mp.preamble + mp.part(OPEN(RESUME)) + mp.part('4a') + mp.part('2') + mp.end);
   r1.end();
+  f.xhrs.find((x) => x.method === 'POST').respond(200, 'ok'); // the ack and the pong
   const r2 = f.xhrs.find((x) => x.method === 'GET' && x.query.get('sid'));
   assert.equal(r2.query.get('ack'), '1', 'messages, not packets (7.6 counting is off)');
   r2.head(200, mp.headers);

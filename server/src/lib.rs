@@ -40,6 +40,19 @@
 //! server with the request-head limits `axum::serve` lacks (a head timeout
 //! against slowloris clients, head size and header count). The wire
 //! protocol is specified in `protocol-spec/` in the repository.
+//!
+//! ## Connections that survive the network
+//!
+//! Clients that ask for it (the Polysock browser client does) get *resume
+//! sessions*: when the transport is lost without a close (a reset, a proxy
+//! cutting a stream, a ping timeout) the session is suspended for
+//! [`Builder::resume_window`] (60 s by default) instead of closed, and the
+//! client comes back on any transport with nothing lost, duplicated or
+//! reordered either way. The application's [`Socket`] never notices:
+//! `on_connect` runs once, `send` keeps working within the usual bounds, and
+//! only a session that is not resumed in time closes, with
+//! [`CloseReason::ResumeWindowOver`]. What is promised and what is not:
+//! `docs/delivery-guarantees.md`; the wire: `protocol-spec/11-resume.md`.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

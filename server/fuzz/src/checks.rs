@@ -27,6 +27,14 @@ pub fn decode_text(data: &[u8]) {
     if let Ok(packet) = Packet::decode_text(text) {
         assert_eq!(Packet::decode_text(&packet.to_text()), Ok(packet));
     }
+    // A resume session's decoder too: acks round-trip, and `7` stays
+    // unknown to a stock one.
+    if let Ok(packet) = Packet::decode_text_resume(text) {
+        if matches!(packet, Packet::Ack(_)) {
+            assert!(Packet::decode_text(text).is_err());
+        }
+        assert_eq!(Packet::decode_text_resume(&packet.to_text()), Ok(packet));
+    }
 }
 
 /// An htmlfile chunk of any message text cannot end its script element,

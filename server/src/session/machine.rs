@@ -332,8 +332,9 @@ pub(crate) struct Machine {
     /// Whether any request came after the handshake's own.
     returned: bool,
     ext: bool,
-    /// Message numbers and retention (resume sessions only).
-    numbering: Option<Numbering>,
+    /// Message numbers and retention (resume sessions only; boxed, so a
+    /// stock session pays one pointer for it).
+    numbering: Option<Box<Numbering>>,
 }
 
 impl Machine {
@@ -353,7 +354,7 @@ impl Machine {
             // anything; the other transports hold their connection open.
             returned: transport != Transport::Polling,
             ext: settings.ext,
-            numbering: settings.resume.then(Numbering::default),
+            numbering: settings.resume.then(Box::default),
         }
     }
 
@@ -503,7 +504,7 @@ impl Machine {
                 bytes,
                 from,
             } => self.incoming(number, bytes, from),
-            Event::AckDue => match self.numbering.as_mut().map(Numbering::ack_due) {
+            Event::AckDue => match self.numbering.as_mut().map(|n| n.ack_due()) {
                 Some(true) => Outcome::done().waking(WAKE_RECEIVER),
                 _ => Outcome::done(),
             },
@@ -579,7 +580,7 @@ impl Machine {
         }
         if self.queue.is_empty() {
             if self.phase.is_carried() {
-                if let Some(ack) = self.numbering.as_mut().and_then(Numbering::due_ack) {
+                if let Some(ack) = self.numbering.as_mut().and_then(|n| n.due_ack()) {
                     return Outcome::ok(Output::Delivery(Delivery::Packets(vec![ack])));
                 }
             }
