@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -55,6 +56,7 @@ OPTIONS:
                                @protocol            reply @protocol NAME
                                @id                  reply @id SID
                                @broadcast TEXT      send TEXT to every connected socket
+                               @connects            reply @connects N: on_connect calls so far
     -h, --help               print this help
 ";
 
@@ -164,6 +166,10 @@ struct ClosedLog(Arc<Mutex<VecDeque<Closed>>>);
 /// The server handle, for `@broadcast`; set once the server is built.
 type Handle = Arc<OnceLock<Polysock>>;
 
+/// How many times the connect handler ran, for `@connects` (a resumed
+/// session must not count again).
+type Connects = Arc<AtomicU64>;
+
 impl ClosedLog {
     const CAPACITY: usize = 4096;
 
@@ -184,11 +190,14 @@ impl ClosedLog {
     }
 }
 
-async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle)>) {
+async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle, Connects)>) {
+    if let Some((_, _, connects)) = &hooks {
+        connects.fetch_add(1, Ordering::Relaxed);
+    }
     while let Some(message) = socket.recv().await {
         let reply = match (&hooks, &message) {
-            (Some((log, handle)), Message::Text(text)) if text.starts_with('@') => {
-                match command(&socket, log, handle, text) {
+            (Some((log, handle, connects)), Message::Text(text)) if text.starts_with('@') => {
+                match command(&socket, log, handle, connects, text) {
                     Some(reply) => reply,
                     None => continue,
                 }
@@ -206,12 +215,18 @@ async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle)>) {
         }
     }
     socket.closed().await;
-    if let Some((log, _)) = hooks {
+    if let Some((log, _, _)) = hooks {
         log.record(socket.id().to_owned(), socket.close_reason());
     }
 }
 
-fn command(socket: &Socket, log: &ClosedLog, handle: &Handle, text: &str) -> Option<Message> {
+fn command(
+    socket: &Socket,
+    log: &ClosedLog,
+    handle: &Handle,
+    connects: &Connects,
+    text: &str,
+) -> Option<Message> {
     if let Some(payload) = text.strip_prefix("@broadcast ") {
         if let Some(server) = handle.get() {
             server.broadcast(payload);
@@ -241,6 +256,7 @@ fn command(socket: &Socket, log: &ClosedLog, handle: &Handle, text: &str) -> Opt
         "@transport" => format!("@transport {}", socket.transport()),
         "@protocol" => format!("@protocol {}", socket.protocol().unwrap_or("")),
         "@id" => format!("@id {}", socket.id()),
+        "@connects" => format!("@connects {}", connects.load(Ordering::Relaxed)),
         _ => return Some(Message::Text(text.to_owned())),
     };
     Some(Message::Text(reply))
@@ -326,7 +342,7 @@ async fn main() {
     let handle = Handle::default();
     let hooks = options
         .test_hooks
-        .then(|| (ClosedLog::default(), handle.clone()));
+        .then(|| (ClosedLog::default(), handle.clone(), Connects::default()));
     let realtime = match options
         .builder
         .on_connect(move |socket| echo(socket, hooks.clone()))

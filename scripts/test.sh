@@ -38,7 +38,7 @@ node protocol-spec/vectors/check.mjs
 echo "== JS tests (client units, engine.io-client interop, Chromium, nginx)"
 cargo build --quiet --example echo
 js_tests=()
-for dir in client-js/test tests/interop tests/browser tests/proxy tests/sockjs; do
+for dir in client-js/test tests/support tests/interop tests/browser tests/proxy tests/sockjs; do
   [ -d "$dir" ] && while IFS= read -r file; do js_tests+=("$file"); done < <(find "$dir" -name '*.test.mjs' -o -name '*.test.js' | sort)
 done
 node --test --test-reporter=spec "${js_tests[@]}"

@@ -16,6 +16,7 @@ mod load;
 mod net;
 mod proto;
 mod report;
+mod resume;
 mod scale;
 mod servers;
 mod storm;

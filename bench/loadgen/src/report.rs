@@ -79,6 +79,15 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
             w.transport.name()
         };
         match w.metric {
+            _ if w.resume => {
+                let _ = writeln!(
+                    o,
+                    "One browser session (headless Chromium, the real client) through the fault proxy, \
+                     20 echoes of {} B in flight; each sample cuts inside a server-to-client message \
+                     and times the reset to the first message the page receives; transport {transport}.\n",
+                    w.size
+                );
+            }
             Metric::Storm => {
                 let _ = writeln!(
                     o,
@@ -99,6 +108,37 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
         }
         let ours = find(rows, w.id, Server::Ours);
         match w.metric {
+            _ if w.resume => {
+                let _ = writeln!(
+                    o,
+                    "| server | cuts | p50 ms | p99 ms | p99.9 ms | duplicated or reordered |"
+                );
+                let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+                for r in &present {
+                    match &r.result {
+                        Some(x) => {
+                            let _ = writeln!(
+                                o,
+                                "| {} | {} | {} | {} | {} | {} |",
+                                r.server.name(),
+                                x.msgs,
+                                ms(x.p50_us),
+                                ms(x.p99_us),
+                                ms(x.p999_us),
+                                x.dropped
+                            );
+                        }
+                        None => {
+                            let _ = writeln!(
+                                o,
+                                "| {} | {} | | | | |",
+                                r.server.name(),
+                                r.skipped.as_deref().unwrap_or("no result")
+                            );
+                        }
+                    }
+                }
+            }
             Metric::Throughput | Metric::Latency => {
                 let _ = writeln!(o, "| server | msgs/s | p50 ms | p99 ms | p99.9 ms | server CPU % | msgs per CPU-s | RSS MiB | ours/peer msgs/s | ours/peer per CPU-s |");
                 let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

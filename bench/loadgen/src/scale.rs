@@ -40,6 +40,7 @@ pub async fn run(paths: &Paths, o: &ScaleOpts) -> Result<String> {
         ping_timeout_ms: o.ping_timeout_ms,
         cpu: o.server_cpu,
         test_hooks: false,
+        static_pages: false,
     };
     let running = servers::start(
         paths,

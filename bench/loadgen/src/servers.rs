@@ -140,6 +140,9 @@ pub struct ServerOpts {
     /// Start polysock's echo example with `--test-hooks` (fan-out needs
     /// its `@broadcast`); the peers ignore the flag.
     pub test_hooks: bool,
+    /// Serve the browser tests' pages (tests/browser/fixtures) at / (the
+    /// resume workloads load their page from the server); polysock only.
+    pub static_pages: bool,
 }
 
 impl Paths {
@@ -210,6 +213,16 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
     );
     if opts.test_hooks {
         args.push("--test-hooks".into());
+    }
+    if opts.static_pages && s == Server::Ours {
+        args.push("--static".into());
+        args.push(
+            paths
+                .repo
+                .join("tests/browser/fixtures")
+                .display()
+                .to_string(),
+        );
     }
     let mut cmd = match opts.cpu {
         Some(cpu) => {

@@ -49,6 +49,8 @@ pub struct Workload {
     pub storm: Option<StormMode>,
     /// Server ping interval and timeout, ms.
     pub ping_ms: (u64, u64),
+    /// Resume latency in the browser (`resume.rs`) instead of a load.
+    pub resume: bool,
 }
 
 /// Default heartbeat (Engine.IO's defaults are 25 s / 20 s).
@@ -112,6 +114,7 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
         fan: None,
         storm: None,
         ping_ms: PING,
+        resume: false,
     };
     let mut w = vec![base(
         "ws-echo",
@@ -303,6 +306,37 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
             ..base(id, title, t, Metric::Storm, &eio_peers)
         });
     }
+    // Resume (issue 14): from a cut inside a server-to-client message to the
+    // first message the browser gets after it, the real client in Chromium.
+    for (id, title, t) in [
+        (
+            "resume-websocket",
+            "resume after a cut, websocket: time from the reset to the first replayed message",
+            Transport::Websocket,
+        ),
+        (
+            "resume-xhr-streaming",
+            "resume after a cut, xhr-streaming: time from the reset to the first replayed message",
+            Transport::XhrStreaming,
+        ),
+        (
+            "resume-htmlfile",
+            "resume after a cut, htmlfile: time from the reset to the first replayed message",
+            Transport::Htmlfile,
+        ),
+        (
+            "resume-polling",
+            "resume after a cut, polling: time from the reset to the first replayed message",
+            Transport::Polling,
+        ),
+    ] {
+        w.push(Workload {
+            sessions: 1,
+            size: 24,
+            resume: true,
+            ..base(id, title, t, Metric::Latency, &vec![Ours])
+        });
+    }
     // Idle memory on every transport, heartbeats running.
     for (id, title, t, servers) in [
         (
@@ -433,6 +467,7 @@ async fn run_one(
         ping_timeout_ms: w.ping_ms.1,
         cpu: opts.server_cpu,
         test_hooks: w.fan.is_some(),
+        static_pages: w.resume,
     };
     let running = match servers::start(paths, s, sopts, w.id).await {
         Ok(r) => r,
@@ -447,55 +482,65 @@ async fn run_one(
         path: s.path().to_string(),
         pool: pool.clone(),
     });
-    let r = match (w.fan, w.storm) {
-        (Some(f), _) => {
-            let cfg = FanCfg {
-                clients: w.sessions,
-                mixed: f.mixed,
-                size: w.size,
-                rate: f.rate,
-                window: 4,
-                dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) {
-                    Dialect::SocketIo
-                } else {
-                    Dialect::Eio
-                },
-                warmup,
-                // Fan-out windows are 2 s (quick) or 5 s: there are many of them.
-                duration: if opts.quick {
-                    Duration::from_secs(2)
-                } else {
-                    duration.min(Duration::from_secs(5))
-                },
-            };
-            fanout::run(cfg, target, Some(running.pid)).await
-        }
-        (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(running.pid)).await,
-        (None, None) => {
-            let kind = s
-                .kind(w.transport)
-                .expect("workload lists only servers with the transport");
-            let idle = w.metric == Metric::IdleMemory;
-            let cfg = LoadCfg {
-                kind,
-                mode: w.mode,
-                sessions: w.sessions,
-                size: w.size,
-                // Idle: settle, then the hold whose CPU is heartbeats alone
-                // (quick mode's 1 s hold is too short for a CPU figure).
-                warmup: if idle {
-                    Duration::from_secs(if opts.quick { 1 } else { 2 })
-                } else {
-                    warmup
-                },
-                duration: if idle {
-                    Duration::from_secs(if opts.quick { 1 } else { 10 })
-                } else {
-                    duration
-                },
-                connect_concurrency: 64,
-            };
-            load::run(cfg, target, Some(running.pid)).await
+    let r = if w.resume {
+        crate::resume::run(
+            &paths.bench,
+            running.addr,
+            w.transport,
+            crate::resume::cuts(opts.quick),
+        )
+        .await
+    } else {
+        match (w.fan, w.storm) {
+            (Some(f), _) => {
+                let cfg = FanCfg {
+                    clients: w.sessions,
+                    mixed: f.mixed,
+                    size: w.size,
+                    rate: f.rate,
+                    window: 4,
+                    dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) {
+                        Dialect::SocketIo
+                    } else {
+                        Dialect::Eio
+                    },
+                    warmup,
+                    // Fan-out windows are 2 s (quick) or 5 s: there are many of them.
+                    duration: if opts.quick {
+                        Duration::from_secs(2)
+                    } else {
+                        duration.min(Duration::from_secs(5))
+                    },
+                };
+                fanout::run(cfg, target, Some(running.pid)).await
+            }
+            (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(running.pid)).await,
+            (None, None) => {
+                let kind = s
+                    .kind(w.transport)
+                    .expect("workload lists only servers with the transport");
+                let idle = w.metric == Metric::IdleMemory;
+                let cfg = LoadCfg {
+                    kind,
+                    mode: w.mode,
+                    sessions: w.sessions,
+                    size: w.size,
+                    // Idle: settle, then the hold whose CPU is heartbeats alone
+                    // (quick mode's 1 s hold is too short for a CPU figure).
+                    warmup: if idle {
+                        Duration::from_secs(if opts.quick { 1 } else { 2 })
+                    } else {
+                        warmup
+                    },
+                    duration: if idle {
+                        Duration::from_secs(if opts.quick { 1 } else { 10 })
+                    } else {
+                        duration
+                    },
+                    connect_concurrency: 64,
+                };
+                load::run(cfg, target, Some(running.pid)).await
+            }
         }
     };
     running.stop().await;
