@@ -455,7 +455,11 @@ impl Machine {
                 }
                 // A POST on a suspended session's own transport brings it back.
                 let unsuspended = self.unsuspend();
-                if self.post_in_flight {
+                // In a resume session an overlapping POST is one the browser
+                // sent again after a cut the server has not noticed yet:
+                // `seq` drops whatever the first one delivered, and a cut
+                // body delivers nothing.
+                if self.post_in_flight && self.numbering.is_none() {
                     return self.refuse_and_close(Refusal::PostInFlight);
                 }
                 self.post_in_flight = true;

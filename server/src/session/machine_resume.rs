@@ -102,10 +102,16 @@ impl Numbering {
     }
 
     /// Applies an acknowledgement of `n`: the retained messages up to it
-    /// are forgotten and returned, to leave the queue's account.
+    /// are forgotten and returned, to leave the queue's account. An ack
+    /// below an earlier one is stale, not wrong: on the HTTP transports a
+    /// POST's `7<n>` and a GET's `ack=` travel on different connections
+    /// and may arrive in either order. Only a number never sent is refused.
     fn acknowledge(&mut self, n: u64) -> Result<Vec<Packet>, Refusal> {
-        if n < self.acked || n > self.written {
+        if n > self.written {
             return Err(Refusal::AckOutOfRange);
+        }
+        if n <= self.acked {
+            return Ok(Vec::new());
         }
         // Bounded by the check: at most retained.len().
         let count = (n - self.acked) as usize;
@@ -199,6 +205,11 @@ impl Machine {
         let Some(numbering) = &mut self.numbering else {
             return Outcome::refused(Refusal::NotResumable);
         };
+        // `last` is everything the client received, so it can never be
+        // below what it acknowledged.
+        if last < numbering.acked {
+            return self.refuse_and_close(Refusal::ResumeOutOfRange);
+        }
         let freed = match numbering.acknowledge(last) {
             Ok(freed) => freed,
             Err(_) => return self.refuse_and_close(Refusal::ResumeOutOfRange),
