@@ -20,6 +20,7 @@ use crate::query::Query;
 use crate::rejection::{
     AttachRejection, HandshakeRejection, QueryRejection, Rejection, UpgradeRejection,
 };
+use crate::transport::compression;
 use crate::transport::websocket::{self, PendingUpgrade};
 use crate::transport::{polling, streaming};
 use crate::{Handshake, Transport};
@@ -111,11 +112,13 @@ async fn handle(
     if transport == Transport::Htmlfile {
         streaming::check_htmlfile_fetch(request.headers())?;
     }
+    let encoding = compression::for_request(engine.config(), request.headers());
     let Some(sid) = query.sid.as_deref() else {
         if request.method() != Method::GET {
             return Err(HandshakeRejection::BadMethod.into());
         }
-        return handshake(&engine, request, transport, query, upgrade).await;
+        let answer = Answer { upgrade, encoding };
+        return handshake(&engine, request, transport, query, answer).await;
     };
     let session = engine.session(sid).ok_or(AttachRejection::UnknownSid)?;
     // A SockJS session (issue 17) shares the engine but not the wire: to
@@ -125,16 +128,23 @@ async fn handle(
     }
     match (transport, request.method().clone(), upgrade) {
         (Transport::WebSocket, _, Some(upgrade)) => Ok(websocket::upgrade(upgrade, session)),
-        (Transport::Polling, Method::GET, _) => polling::receive(session).await,
+        (Transport::Polling, Method::GET, _) => polling::receive(session, encoding).await,
         (t, Method::GET, _) if t.is_streaming() => {
             if !session.ext() {
                 return Err(AttachRejection::StreamingNeedsExt.into());
             }
-            streaming::resume(session, t, query.callback, query.ack)
+            streaming::resume(session, t, query.callback, query.ack, encoding)
         }
         (_, Method::POST, _) => polling::send(session, request.into_body()).await,
         _ => Err(AttachRejection::MethodNotAllowed.into()),
     }
+}
+
+/// How a handshake is answered besides its transport: the WebSocket
+/// handshake to complete, the encoding a streamed answer may use.
+struct Answer {
+    upgrade: Option<PendingUpgrade>,
+    encoding: Option<compression::Encoding>,
 }
 
 /// Hands a handshake to the engine and answers it on the transport the
@@ -144,7 +154,7 @@ async fn handshake(
     request: Request<Body>,
     transport: Transport,
     query: Query,
-    upgrade: Option<PendingUpgrade>,
+    Answer { upgrade, encoding }: Answer,
 ) -> Result<Response<Body>, Rejection> {
     if transport.is_streaming() && !query.ext {
         // To a client that did not ask for the extensions, they do not exist.
@@ -185,6 +195,7 @@ async fn handshake(
             transport,
             query.callback,
             opened.open,
+            encoding,
         )),
         (None, _) => Ok(polling::open_response(&opened.open)),
     }
