@@ -554,6 +554,14 @@ fn transport_error(error: &WsError) -> TransportError {
 fn to_frame(packet: Packet) -> WsMessage {
     match packet {
         Packet::Message(Message::Binary(bytes)) => WsMessage::Binary(bytes),
+        // The message's own buffer becomes the frame's, with the packet
+        // type in front: grown by one byte in place (the allocator usually
+        // has the room) rather than a second buffer allocated and copied.
+        Packet::Message(Message::Text(mut text)) => {
+            text.reserve_exact(1);
+            text.insert(0, '4');
+            WsMessage::text(text)
+        }
         other => WsMessage::text(other.to_text()),
     }
 }
@@ -587,6 +595,17 @@ fn truncate_utf8(text: &mut String, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_carry_the_engine_io_packet() {
+        let text = to_frame(Packet::Message(Message::Text("héllo".into())));
+        assert_eq!(text, WsMessage::text("4héllo"));
+        let empty = to_frame(Packet::Message(Message::Text(String::new())));
+        assert_eq!(empty, WsMessage::text("4"));
+        let binary = to_frame(Packet::Message(Message::Binary(vec![1u8, 2].into())));
+        assert_eq!(binary, WsMessage::Binary(vec![1u8, 2].into()));
+        assert_eq!(to_frame(Packet::Noop), WsMessage::text("6"));
+    }
 
     /// The task that carries a WebSocket session lives as long as the
     /// session, and its future is sized by its largest state: the rare
