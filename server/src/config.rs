@@ -52,6 +52,14 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Bytes after which a streaming response is ended (default 128 KiB).
     pub response_limit: usize,
+    /// Whether polling and streaming responses are compressed (gzip or
+    /// deflate, as the client accepts) once they reach
+    /// `compression_threshold` (default on, as Engine.IO's `httpCompression`).
+    pub compression: bool,
+    /// Bytes from which a polling payload, or one chunk of a streaming
+    /// response, is compressed (default 1 KiB; smaller chunks of a
+    /// compressed stream are stored, not compressed).
+    pub compression_threshold: usize,
     /// Transports switched on (default all four).
     pub transports: TransportSet,
     /// Subprotocols the server speaks, in its order of preference.
@@ -91,6 +99,8 @@ impl Default for Config {
             upgrade_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             response_limit: 128 * 1024,
+            compression: true,
+            compression_threshold: 1024,
             transports: TransportSet::all(),
             protocols: Vec::new(),
             origins: OriginPolicy::SameOrigin,

@@ -114,6 +114,20 @@ impl Builder {
         self
     }
 
+    /// Compress polling and streaming responses when the client accepts
+    /// gzip or deflate (default on).
+    pub fn compression(mut self, enabled: bool) -> Self {
+        self.config.compression = enabled;
+        self
+    }
+
+    /// Bytes from which a response (or a chunk of a stream) is compressed
+    /// (default 1 KiB).
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.config.compression_threshold = bytes;
+        self
+    }
+
     /// Exactly these transports (default all four).
     pub fn transports(mut self, transports: impl IntoIterator<Item = Transport>) -> Self {
         self.config.transports = transports.into_iter().collect::<TransportSet>();

@@ -7,6 +7,7 @@
 //! router; their refusals are typed [`Rejection`]s that the service turns
 //! into responses.
 
+pub(crate) mod compression;
 pub(crate) mod polling;
 pub(crate) mod streaming;
 pub(crate) mod websocket;

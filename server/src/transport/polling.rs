@@ -15,6 +15,7 @@ use crate::rejection::{BodyRejection, Rejection};
 use crate::session::{Delivery, Held, Session, UnexpectedPacket};
 use crate::Transport;
 
+use super::compression::{self, Encoding};
 use super::{rejection_for, text_response};
 
 /// The handshake's answer: the open packet alone.
@@ -23,12 +24,14 @@ pub(crate) fn open_response(open: &Packet) -> Response<Body> {
 }
 
 /// A long-poll GET: waits for packets (the heartbeat guarantees one within
-/// `ping_interval`) and answers with as many as fit in `max_payload`. In a
+/// `ping_interval`) and answers with as many as fit in `max_payload`,
+/// compressed with `encoding` when the payload reaches the threshold. In a
 /// resume session its `ack` acknowledges, and what was written after it
 /// (a response lost on the way) is sent again first.
 pub(crate) async fn receive(
     session: Arc<Session>,
     ack: Option<u64>,
+    encoding: Option<Encoding>,
 ) -> Result<Response<Body>, Rejection> {
     let receiver = session.attach(Transport::Polling).map_err(rejection_for)?;
     if let Some(ack) = ack.filter(|_| session.is_resume()) {
@@ -44,7 +47,15 @@ pub(crate) async fn receive(
     // The payload is built: from here on the response holds the bytes.
     receiver.delivered(Held::of(&packets));
     drop(receiver);
-    Ok(text_response(body))
+    let threshold = session.config().compression_threshold;
+    match encoding.filter(|_| body.len() >= threshold) {
+        Some(encoding) => {
+            let mut response = text_response(compression::compress(encoding, body.as_bytes()));
+            compression::mark(response.headers_mut(), encoding);
+            Ok(response)
+        }
+        None => Ok(text_response(body)),
+    }
 }
 
 /// A POST: reads the payload (bounded in size and time), hands each packet

@@ -26,6 +26,7 @@ use crate::rejection::{AttachRejection, Rejection};
 use crate::session::{Delivery, Held, ReceiverGuard, Session};
 use crate::Transport;
 
+use super::compression::{self, Encoding, StreamEncoder};
 use super::{rejection_for, NO_STORE};
 
 /// How one streaming response frames its packets.
@@ -118,13 +119,14 @@ pub(crate) fn open(
     transport: Transport,
     callback: Option<u32>,
     open: Packet,
+    encoding: Option<Encoding>,
 ) -> Response<Body> {
     // The open packet is recorded like any streamed packet, so a client
     // whose first response is cut gets it again.
     let first = vec![open];
     // An empty ledger has room for the open packet: nothing to refuse.
     let _ = receiver.streamed(first.clone());
-    respond(receiver, transport, callback, first)
+    respond(receiver, transport, callback, first, encoding)
 }
 
 /// Starts a streaming response for an existing session: what the client
@@ -134,6 +136,7 @@ pub(crate) fn resume(
     transport: Transport,
     callback: Option<u32>,
     ack: Option<u64>,
+    encoding: Option<Encoding>,
 ) -> Result<Response<Body>, Rejection> {
     let receiver = session.attach(transport).map_err(rejection_for)?;
     if session.is_resume() {
@@ -142,10 +145,10 @@ pub(crate) fn resume(
         if let Some(ack) = ack {
             session.ack_replay(ack).map_err(rejection_for)?;
         }
-        return Ok(respond(receiver, transport, callback, Vec::new()));
+        return Ok(respond(receiver, transport, callback, Vec::new(), encoding));
     }
     let replay = receiver.resume_stream(ack).map_err(rejection_for)?;
-    Ok(respond(receiver, transport, callback, replay))
+    Ok(respond(receiver, transport, callback, replay, encoding))
 }
 
 fn respond(
@@ -153,20 +156,30 @@ fn respond(
     transport: Transport,
     callback: Option<u32>,
     first: Vec<Packet>,
+    encoding: Option<Encoding>,
 ) -> Response<Body> {
     let framing = Framing::new(transport, callback);
     let content_type = framing.content_type();
     let mut preamble = Vec::with_capacity(4096);
     framing.preamble(&mut preamble);
     framing.packets(&first, &mut preamble);
-    let limit = receiver.session().config().response_limit;
+    let config = receiver.session().config();
+    let limit = config.response_limit;
+    let mut encoder =
+        encoding.map(|encoding| StreamEncoder::new(encoding, config.compression_threshold));
+    let written = preamble.len();
+    let pending = match encoder.as_mut() {
+        Some(encoder) => encoder.chunk(&preamble),
+        None => preamble,
+    };
     let body = ResponseStream {
         receiver: Some(receiver),
         framing,
-        pending: Some(Bytes::from(preamble)),
+        pending: Some(Bytes::from(pending)),
         in_flight: Held::default(),
-        written: 0,
+        written,
         limit,
+        encoder,
     };
     let mut response = Response::new(Body::from_stream(stream::unfold(
         body,
@@ -176,6 +189,9 @@ fn respond(
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CACHE_CONTROL, NO_STORE);
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    if let Some(encoding) = encoding {
+        compression::mark(headers, encoding);
+    }
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -210,14 +226,16 @@ struct ResponseStream {
     /// Messages of the chunk last handed to hyper: delivered once hyper
     /// asks for the next chunk (it has written that one).
     in_flight: Held,
+    /// Bytes framed so far (before any compression), against `limit`.
     written: usize,
     limit: usize,
+    /// Compresses every chunk into one stream, when the client accepts it.
+    encoder: Option<StreamEncoder>,
 }
 
 impl ResponseStream {
     async fn next_chunk(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if let Some(chunk) = self.pending.take() {
-            self.written += chunk.len();
             return Some((Ok(chunk), self));
         }
         let receiver = self.receiver.as_ref()?;
@@ -260,6 +278,13 @@ impl ResponseStream {
             self.in_flight = Held::default();
         }
         self.written += out.len();
+        if let Some(encoder) = self.encoder.as_mut() {
+            let mut encoded = encoder.chunk(&out);
+            if finished {
+                encoded.extend_from_slice(&encoder.finish());
+            }
+            out = encoded;
+        }
         Some((Ok(Bytes::from(out)), self))
     }
 }

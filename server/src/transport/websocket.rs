@@ -23,6 +23,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
+
+use futures_util::future::{Fuse, FusedFuture, FutureExt};
 use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::upgrade::{OnUpgrade, Upgraded};
@@ -45,6 +50,9 @@ use crate::session::{Delivery, Held, ReceiverGuard, Refusal, Session};
 /// accounts for them until the flush completes, so a client that stops
 /// reading pins at most this much beyond the queue itself.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// tungstenite's read buffer, and the most one read takes in.
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// How long the close frame may take to leave once the session is over;
 /// then the connection is reset, whatever the client does.
@@ -163,9 +171,12 @@ impl PendingUpgrade {
     async fn into_stream(self, session: &Session) -> Option<Stream> {
         let config = session.config();
         // tungstenite's default 128 KiB read buffer per connection would
-        // dominate an idle session's memory; 4 KiB grows when needed.
+        // dominate an idle session's memory. It grows to hold a larger
+        // frame; what it bounds is how much one read takes in, so 1 KiB
+        // costs a few more reads for a burst of large messages and saves
+        // 3 KiB of every idle session against 4 KiB (BENCHMARKS.md).
         let ws_config = WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(16 * 1024)
             .max_message_size(Some(config.max_payload))
             .max_frame_size(Some(config.max_payload));
@@ -333,80 +344,68 @@ async fn probe(stream: &mut impl Ws, session: &Session) -> Result<(), ()> {
 
 /// Carries the session until either side ends it: frames in go to the
 /// session, the queue drains out in batches of at most
-/// [`WRITE_BATCH_BYTES`], each reported delivered once flushed. Whatever
-/// the client does, the connection is gone within twice [`CLOSE_TIMEOUT`]
-/// of the session closing (once for a stuck writer, once for the closing
+/// [`WRITE_BATCH_BYTES`], each reported delivered once flushed. One task
+/// owns the stream and drives both directions from one poll (no split
+/// halves, no lock between them): reading never waits for a write to
+/// finish, nor writing for the application to take a message. Whatever the
+/// client does, the connection is gone within twice [`CLOSE_TIMEOUT`] of
+/// the session closing (once for a stuck writer, once for the closing
 /// handshake).
-async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
+async fn serve(mut stream: impl Ws, receiver: ReceiverGuard) {
     let session = receiver.session().clone();
-    let (mut sink, mut source) = stream.split();
     let failure = {
+        let inlet = session.inlet();
         let resume = session.is_resume();
-        let reader = async {
-            let inlet = session.inlet();
-            while let Some(frame) = source.next().await {
-                let packet = match frame {
-                    Ok(WsMessage::Text(text)) => match Packet::decode_text_with(&text, resume) {
-                        Ok(packet) => packet,
-                        Err(_) => return Some(TransportError::BadPacket),
-                    },
-                    Ok(WsMessage::Binary(bytes)) => Packet::Message(Message::Binary(bytes)),
-                    Ok(WsMessage::Close(frame)) => {
-                        // A close frame is a clean close from the client, with
-                        // its code when it gave one a client may use.
-                        let frame = frame
-                            .map(|f| CloseFrame::new(u16::from(f.code), f.reason.as_str()))
-                            .filter(|f| CloseFrame::is_client_code(f.code))
-                            .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
-                        session.close_now(CloseReason::ClientClosed(frame));
-                        return None;
-                    }
-                    Ok(_) => continue,
-                    Err(error) => return Some(transport_error(&error)),
-                };
-                if receiver.handle_packet(&inlet, packet).await.is_err() {
-                    return Some(TransportError::BadPacket);
-                }
+        let mut writer = Writer::default();
+        let refill = || receiver.next(WRITE_BATCH_BYTES);
+        let mut next = pin!(refill().fuse());
+        // The packet being handed to the session, when that has to wait
+        // (the application's inbound budget is spent).
+        let mut handing = pin!(Fuse::terminated());
+        let mut closed = pin!(session.closed());
+        let ended = poll_fn(|cx| {
+            if closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
             }
-            Some(TransportError::ConnectionLost)
-        };
-        let writer = async {
             loop {
-                let packets = match receiver.next(WRITE_BATCH_BYTES).await {
-                    Delivery::Packets(packets) => packets,
-                    Delivery::Released | Delivery::Closed | Delivery::Empty => return None,
+                if !handing.is_terminated() {
+                    match handing.as_mut().poll(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(_)) => {
+                            return Poll::Ready(Some(Some(TransportError::BadPacket)))
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                let Poll::Ready(frame) = stream.poll_next_unpin(cx) else {
+                    break;
                 };
-                let held = Held::of(&packets);
-                for packet in packets {
-                    let closing = matches!(packet, Packet::Close(_));
-                    if sink.feed(to_frame(packet)).await.is_err() {
-                        return Some(TransportError::ConnectionLost);
+                match read_packet(frame, &session, resume) {
+                    Read::Packet(packet) => {
+                        handing.set(receiver.handle_packet(&inlet, packet).fuse());
                     }
-                    if closing {
-                        // The split sink holds the last item until a
-                        // flush: without one it would be lost at reunite.
-                        return sink
-                            .flush()
-                            .await
-                            .err()
-                            .map(|_| TransportError::ConnectionLost);
-                    }
+                    Read::Skip => {}
+                    Read::End(end) => return Poll::Ready(Some(end)),
                 }
-                if sink.flush().await.is_err() {
-                    return Some(TransportError::ConnectionLost);
-                }
-                receiver.delivered(held);
             }
-        };
-        tokio::pin!(reader, writer);
-        tokio::select! {
-            failure = &mut reader => failure,
-            failure = &mut writer => failure,
+            writer
+                .poll_write(cx, &mut stream, &receiver, next.as_mut(), refill)
+                .map(Some)
+        })
+        .await;
+        match ended {
+            Some(failure) => failure,
             // Closed elsewhere (ping timeout, a full queue, shutdown): the
             // writer may still hand over the close packet, within the close
             // timeout; a writer stuck on a client that does not read is
             // abandoned then.
-            () = session.closed() => Box::pin(timeout(CLOSE_TIMEOUT, &mut writer)).await.ok().flatten(),
+            None => Box::pin(timeout(
+                CLOSE_TIMEOUT,
+                poll_fn(|cx| writer.poll_write(cx, &mut stream, &receiver, next.as_mut(), refill)),
+            ))
+            .await
+            .ok()
+            .flatten(),
         }
     };
     match failure {
@@ -422,14 +421,110 @@ async fn serve(stream: impl Ws, receiver: ReceiverGuard) {
         .close_reason()
         .map(|reason| close_frame(reason.frame()));
     // Boxed, as the other once-per-session steps: the serve future lives
-    // as long as the session and is sized by its largest state, and the
-    // stream put back together would be part of it.
-    Box::pin(async move {
-        if let Ok(mut stream) = sink.reunite(source) {
-            finish_close(&mut stream, frame).await;
+    // as long as the session and is sized by its largest state.
+    Box::pin(finish_close(&mut stream, frame)).await;
+}
+
+/// What one frame from the client comes to.
+enum Read {
+    Packet(Packet),
+    /// Nothing for the session (a ping or pong frame).
+    Skip,
+    /// The end of the connection: `None` for a clean close.
+    End(Option<TransportError>),
+}
+
+fn read_packet(frame: Option<Result<WsMessage, WsError>>, session: &Session, resume: bool) -> Read {
+    match frame {
+        Some(Ok(WsMessage::Text(text))) => match Packet::decode_text_with(&text, resume) {
+            Ok(packet) => Read::Packet(packet),
+            Err(_) => Read::End(Some(TransportError::BadPacket)),
+        },
+        Some(Ok(WsMessage::Binary(bytes))) => Read::Packet(Packet::Message(Message::Binary(bytes))),
+        Some(Ok(WsMessage::Close(frame))) => {
+            // A close frame is a clean close from the client, with its code
+            // when it gave one a client may use.
+            let frame = frame
+                .map(|f| CloseFrame::new(u16::from(f.code), f.reason.as_str()))
+                .filter(|f| CloseFrame::is_client_code(f.code))
+                .unwrap_or_else(|| CloseFrame::new(CloseFrame::NO_STATUS, ""));
+            session.close_now(CloseReason::ClientClosed(frame));
+            Read::End(None)
         }
-    })
-    .await;
+        Some(Ok(_)) => Read::Skip,
+        Some(Err(error)) => Read::End(Some(transport_error(&error))),
+        None => Read::End(Some(TransportError::ConnectionLost)),
+    }
+}
+
+/// The writing half of [`serve`]: a batch taken from the queue, fed frame
+/// by frame, flushed, then reported delivered.
+#[derive(Default)]
+struct Writer {
+    batch: std::vec::IntoIter<Packet>,
+    held: Held,
+    /// Frames were fed since the last flush.
+    unflushed: bool,
+    /// The close packet was fed: once flushed, writing is over.
+    closing: bool,
+}
+
+impl Writer {
+    /// Writes until the queue has nothing more (pending) or writing is
+    /// over: `Ready(None)` when the session's receiver was released or the
+    /// close packet left, `Ready(Some(error))` when the connection failed.
+    fn poll_write<F: Future<Output = Delivery>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stream: &mut impl Ws,
+        receiver: &ReceiverGuard,
+        mut next: Pin<&mut Fuse<F>>,
+        refill: impl Fn() -> F,
+    ) -> Poll<Option<TransportError>> {
+        let lost = Poll::Ready(Some(TransportError::ConnectionLost));
+        loop {
+            while !self.closing && !self.batch.as_slice().is_empty() {
+                match stream.poll_ready_unpin(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => return lost,
+                    Poll::Pending => return Poll::Pending,
+                }
+                let Some(packet) = self.batch.next() else {
+                    break;
+                };
+                self.closing = matches!(packet, Packet::Close(_));
+                if stream.start_send_unpin(to_frame(packet)).is_err() {
+                    return lost;
+                }
+                self.unflushed = true;
+            }
+            if self.unflushed {
+                match stream.poll_flush_unpin(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => return lost,
+                    Poll::Pending => return Poll::Pending,
+                }
+                self.unflushed = false;
+                if self.closing {
+                    return Poll::Ready(None);
+                }
+                receiver.delivered(std::mem::take(&mut self.held));
+            }
+            if next.is_terminated() {
+                next.set(refill().fuse());
+            }
+            match next.as_mut().poll(cx) {
+                Poll::Ready(Delivery::Packets(packets)) => {
+                    self.held = Held::of(&packets);
+                    self.batch = packets.into_iter();
+                }
+                Poll::Ready(Delivery::Released | Delivery::Closed | Delivery::Empty) => {
+                    return Poll::Ready(None)
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
 }
 
 /// Sends the close frame and waits for the client's, for at most
@@ -464,6 +559,14 @@ fn transport_error(error: &WsError) -> TransportError {
 fn to_frame(packet: Packet) -> WsMessage {
     match packet {
         Packet::Message(Message::Binary(bytes)) => WsMessage::Binary(bytes),
+        // The message's own buffer becomes the frame's, with the packet
+        // type in front: grown by one byte in place (the allocator usually
+        // has the room) rather than a second buffer allocated and copied.
+        Packet::Message(Message::Text(mut text)) => {
+            text.reserve_exact(1);
+            text.insert(0, '4');
+            WsMessage::text(text)
+        }
         other => WsMessage::text(other.to_text()),
     }
 }
@@ -498,11 +601,24 @@ fn truncate_utf8(text: &mut String, max: usize) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn frames_carry_the_engine_io_packet() {
+        let text = to_frame(Packet::Message(Message::Text("héllo".into())));
+        assert_eq!(text, WsMessage::text("4héllo"));
+        let empty = to_frame(Packet::Message(Message::Text(String::new())));
+        assert_eq!(empty, WsMessage::text("4"));
+        let binary = to_frame(Packet::Message(Message::Binary(vec![1u8, 2].into())));
+        assert_eq!(binary, WsMessage::Binary(vec![1u8, 2].into()));
+        assert_eq!(to_frame(Packet::Noop), WsMessage::text("6"));
+    }
+
     /// The task that carries a WebSocket session lives as long as the
     /// session, and its future is sized by its largest state: the rare
     /// steps (waiting for the application, the close) are boxed so that an
     /// idle session stays small (issue 16). 1,936 bytes before the engine
-    /// rework, 3,136 after it, 2,112 with the boxing; the bound leaves room
+    /// rework, 3,136 after it, 2,112 with the boxing; 2,216 once one task
+    /// owns the unsplit stream (the stream itself, no longer behind the
+    /// split halves' shared lock, is now part of it). The bound leaves room
     /// for compiler versions.
     #[tokio::test]
     async fn an_idle_websocket_session_task_stays_small() {
