@@ -44,11 +44,13 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 mod client_script;
 mod close;
 mod config;
 mod engine;
 mod handshake;
+pub mod metrics;
 mod origin;
 pub mod protocol;
 mod query;
@@ -64,6 +66,7 @@ mod sockjs;
 mod transport;
 mod transport_kind;
 
+pub use adapter::{Adapter, AdapterError, AdapterFuture, LocalAdapter, LocalNode, Target};
 pub use client_script::CLIENT_SCRIPT;
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
 pub use config::{Config, ConfigError};

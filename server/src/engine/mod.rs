@@ -22,6 +22,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
+use crate::adapter::{Adapter, LocalAdapter, LocalNode};
 use crate::close::CloseReason;
 use crate::handshake::RequestInfo;
 use crate::protocol::{OpenData, Packet};
@@ -46,6 +47,8 @@ pub(crate) struct Handlers {
     pub(crate) on_connect: ConnectHandler,
     pub(crate) on_handshake: Option<HandshakeHook>,
     pub(crate) client_key: Option<ClientKeyFn>,
+    /// The adapter the application chose; the in-memory one when `None`.
+    pub(crate) adapter: Option<Arc<dyn Adapter>>,
 }
 
 /// A handshake the service has parsed, ready to open a session.
@@ -70,22 +73,36 @@ pub(crate) struct Engine {
     registry: Registry,
     handlers: Handlers,
     rooms: Rooms,
+    adapter: Arc<dyn Adapter>,
     events: broadcast::Sender<SessionEvent>,
     shutting_down: AtomicBool,
 }
 
 impl Engine {
-    pub(crate) fn new(config: Config, handlers: Handlers) -> Arc<Self> {
+    pub(crate) fn new(config: Config, mut handlers: Handlers) -> Arc<Self> {
         let registry = Registry::new(config.max_sessions, config.max_sessions_per_client);
         let (events, _) = broadcast::channel(events::CAPACITY);
-        Arc::new(Self {
+        let chosen = handlers.adapter.take();
+        let engine = Arc::new_cyclic(|weak| Self {
             config: Arc::new(config),
             registry,
+            adapter: match &chosen {
+                Some(adapter) => adapter.clone(),
+                None => Arc::new(LocalAdapter::new(LocalNode::new(weak.clone()))),
+            },
             handlers,
             rooms: Rooms::new(),
             events,
             shutting_down: AtomicBool::new(false),
-        })
+        });
+        if let Some(adapter) = chosen {
+            adapter.attach(LocalNode::new(Arc::downgrade(&engine)));
+        }
+        engine
+    }
+
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -186,7 +203,13 @@ impl Engine {
         };
         reservation.insert(session.clone());
         self.spawn_lifecycle(session.clone());
-        let socket = Socket::new(session.clone(), new.inbound, self.rooms.clone());
+        let socket = Socket::new(
+            session.clone(),
+            new.inbound,
+            self.rooms.clone(),
+            self.adapter.clone(),
+        );
+        crate::metrics::opened(transport);
         tokio::spawn((self.handlers.on_connect)(socket));
         let _ = self.events.send(SessionEvent::Opened {
             id: session.id().to_owned(),
@@ -219,6 +242,7 @@ impl Engine {
             .close_reason()
             .unwrap_or(CloseReason::ServerShutdown);
         tracing::debug!(?reason, "session closed");
+        crate::metrics::closed(&reason);
         let _ = self.events.send(SessionEvent::Closed {
             id: session.id().to_owned(),
             reason,

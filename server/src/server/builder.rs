@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::Polysock;
+use crate::adapter::Adapter;
 use crate::config::{Config, ConfigError};
 use crate::engine::{ClientKeyFn, ConnectHandler, Handlers, HandshakeHook};
 use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
@@ -38,6 +39,7 @@ pub struct Builder {
     on_connect: Option<ConnectHandler>,
     on_handshake: Option<HandshakeHook>,
     client_key: Option<ClientKeyFn>,
+    adapter: Option<Arc<dyn Adapter>>,
     per_client_set: bool,
 }
 
@@ -55,6 +57,7 @@ impl Builder {
             on_connect: None,
             on_handshake: None,
             client_key: None,
+            adapter: None,
             per_client_set: false,
         }
     }
@@ -236,6 +239,16 @@ impl Builder {
         self
     }
 
+    /// The adapter for rooms, broadcast and sockets by id (default: the
+    /// in-memory [`LocalAdapter`](crate::LocalAdapter), this node alone).
+    /// A cluster adapter such as `polysock-redis` is attached to the server
+    /// in [`build`](Self::build), which must then run inside a Tokio
+    /// runtime.
+    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// Checks the configuration and builds the server.
     pub fn build(mut self) -> Result<Polysock, ConfigError> {
         if !self.per_client_set {
@@ -249,6 +262,7 @@ impl Builder {
                 on_connect,
                 on_handshake: self.on_handshake,
                 client_key: self.client_key,
+                adapter: self.adapter,
             },
         ))
     }

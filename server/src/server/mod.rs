@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::adapter::{Adapter, LocalNode, Target};
 use crate::engine::{Engine, Handlers, SessionEvent};
 use crate::protocol::Message;
-use crate::{Config, PolysockService, Rooms, SocketSender, TrySendError};
+use crate::{Config, PolysockService, Rooms, SocketSender};
 
 mod builder;
 pub use builder::Builder;
@@ -101,21 +102,24 @@ impl Polysock {
     /// queue is full cannot keep up; it is closed (1008) rather than
     /// skipped, so no client silently misses a message. Returns how many
     /// sockets the message was queued for.
+    ///
+    /// This node's sockets only; [`adapter`](Self::adapter) reaches every
+    /// node of a cluster.
     pub fn broadcast(&self, message: impl Into<Message>) -> usize {
-        let message = message.into();
-        let mut queued = 0;
-        for sender in self.sockets() {
-            match sender.try_send(message.clone()) {
-                Ok(()) => queued += 1,
-                Err(TrySendError::Full(_)) => sender.close_too_slow(),
-                Err(
-                    TrySendError::Closed(_)
-                    | TrySendError::RecordSeparator(_)
-                    | TrySendError::TooLarge(_),
-                ) => {}
-            }
-        }
-        queued
+        self.local().broadcast(&Target::all(), &message.into())
+    }
+
+    /// The server's adapter: rooms, broadcast and sockets by id on every
+    /// node of the cluster (on this node alone with the default
+    /// [`LocalAdapter`](crate::LocalAdapter)). Choose one with
+    /// [`Builder::adapter`].
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        self.engine.adapter()
+    }
+
+    /// This node's own sockets, as an adapter sees them.
+    pub fn local(&self) -> LocalNode {
+        LocalNode::new(Arc::downgrade(&self.engine))
     }
 
     /// Refuses new handshakes, closes every socket with 1001 "going away"

@@ -1,0 +1,1 @@
+//! polysock-redis: a Redis adapter for polysock (being built).
