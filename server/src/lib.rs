@@ -46,6 +46,7 @@
 
 mod client_script;
 mod close;
+mod cluster;
 mod config;
 mod engine;
 mod handshake;
@@ -66,6 +67,7 @@ mod transport_kind;
 
 pub use client_script::CLIENT_SCRIPT;
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
+pub use cluster::{NodeDirectory, StaticDirectory};
 pub use config::{Config, ConfigError};
 pub use engine::SessionEvent;
 pub use handshake::{Accept, Handshake, Refuse};
