@@ -126,6 +126,14 @@ async fn read_until_contains(body: &mut Incoming, seen: &mut String, needle: &st
 /// Starts three echo nodes "a", "b", "c" that know each other; `tweak`
 /// adjusts every node's builder.
 async fn cluster(tweak: impl Fn(Builder) -> Builder) -> Vec<Node> {
+    cluster_with(tweak, &[]).await
+}
+
+/// [`cluster`], with more entries in the directory (fake nodes).
+async fn cluster_with(
+    tweak: impl Fn(Builder) -> Builder,
+    extra: &[(&str, SocketAddr)],
+) -> Vec<Node> {
     let ids = ["a", "b", "c"];
     let mut listeners = Vec::new();
     let mut directory = StaticDirectory::new();
@@ -142,6 +150,9 @@ async fn cluster(tweak: impl Fn(Builder) -> Builder) -> Vec<Node> {
         gone.local_addr().unwrap().to_string().parse().unwrap(),
     );
     drop(gone);
+    for (id, addr) in extra {
+        directory = directory.with(*id, addr.to_string().parse().unwrap());
+    }
     let mut nodes = Vec::new();
     for (id, listener) in ids.into_iter().zip(listeners) {
         let addr = listener.local_addr().unwrap();
@@ -430,4 +441,137 @@ async fn the_body_bounds_hold_through_a_forward() {
         started.elapsed()
     );
     drop(tx);
+}
+
+#[tokio::test]
+async fn a_resume_handshake_goes_to_the_node_its_sid_names() {
+    let nodes = cluster(|b| b).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let sid = a.handshake("&ext=1").await;
+    // This branch's nodes do not resume yet (issue 14): a answers the
+    // request as a handshake, which shows that it was a that answered.
+    let reply = b
+        .get(&format!(
+            "EIO=4&transport=polling&ext=1&resume={sid}&last=0"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("0{\"sid\":\"a."), "{}", reply.body);
+    assert_eq!(b.polysock.forwarded_requests(), 1);
+}
+
+#[tokio::test]
+async fn origin_checks_and_cors_answers_come_from_the_owner_once() {
+    let nodes = cluster(|b| b.allowed_origins(["https://app.example"])).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let sid = a.handshake("").await;
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    let request = |origin: &'static str| {
+        http::Request::post(b.url(&q))
+            .header("origin", origin)
+            .body(Full::new(Bytes::from_static(b"4hi")))
+            .unwrap()
+    };
+    let allowed = timeout(WAIT, client().request(request("https://app.example")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    let cors: Vec<_> = allowed
+        .headers()
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(
+        cors,
+        ["https://app.example"],
+        "one CORS answer, the owner's"
+    );
+    let refused = timeout(WAIT, client().request(request("https://evil.example")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}
+
+/// A fake node: reads a request head, then answers with `answer` and
+/// stays silent with the connection open.
+async fn mute_node(answer: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let _ = stream.write_all(answer).await;
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_silent_owner_is_cut_off_by_the_forwarding_timeouts() {
+    let no_head = mute_node(b"").await;
+    let no_body =
+        mute_node(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n4x\r\n").await;
+    let tweak = |b: Builder| {
+        b.ping_interval(Duration::from_millis(300))
+            .ping_timeout(Duration::from_millis(200))
+            .body_timeout(Duration::from_millis(200))
+            .upgrade_timeout(Duration::from_millis(200))
+            .forward_connect_timeout(Duration::from_millis(200))
+    };
+    let nodes = cluster_with(tweak, &[("nohead", no_head), ("nobody", no_body)]).await;
+    let b = &nodes[1];
+    // No response head: "Session ID unknown" once the longest wait of the
+    // direct path (here 500 ms) and the connect timeout are over.
+    let started = Instant::now();
+    let reply = b
+        .get(&format!(
+            "EIO=4&transport=polling&sid=nohead.{}",
+            "0".repeat(32)
+        ))
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (400, Some(1)),
+        "{}",
+        reply.body
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(650) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    // A head, a first chunk, then silence: the body is cut after ping
+    // interval + ping timeout without a byte.
+    let (status, mut body) = b
+        .stream(&format!(
+            "EIO=4&transport=xhr-streaming&ext=1&sid=nobody.{}",
+            "0".repeat(32)
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let mut seen = String::new();
+    read_until_contains(&mut body, &mut seen, "4x").await;
+    let started = Instant::now();
+    let end = timeout(WAIT, async {
+        loop {
+            match body.frame().await {
+                Some(Ok(_)) => continue,
+                other => return other.map(|r| r.is_err()),
+            }
+        }
+    })
+    .await
+    .expect("the silent body is cut in time");
+    assert_eq!(end, Some(true), "cut with an error, not ended cleanly");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
 }
