@@ -346,9 +346,13 @@ async fn a_gone_or_unknown_node_is_a_session_unknown_at_once() {
                 started.elapsed()
             );
         }
-        // The resume handshake of issue 14 names the session the same way.
+        // The resume handshake of issue 14 names the session the same way,
+        // and is refused as its contract says (resume_unknown).
         let q = format!("EIO=4&transport=polling&ext=1&resume={sid}&last=0");
-        assert_eq!(b.get(&q).await.code(), Some(1));
+        let reply = b.get(&q).await;
+        assert_eq!((reply.status, reply.code()), (400, Some(1)));
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["detail"], "session unknown");
     }
     let url = format!(
         "ws://{}/engine.io/?EIO=4&transport=websocket&sid=gone.{}",

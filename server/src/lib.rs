@@ -40,6 +40,11 @@
 //! server with the request-head limits `axum::serve` lacks (a head timeout
 //! against slowloris clients, head size and header count). The wire
 //! protocol is specified in `protocol-spec/` in the repository.
+//!
+//! Several nodes behind a load balancer need no sticky sessions: give each
+//! a [`node_id`](Builder::node_id), a [`NodeDirectory`] of the others and
+//! the cluster's secret, and a request for another node's session is
+//! forwarded to that node (`docs/scaling.md` in the repository).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

@@ -65,6 +65,9 @@ pub(crate) enum ForwardRejection {
     UnknownNode,
     /// The node could not be reached, or did not answer in time.
     Unreachable,
+    /// Either of those for a resume handshake: the resume contract's
+    /// `resume_unknown` ("session unknown").
+    ResumeUnknown,
     /// Marked as forwarded by a peer but without the cluster's secret (403).
     NoSecret,
 }
@@ -306,6 +309,7 @@ impl Rejection {
                 ForwardRejection::Unreachable => {
                     (BAD, UNKNOWN_SID, "the node of this sid cannot be reached")
                 }
+                ForwardRejection::ResumeUnknown => (BAD, UNKNOWN_SID, "session unknown"),
                 ForwardRejection::NoSecret => (
                     StatusCode::FORBIDDEN,
                     FORBIDDEN,

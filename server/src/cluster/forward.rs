@@ -42,10 +42,12 @@ const HOP_BY_HOP: [HeaderName; 6] = [
     header::TRANSFER_ENCODING,
 ];
 
-/// Who forwards, for the marker headers.
+/// Who forwards, for the marker headers, and what the client is told when
+/// the owner cannot be reached.
 pub(crate) struct Marks<'a> {
     pub(crate) from: &'a str,
     pub(crate) secret: &'a str,
+    pub(crate) unreachable: ForwardRejection,
 }
 
 /// The client to the other nodes, and the bounds of a forwarded exchange.
@@ -113,16 +115,16 @@ impl Forwarder {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 tracing::debug!(%address, %error, "forwarding failed");
-                return Rejection::from(ForwardRejection::Unreachable).into_response();
+                return Rejection::from(marks.unreachable).into_response();
             }
             Err(_) => {
                 tracing::debug!(%address, "no answer from the session's node in time");
-                return Rejection::from(ForwardRejection::Unreachable).into_response();
+                return Rejection::from(marks.unreachable).into_response();
             }
         };
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             let Some(client_side) = upgrade else {
-                return Rejection::from(ForwardRejection::Unreachable).into_response();
+                return Rejection::from(marks.unreachable).into_response();
             };
             let node_side = hyper::upgrade::on(&mut response);
             tokio::spawn(async move {
@@ -290,6 +292,7 @@ mod tests {
         let marks = Marks {
             from: "b",
             secret: "s3cret",
+            unreachable: ForwardRejection::Unreachable,
         };
         let address: Authority = "10.0.0.1:3000".parse().unwrap();
         let out = outgoing(&address, &marks, request, false).unwrap();

@@ -135,8 +135,8 @@ enum Route<'a> {
     /// Handled here: our session, an id naming no node, a handshake, or a
     /// request a peer forwarded to us.
     Local,
-    /// To the node that holds the session.
-    Forward(&'a str),
+    /// To the node that holds the session; whether it is a resume.
+    Forward(&'a str, bool),
     /// Marked as forwarded without the cluster's secret.
     Refuse,
 }
@@ -166,8 +166,13 @@ impl Cluster {
                 _ => Route::Refuse,
             };
         }
-        match sid::addressed_session(request.uri().query()).and_then(sid::owner) {
-            Some(node) if node != self.node_id => Route::Forward(node),
+        let Some(addressed) = sid::addressed_session(request.uri().query()) else {
+            return Route::Local;
+        };
+        match sid::owner(addressed.sid()) {
+            Some(node) if node != self.node_id => {
+                Route::Forward(node, matches!(addressed, sid::Addressed::Resume(_)))
+            }
             _ => Route::Local,
         }
     }
@@ -179,19 +184,30 @@ impl Cluster {
         config: &Config,
         request: Request<Body>,
     ) -> Result<Response<Body>, Request<Body>> {
-        let node = match self.route(&request) {
+        let (node, resume) = match self.route(&request) {
             Route::Local => return Err(request),
             Route::Refuse => return Ok(Rejection::from(ForwardRejection::NoSecret).into_response()),
-            Route::Forward(node) => node.to_owned(),
+            Route::Forward(node, resume) => (node.to_owned(), resume),
+        };
+        // A resume refused for want of its node says what the resume
+        // contract says of a session that is not there.
+        let (unknown, unreachable) = if resume {
+            (
+                ForwardRejection::ResumeUnknown,
+                ForwardRejection::ResumeUnknown,
+            )
+        } else {
+            (ForwardRejection::UnknownNode, ForwardRejection::Unreachable)
         };
         let Some(address) = self.directory.address(&node) else {
             tracing::debug!(node, "session of an unknown node");
-            return Ok(Rejection::from(ForwardRejection::UnknownNode).into_response());
+            return Ok(Rejection::from(unknown).into_response());
         };
         self.forwarded.fetch_add(1, Ordering::Relaxed);
         let marks = forward::Marks {
             from: &self.node_id,
             secret: &self.secret,
+            unreachable,
         };
         Ok(self
             .forwarder
@@ -234,7 +250,7 @@ mod tests {
     fn routes_by_the_owner_in_the_sid() {
         let c = cluster();
         let r = request("EIO=4&transport=polling&sid=a.123", &[]);
-        assert_eq!(c.route(&r), Route::Forward("a"));
+        assert_eq!(c.route(&r), Route::Forward("a", false));
         let r = request("EIO=4&transport=polling&sid=b.123", &[]);
         assert_eq!(c.route(&r), Route::Local);
         let r = request("EIO=4&transport=polling&sid=0123abcd", &[]);
@@ -242,7 +258,9 @@ mod tests {
         let r = request("EIO=4&transport=polling", &[]);
         assert_eq!(c.route(&r), Route::Local);
         let r = request("EIO=4&transport=websocket&ext=1&resume=a.9&last=0", &[]);
-        assert_eq!(c.route(&r), Route::Forward("a"));
+        assert_eq!(c.route(&r), Route::Forward("a", true));
+        let r = request("EIO=4&transport=polling&ext=1&resume=1", &[]);
+        assert_eq!(c.route(&r), Route::Local);
     }
 
     #[test]

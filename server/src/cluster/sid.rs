@@ -36,16 +36,35 @@ pub(crate) fn owner(sid: &str) -> Option<&str> {
     (is_valid_node_id(node) && !rest.is_empty()).then_some(node)
 }
 
-/// The session a request is about, read from its raw query string: `sid`
-/// (every request of a session) or `resume` (the resume handshake; its
-/// value `1` on a first handshake names no node). The first one wins, as
-/// in the query parser.
-pub(crate) fn addressed_session(query: Option<&str>) -> Option<&str> {
+/// How a request names its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Addressed<'a> {
+    /// `sid=`: every request of a session.
+    Sid(&'a str),
+    /// `resume=`: the resume handshake (issue 14); its value `1` on a
+    /// first handshake names no node.
+    Resume(&'a str),
+}
+
+impl<'a> Addressed<'a> {
+    pub(crate) fn sid(self) -> &'a str {
+        match self {
+            Self::Sid(sid) | Self::Resume(sid) => sid,
+        }
+    }
+}
+
+/// The session a request is about, read from its raw query string; the
+/// first `sid` or `resume` wins, as in the query parser.
+pub(crate) fn addressed_session(query: Option<&str>) -> Option<Addressed<'_>> {
     query?
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == "sid" || *key == "resume")
-        .map(|(_, value)| value)
+        .find_map(|(key, value)| match key {
+            "sid" => Some(Addressed::Sid(value)),
+            "resume" => Some(Addressed::Resume(value)),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -82,13 +101,16 @@ mod tests {
     fn finds_the_addressed_session() {
         assert_eq!(
             addressed_session(Some("EIO=4&transport=polling&sid=a.x&t=1")),
-            Some("a.x")
+            Some(Addressed::Sid("a.x"))
         );
         assert_eq!(
             addressed_session(Some("EIO=4&transport=websocket&ext=1&resume=b.y&last=3")),
-            Some("b.y")
+            Some(Addressed::Resume("b.y"))
         );
-        assert_eq!(addressed_session(Some("resume=1&ext=1")), Some("1"));
+        assert_eq!(
+            addressed_session(Some("resume=1&ext=1")).map(Addressed::sid),
+            Some("1")
+        );
         assert_eq!(owner("1"), None);
         assert_eq!(addressed_session(Some("EIO=4&transport=polling")), None);
         assert_eq!(addressed_session(None), None);
