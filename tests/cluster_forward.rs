@@ -579,3 +579,40 @@ async fn a_silent_owner_is_cut_off_by_the_forwarding_timeouts() {
         "{waited:?}"
     );
 }
+
+#[test]
+fn cluster_options_are_checked_at_build() {
+    use polysock::ConfigError;
+    let echo = |b: Builder| b.on_connect(common::echo);
+    let directory = || StaticDirectory::new().with("a", "127.0.0.1:1".parse().unwrap());
+    let no_id = echo(
+        Polysock::builder()
+            .node_directory(directory())
+            .cluster_secret(SECRET),
+    );
+    assert!(matches!(
+        no_id.build(),
+        Err(ConfigError::IncompleteCluster(_))
+    ));
+    let no_secret = echo(Polysock::builder().node_id("a").node_directory(directory()));
+    assert!(matches!(
+        no_secret.build(),
+        Err(ConfigError::IncompleteCluster(_))
+    ));
+    let bad_secret = echo(Polysock::builder().node_id("a").node_directory(directory()))
+        .cluster_secret("two words");
+    assert!(matches!(
+        bad_secret.build(),
+        Err(ConfigError::IncompleteCluster(_))
+    ));
+    for bad in ["", "a.b", "a/b", &"n".repeat(25)] {
+        let built = echo(Polysock::builder().node_id(bad)).build();
+        assert_eq!(
+            built.err(),
+            Some(ConfigError::InvalidNodeId(bad.to_owned()))
+        );
+    }
+    // A node id alone (no directory) is fine: ids carry it, nothing is forwarded.
+    let alone = echo(Polysock::builder().node_id("solo")).build().unwrap();
+    assert_eq!(alone.forwarded_requests(), 0);
+}
