@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use polysock::{CloseReason, Message, Polysock, SendError, SockJs, Socket, Transport};
+use polysock::{
+    CloseReason, Message, Polysock, SendError, SockJs, Socket, StaticDirectory, Transport,
+};
 use tower_http::services::ServeDir;
 
 const HELP: &str = "\
@@ -46,7 +48,15 @@ OPTIONS:
     --tls-cert FILE          serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this
                              PEM certificate chain; needs --tls-key
     --tls-key FILE           the PEM private key of --tls-cert
-    --test-hooks             treat text messages starting with @ as commands:
+    --node-id ID             this node's id in a cluster: session ids start with it
+    --peer ID=ADDR           a node of the cluster and its address (host:port);
+                             repeat for each node (this one may be listed too).
+                             Requests for a peer's sessions are forwarded to it
+    --cluster-secret S       the secret every node of the cluster shares (needed
+                             with --peer)
+    --test-hooks             treat text messages starting with @ as commands
+                             (and answer GET /polysock-test/forwarded with the
+                             number of requests this node forwarded):
                                @close CODE REASON   close this socket
                                @whyclosed SID       reply @closed {code,reason} or @closed null
                                @transport           reply @transport NAME
@@ -86,6 +96,7 @@ fn parse_args() -> Result<Options, String> {
     };
     let mut sockjs = SockJsArgs::default();
     let mut sockjs_on = false;
+    let mut cluster = ClusterArgs::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -138,9 +149,14 @@ fn parse_args() -> Result<Options, String> {
                 let cert = options.tls.take().map(|(cert, _)| cert).unwrap_or_default();
                 options.tls = Some((cert, value()?));
             }
-            other => return Err(format!("unknown option {other} (see --help)")),
+            other => {
+                if !cluster_flag(other, &mut value, &mut cluster)? {
+                    return Err(format!("unknown option {other} (see --help)"));
+                }
+            }
         }
     }
+    options.builder = cluster.apply(options.builder)?;
     options.sockjs = sockjs_on.then_some(sockjs);
     if !options.path.starts_with('/') || options.path.len() < 2 {
         return Err("--path must start with / and name a path".into());
@@ -149,6 +165,58 @@ fn parse_args() -> Result<Options, String> {
         return Err("--tls-cert and --tls-key go together".into());
     }
     Ok(options)
+}
+
+/// The cluster flags (issue 15), parsed apart from the others.
+#[derive(Default)]
+struct ClusterArgs {
+    node_id: Option<String>,
+    peers: Vec<(String, String)>,
+    secret: Option<String>,
+}
+
+/// Takes `flag` if it is a cluster flag (reading its value); false if not.
+fn cluster_flag(
+    flag: &str,
+    value: &mut dyn FnMut() -> Result<String, String>,
+    cluster: &mut ClusterArgs,
+) -> Result<bool, String> {
+    match flag {
+        "--node-id" => cluster.node_id = Some(value()?),
+        "--cluster-secret" => cluster.secret = Some(value()?),
+        "--peer" => {
+            let peer = value()?;
+            let (id, addr) = peer
+                .split_once('=')
+                .ok_or(format!("--peer {peer}: expected ID=HOST:PORT"))?;
+            cluster.peers.push((id.to_owned(), addr.to_owned()));
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl ClusterArgs {
+    /// The builder with this node's id and, with peers, a static directory.
+    fn apply(self, mut builder: polysock::Builder) -> Result<polysock::Builder, String> {
+        if let Some(id) = self.node_id {
+            builder = builder.node_id(id);
+        }
+        if !self.peers.is_empty() {
+            let mut directory = StaticDirectory::new();
+            for (id, addr) in self.peers {
+                let address = addr
+                    .parse()
+                    .map_err(|e| format!("--peer {id}={addr}: {e}"))?;
+                directory = directory.with(id, address);
+            }
+            builder = builder.node_directory(directory);
+        }
+        if let Some(secret) = self.secret {
+            builder = builder.cluster_secret(secret);
+        }
+        Ok(builder)
+    }
 }
 
 /// A session id and why it closed.
@@ -337,6 +405,16 @@ async fn main() {
     };
     let _ = handle.set(realtime.clone());
     let mut app = Router::new().nest_service(&options.path, realtime.service());
+    if options.test_hooks {
+        let node = realtime.clone();
+        app = app.route(
+            "/polysock-test/forwarded",
+            axum::routing::get(move || {
+                let node = node.clone();
+                async move { node.forwarded_requests().to_string() }
+            }),
+        );
+    }
     if let Some(args) = &options.sockjs {
         app = match mount_sockjs(app, &realtime, args) {
             Ok(app) => app,

@@ -40,6 +40,11 @@
 //! server with the request-head limits `axum::serve` lacks (a head timeout
 //! against slowloris clients, head size and header count). The wire
 //! protocol is specified in `protocol-spec/` in the repository.
+//!
+//! Several nodes behind a load balancer need no sticky sessions: give each
+//! a [`node_id`](Builder::node_id), a [`NodeDirectory`] of the others and
+//! the cluster's secret, and a request for another node's session is
+//! forwarded to that node (`docs/scaling.md` in the repository).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -47,6 +52,7 @@
 pub mod adapter;
 mod client_script;
 mod close;
+mod cluster;
 mod config;
 mod engine;
 mod handshake;
@@ -69,6 +75,7 @@ mod transport_kind;
 pub use adapter::{Adapter, AdapterError, AdapterFuture, LocalAdapter, LocalNode, Target};
 pub use client_script::CLIENT_SCRIPT;
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
+pub use cluster::{NodeDirectory, StaticDirectory};
 pub use config::{Config, ConfigError};
 pub use engine::SessionEvent;
 pub use handshake::{Accept, Handshake, Refuse};

@@ -13,6 +13,7 @@
 //! | POST body | [`BodyRejection`] | over `maxPayload`, too slow, bad packet |
 //! | attaching to a session | [`AttachRejection`] | unknown sid, second receiver, wrong transport |
 //! | opening a session | [`HandshakeRejection`] | refused by the hook, table full, shutting down |
+//! | forwarding to the session's node | [`ForwardRejection`] | owner unknown or unreachable, no cluster secret |
 
 use axum::body::Body;
 use http::{header, Response, StatusCode};
@@ -50,8 +51,25 @@ pub(crate) enum Rejection {
     Body(BodyRejection),
     Attach(AttachRejection),
     Handshake(HandshakeRejection),
+    Forward(ForwardRejection),
     /// The request's `Origin` is not allowed (403, code 4).
     OriginRefused,
+}
+
+/// A request for a session another node holds that cannot be passed on
+/// (see [`crate::cluster`]). To the client the session is then unknown, as
+/// on a node that never held it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForwardRejection {
+    /// The directory does not know the node the sid names (or knows it dead).
+    UnknownNode,
+    /// The node could not be reached, or did not answer in time.
+    Unreachable,
+    /// Either of those for a resume handshake: the resume contract's
+    /// `resume_unknown` ("session unknown").
+    ResumeUnknown,
+    /// Marked as forwarded by a peer but without the cluster's secret (403).
+    NoSecret,
 }
 
 /// The query string broke a rule.
@@ -172,6 +190,12 @@ impl From<AttachRejection> for Rejection {
     }
 }
 
+impl From<ForwardRejection> for Rejection {
+    fn from(rejection: ForwardRejection) -> Self {
+        Self::Forward(rejection)
+    }
+}
+
 impl From<HandshakeRejection> for Rejection {
     fn from(rejection: HandshakeRejection) -> Self {
         Self::Handshake(rejection)
@@ -274,6 +298,22 @@ impl Rejection {
                     StatusCode::FORBIDDEN,
                     FORBIDDEN,
                     "htmlfile is served only to an iframe of a same-origin page",
+                ),
+            },
+            Self::Forward(forward) => match forward {
+                ForwardRejection::UnknownNode => (
+                    BAD,
+                    UNKNOWN_SID,
+                    "the node of this sid is not in the cluster",
+                ),
+                ForwardRejection::Unreachable => {
+                    (BAD, UNKNOWN_SID, "the node of this sid cannot be reached")
+                }
+                ForwardRejection::ResumeUnknown => (BAD, UNKNOWN_SID, "session unknown"),
+                ForwardRejection::NoSecret => (
+                    StatusCode::FORBIDDEN,
+                    FORBIDDEN,
+                    "forwarded request without the cluster secret",
                 ),
             },
             Self::Handshake(handshake) => match handshake {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::adapter::{Adapter, LocalNode, Target};
+use crate::cluster::Cluster;
 use crate::engine::{Engine, Handlers, SessionEvent};
 use crate::protocol::Message;
 use crate::{Config, PolysockService, Rooms, SocketSender};
@@ -37,6 +38,7 @@ pub use builder::Builder;
 #[derive(Clone)]
 pub struct Polysock {
     pub(crate) engine: Arc<Engine>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Polysock {
@@ -45,9 +47,10 @@ impl Polysock {
         Builder::new()
     }
 
-    pub(crate) fn new(config: Config, handlers: Handlers) -> Self {
+    pub(crate) fn new(config: Config, handlers: Handlers, cluster: Option<Arc<Cluster>>) -> Self {
         Self {
             engine: Engine::new(config, handlers),
+            cluster,
         }
     }
 
@@ -59,7 +62,15 @@ impl Polysock {
     /// (`Router::nest` with a router would not do: axum 0.8 routes
     /// `<mount>/` to no nested route.)
     pub fn service(&self) -> PolysockService {
-        PolysockService::new(self.engine.clone())
+        PolysockService::new(self.engine.clone(), self.cluster.clone())
+    }
+
+    /// Requests this node has forwarded to the nodes holding their sessions
+    /// (0 without a [`node_directory`](crate::Builder::node_directory)).
+    pub fn forwarded_requests(&self) -> u64 {
+        self.cluster
+            .as_ref()
+            .map_or(0, |cluster| cluster.forwarded())
     }
 
     /// The configuration in force.
