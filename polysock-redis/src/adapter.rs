@@ -598,3 +598,21 @@ pub(crate) fn backoff(config: &RedisConfig, attempt: u32) -> Duration {
         .saturating_mul(factor)
         .min(config.reconnect_max)
 }
+
+/// The node registry as the directory request forwarding looks nodes up
+/// in: answered from the copy the heartbeat refreshes, so forwarding goes
+/// on while Redis is away (with the nodes known when it left).
+impl polysock::NodeDirectory for RedisAdapter {
+    fn address(&self, node_id: &str) -> Option<http::uri::Authority> {
+        let advertised = if node_id == self.inner.config.node_id {
+            self.inner.config.advertise.clone()
+        } else {
+            self.inner
+                .peers()
+                .iter()
+                .find(|node| node.id == node_id)
+                .and_then(|node| node.advertise.clone())
+        };
+        advertised.and_then(|address| address.parse().ok())
+    }
+}
