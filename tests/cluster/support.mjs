@@ -126,11 +126,11 @@ async function startHaproxy(config, startupMs = 10000) {
  * or { kind: "nginx" }. Resolves with `{ url, nodes: [{ id, port, url, server }],
  * proxy, forwarded(), kill(id), dump(why), stop() }`.
  */
-export async function startCluster(balancer, { extraArgs = [], attempts = 3 } = {}) {
+export async function startCluster(balancer, { extraArgs = [], peers = true, attempts = 3 } = {}) {
   let lastErr;
   for (let i = 0; i < attempts; i++) {
     try {
-      return await startOnce(balancer, extraArgs);
+      return await startOnce(balancer, extraArgs, peers);
     } catch (err) {
       lastErr = err;
       if (!/in use|cannot listen|listening line/i.test(err.message)) throw err;
@@ -139,13 +139,14 @@ export async function startCluster(balancer, { extraArgs = [], attempts = 3 } = 
   throw lastErr;
 }
 
-async function startOnce(balancer, extraArgs) {
+async function startOnce(balancer, extraArgs, withPeers) {
   const ports = [];
   while (ports.length < NODE_IDS.length) {
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
-  const peers = NODE_IDS.flatMap((id, i) => ["--peer", `${id}=127.0.0.1:${ports[i]}`]);
+  // Without peers (--redis), the Redis node registry is the directory.
+  const peers = withPeers ? NODE_IDS.flatMap((id, i) => ["--peer", `${id}=127.0.0.1:${ports[i]}`]) : [];
   const nodes = [];
   try {
     for (const [i, id] of NODE_IDS.entries()) {
@@ -204,4 +205,29 @@ async function startOnce(balancer, extraArgs) {
 /** The node id a session id names (`a.<hex>` -> "a"). */
 export function ownerOf(sid) {
   return typeof sid === "string" && sid.includes(".") ? sid.slice(0, sid.indexOf(".")) : null;
+}
+
+/** Debian's redis-server on a free port, nothing saved; `{ url, port, stop(), restart() }`. */
+export async function startRedis(startupMs = 10000) {
+  const port = await freePort();
+  let proc = null;
+  const spawnIt = async () => {
+    proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const deadline = Date.now() + startupMs;
+    while (!(await canConnect(port))) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const kill = async () => {
+    if (proc && proc.exitCode === null) {
+      const gone = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGKILL");
+      await gone;
+    }
+  };
+  await spawnIt();
+  return { url: `redis://127.0.0.1:${port}`, port, stop: kill, restart: spawnIt };
 }

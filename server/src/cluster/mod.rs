@@ -204,6 +204,7 @@ impl Cluster {
             return Ok(Rejection::from(unknown).into_response());
         };
         self.forwarded.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::forwarded_request();
         let marks = forward::Marks {
             from: &self.node_id,
             secret: &self.secret,
