@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use polysock::{CloseReason, Message, Polysock, SendError, SockJs, Socket, Transport};
+use polysock::{
+    CloseReason, Message, Polysock, SendError, SockJs, Socket, StaticDirectory, Target, Transport,
+};
+use polysock_redis::{RedisAdapter, RedisConfig};
 use tower_http::services::ServeDir;
 
 const HELP: &str = "\
@@ -49,13 +52,32 @@ OPTIONS:
     --tls-cert FILE          serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this
                              PEM certificate chain; needs --tls-key
     --tls-key FILE           the PEM private key of --tls-cert
-    --test-hooks             treat text messages starting with @ as commands:
+    --node-id ID             this node's id in a cluster: session ids start with it
+    --peer ID=ADDR           a node of the cluster and its address (host:port);
+                             repeat for each node (this one may be listed too).
+                             Requests for a peer's sessions are forwarded to it
+    --cluster-secret S       the secret every node of the cluster shares (needed
+                             with --peer, and with --redis for forwarding)
+    --redis URL              join the cluster on the Redis at URL (redis://host:port):
+                             broadcasts, rooms and counts span every node; with
+                             --cluster-secret the Redis node registry is also the
+                             directory requests are forwarded by. The node id is
+                             --node-id or a random one
+    --advertise ADDR         host:port the other nodes reach this one at (default:
+                             the address it listens on)
+    --test-hooks             treat text messages starting with @ as commands
+                             (and answer GET /polysock-test/forwarded with the
+                             number of requests this node forwarded):
                                @close CODE REASON   close this socket
                                @whyclosed SID       reply @closed {code,reason} or @closed null
                                @transport           reply @transport NAME
                                @protocol            reply @protocol NAME
                                @id                  reply @id SID
-                               @broadcast TEXT      send TEXT to every connected socket
+                               @broadcast TEXT      send TEXT to every socket (of the cluster)
+                               @join ROOM           join ROOM (cluster-wide); reply @joined ROOM
+                               @leave ROOM          leave ROOM; reply @left ROOM
+                               @to ROOM TEXT        send TEXT to the members of ROOM
+                               @count               reply @count N: sockets in the cluster
                                @connects            reply @connects N: on_connect calls so far
     -h, --help               print this help
 ";
@@ -68,6 +90,7 @@ struct Options {
     tls: Option<(String, String)>,
     builder: polysock::Builder,
     sockjs: Option<SockJsArgs>,
+    cluster: ClusterArgs,
 }
 
 /// What `--sockjs` and its companions asked for.
@@ -87,9 +110,11 @@ fn parse_args() -> Result<Options, String> {
         test_hooks: false,
         builder: Polysock::builder().allow_any_origin(),
         sockjs: None,
+        cluster: ClusterArgs::default(),
     };
     let mut sockjs = SockJsArgs::default();
     let mut sockjs_on = false;
+    let mut cluster = ClusterArgs::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -143,9 +168,14 @@ fn parse_args() -> Result<Options, String> {
                 let cert = options.tls.take().map(|(cert, _)| cert).unwrap_or_default();
                 options.tls = Some((cert, value()?));
             }
-            other => return Err(format!("unknown option {other} (see --help)")),
+            other => {
+                if !cluster_flag(other, &mut value, &mut cluster)? {
+                    return Err(format!("unknown option {other} (see --help)"));
+                }
+            }
         }
     }
+    options.cluster = cluster;
     options.sockjs = sockjs_on.then_some(sockjs);
     if !options.path.starts_with('/') || options.path.len() < 2 {
         return Err("--path must start with / and name a path".into());
@@ -154,6 +184,86 @@ fn parse_args() -> Result<Options, String> {
         return Err("--tls-cert and --tls-key go together".into());
     }
     Ok(options)
+}
+
+/// The cluster flags (issue 15), parsed apart from the others.
+#[derive(Default)]
+struct ClusterArgs {
+    node_id: Option<String>,
+    peers: Vec<(String, String)>,
+    secret: Option<String>,
+    redis: Option<String>,
+    advertise: Option<String>,
+}
+
+/// Takes `flag` if it is a cluster flag (reading its value); false if not.
+fn cluster_flag(
+    flag: &str,
+    value: &mut dyn FnMut() -> Result<String, String>,
+    cluster: &mut ClusterArgs,
+) -> Result<bool, String> {
+    match flag {
+        "--node-id" => cluster.node_id = Some(value()?),
+        "--cluster-secret" => cluster.secret = Some(value()?),
+        "--redis" => cluster.redis = Some(value()?),
+        "--advertise" => cluster.advertise = Some(value()?),
+        "--peer" => {
+            let peer = value()?;
+            let (id, addr) = peer
+                .split_once('=')
+                .ok_or(format!("--peer {peer}: expected ID=HOST:PORT"))?;
+            cluster.peers.push((id.to_owned(), addr.to_owned()));
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl ClusterArgs {
+    /// The builder with this node's id and, with peers, a static directory;
+    /// with `--redis`, the Redis adapter (its registry the directory when a
+    /// secret is given). `listening` is the address bound, advertised by
+    /// default.
+    fn apply(
+        self,
+        mut builder: polysock::Builder,
+        listening: SocketAddr,
+    ) -> Result<polysock::Builder, String> {
+        let mut node_id = self.node_id;
+        if let Some(url) = &self.redis {
+            if !self.peers.is_empty() {
+                return Err("--redis and --peer: choose one directory".into());
+            }
+            let mut config = RedisConfig::new(url.clone())
+                .advertise(self.advertise.unwrap_or_else(|| listening.to_string()));
+            match &node_id {
+                Some(id) => config = config.node_id(id.clone()),
+                None => node_id = Some(config.node_id_value().to_owned()),
+            }
+            let adapter = RedisAdapter::new(config).map_err(|e| e.to_string())?;
+            if self.secret.is_some() {
+                builder = builder.node_directory(adapter.clone());
+            }
+            builder = builder.adapter(adapter);
+        }
+        if let Some(id) = node_id {
+            builder = builder.node_id(id);
+        }
+        if !self.peers.is_empty() {
+            let mut directory = StaticDirectory::new();
+            for (id, addr) in self.peers {
+                let address = addr
+                    .parse()
+                    .map_err(|e| format!("--peer {id}={addr}: {e}"))?;
+                directory = directory.with(id, address);
+            }
+            builder = builder.node_directory(directory);
+        }
+        if let Some(secret) = self.secret {
+            builder = builder.cluster_secret(secret);
+        }
+        Ok(builder)
+    }
 }
 
 /// A session id and why it closed.
@@ -197,7 +307,7 @@ async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle, Connects)>) 
     while let Some(message) = socket.recv().await {
         let reply = match (&hooks, &message) {
             (Some((log, handle, connects)), Message::Text(text)) if text.starts_with('@') => {
-                match command(&socket, log, handle, connects, text) {
+                match command(&socket, log, handle, connects, text).await {
                     Some(reply) => reply,
                     None => continue,
                 }
@@ -220,7 +330,7 @@ async fn echo(mut socket: Socket, hooks: Option<(ClosedLog, Handle, Connects)>) 
     }
 }
 
-fn command(
+async fn command(
     socket: &Socket,
     log: &ClosedLog,
     handle: &Handle,
@@ -228,13 +338,48 @@ fn command(
     text: &str,
 ) -> Option<Message> {
     if let Some(payload) = text.strip_prefix("@broadcast ") {
-        if let Some(server) = handle.get() {
-            server.broadcast(payload);
+        if handle.get().is_some() {
+            // Through the adapter: every socket of the cluster. Without
+            // --redis the same as Polysock::broadcast.
+            let sent = socket.adapter().broadcast(Target::all(), payload.into());
+            if let Err(error) = sent.await {
+                return Some(Message::Text(format!("@error {error}")));
+            }
         }
         return None;
     }
     let mut words = text.splitn(3, ' ');
     let reply = match words.next().unwrap_or("") {
+        "@join" => {
+            let room = words.next().unwrap_or("");
+            match socket.join(room).await {
+                Ok(_) => format!("@joined {room}"),
+                Err(error) => format!("@error {error}"),
+            }
+        }
+        "@leave" => {
+            let room = words.next().unwrap_or("");
+            match socket.leave(room).await {
+                Ok(_) => format!("@left {room}"),
+                Err(error) => format!("@error {error}"),
+            }
+        }
+        "@to" => {
+            let room = words.next().unwrap_or("");
+            let payload = words.next().unwrap_or("");
+            let sent = socket
+                .adapter()
+                .broadcast(Target::room(room), payload.into())
+                .await;
+            match sent {
+                Ok(_) => return None,
+                Err(error) => format!("@error {error}"),
+            }
+        }
+        "@count" => match socket.adapter().socket_count().await {
+            Ok(count) => format!("@count {count}"),
+            Err(error) => format!("@error {error}"),
+        },
         "@close" => {
             let code = words.next().and_then(|c| c.parse().ok()).unwrap_or(1000);
             match socket.close(code, words.next().unwrap_or("")) {
@@ -328,7 +473,7 @@ async fn stop_signal() {
 
 #[tokio::main]
 async fn main() {
-    let options = match parse_args() {
+    let mut options = match parse_args() {
         Ok(options) => options,
         Err(error) => {
             eprintln!("echo: {error}");
@@ -339,6 +484,23 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    let listener = match polysock::bind(options.listen) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("echo: cannot listen on {}: {error}", options.listen);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(options.listen);
+    // The cluster part needs the address bound (advertised by default).
+    let cluster = std::mem::take(&mut options.cluster);
+    options.builder = match cluster.apply(options.builder, addr) {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("echo: {error}");
+            std::process::exit(2);
+        }
+    };
     let handle = Handle::default();
     let hooks = options
         .test_hooks
@@ -356,6 +518,16 @@ async fn main() {
     };
     let _ = handle.set(realtime.clone());
     let mut app = Router::new().nest_service(&options.path, realtime.service());
+    if options.test_hooks {
+        let node = realtime.clone();
+        app = app.route(
+            "/polysock-test/forwarded",
+            axum::routing::get(move || {
+                let node = node.clone();
+                async move { node.forwarded_requests().to_string() }
+            }),
+        );
+    }
     if let Some(args) = &options.sockjs {
         app = match mount_sockjs(app, &realtime, args) {
             Ok(app) => app,
@@ -368,14 +540,6 @@ async fn main() {
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let listener = match polysock::bind(options.listen) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("echo: cannot listen on {}: {error}", options.listen);
-            std::process::exit(1);
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(options.listen);
     let mut serve = polysock::serve(listener, app);
     if let Some((cert, key)) = &options.tls {
         let pem = |file: &str| {

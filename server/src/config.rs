@@ -80,6 +80,14 @@ pub struct Config {
     /// (socket.io uses two minutes) would mostly keep memory for clients that
     /// are not coming back. At most one hour.
     pub resume_window: Duration,
+    /// This node's id in a cluster (default none): session ids start with
+    /// it and a dot, so that any node can route a request for the session
+    /// here (see [`NodeDirectory`](crate::NodeDirectory)).
+    pub node_id: Option<String>,
+    /// Time to connect to another node when forwarding a request for one of
+    /// its sessions (default 2 s); past it the client is told the session
+    /// is unknown.
+    pub forward_connect_timeout: Duration,
 }
 
 impl Default for Config {
@@ -106,6 +114,8 @@ impl Default for Config {
             origins: OriginPolicy::SameOrigin,
             cors_credentials: false,
             resume_window: Duration::from_secs(60),
+            node_id: None,
+            forward_connect_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -175,12 +185,21 @@ impl Config {
                 self.resume_window > MAX_RESUME_WINDOW,
                 ConfigError::TooLarge("resume_window"),
             ),
+            (
+                self.forward_connect_timeout.is_zero(),
+                ConfigError::Zero("forward_connect_timeout"),
+            ),
         ];
         if let Some((_, error)) = checks.into_iter().find(|(failed, _)| *failed) {
             return Err(error);
         }
         if self.cors_credentials && self.origins == OriginPolicy::Any {
             return Err(ConfigError::CredentialsWithAnyOrigin);
+        }
+        if let Some(id) = &self.node_id {
+            if !crate::cluster::sid::is_valid_node_id(id) {
+                return Err(ConfigError::InvalidNodeId(id.clone()));
+            }
         }
         if let Some(bad) = self.protocols.iter().find(|p| !is_token(p)) {
             return Err(ConfigError::InvalidProtocol(bad.clone()));
@@ -246,6 +265,11 @@ pub enum ConfigError {
     MissingConnectHandler,
     /// Credentials allowed for any origin: every site could act as the user.
     CredentialsWithAnyOrigin,
+    /// A node id that is not 1 to 24 of `A-Z a-z 0-9 _ -`.
+    InvalidNodeId(String),
+    /// A node directory without a node id, or without a cluster secret, or
+    /// a secret that is empty or not visible ASCII.
+    IncompleteCluster(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -263,6 +287,10 @@ impl fmt::Display for ConfigError {
                 "allowed origin {o:?} is not scheme://host[:port] (for example https://app.example)"
             ),
             Self::MissingConnectHandler => f.write_str("no on_connect handler was given"),
+            Self::InvalidNodeId(id) => {
+                write!(f, "node id {id:?} is not 1 to 24 of A-Z a-z 0-9 _ -")
+            }
+            Self::IncompleteCluster(what) => write!(f, "cluster: {what}"),
             Self::CredentialsWithAnyOrigin => f.write_str(
                 "cors_credentials with allow_any_origin would let every site act as the user",
             ),

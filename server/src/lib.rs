@@ -53,15 +53,22 @@
 //! only a session that is not resumed in time closes, with
 //! [`CloseReason::ResumeWindowOver`]. What is promised and what is not:
 //! `docs/delivery-guarantees.md`; the wire: `protocol-spec/11-resume.md`.
+//! Several nodes behind a load balancer need no sticky sessions: give each
+//! a [`node_id`](Builder::node_id), a [`NodeDirectory`] of the others and
+//! the cluster's secret, and a request for another node's session is
+//! forwarded to that node (`docs/scaling.md` in the repository).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 mod client_script;
 mod close;
+mod cluster;
 mod config;
 mod engine;
 mod handshake;
+pub mod metrics;
 mod origin;
 pub mod protocol;
 mod query;
@@ -77,8 +84,10 @@ mod sockjs;
 mod transport;
 mod transport_kind;
 
+pub use adapter::{Adapter, AdapterError, AdapterFuture, LocalAdapter, LocalNode, Target};
 pub use client_script::CLIENT_SCRIPT;
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
+pub use cluster::{NodeDirectory, StaticDirectory};
 pub use config::{Config, ConfigError};
 pub use engine::SessionEvent;
 pub use handshake::{Accept, Handshake, Refuse};

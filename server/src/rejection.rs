@@ -14,6 +14,7 @@
 //! | attaching to a session | [`AttachRejection`] | unknown sid, second receiver, wrong transport |
 //! | opening a session | [`HandshakeRejection`] | refused by the hook, table full, shutting down |
 //! | resuming a session | [`ResumeRejection`] | unknown, window over, out of range |
+//! | forwarding to the session's node | [`ForwardRejection`] | owner unknown or unreachable, no cluster secret |
 
 use axum::body::Body;
 use http::{header, Response, StatusCode};
@@ -52,8 +53,25 @@ pub(crate) enum Rejection {
     Attach(AttachRejection),
     Handshake(HandshakeRejection),
     Resume(ResumeRejection),
+    Forward(ForwardRejection),
     /// The request's `Origin` is not allowed (403, code 4).
     OriginRefused,
+}
+
+/// A request for a session another node holds that cannot be passed on
+/// (see [`crate::cluster`]). To the client the session is then unknown, as
+/// on a node that never held it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForwardRejection {
+    /// The directory does not know the node the sid names (or knows it dead).
+    UnknownNode,
+    /// The node could not be reached, or did not answer in time.
+    Unreachable,
+    /// Either of those for a resume handshake: the resume contract's
+    /// `resume_unknown` ("session unknown").
+    ResumeUnknown,
+    /// Marked as forwarded by a peer but without the cluster's secret (403).
+    NoSecret,
 }
 
 /// The query string broke a rule.
@@ -216,6 +234,12 @@ impl From<ResumeRejection> for Rejection {
     }
 }
 
+impl From<ForwardRejection> for Rejection {
+    fn from(rejection: ForwardRejection) -> Self {
+        Self::Forward(rejection)
+    }
+}
+
 impl From<HandshakeRejection> for Rejection {
     fn from(rejection: HandshakeRejection) -> Self {
         Self::Handshake(rejection)
@@ -340,6 +364,22 @@ impl Rejection {
                 ResumeRejection::Closed => (BAD, UNKNOWN_SID, "session closed"),
                 ResumeRejection::NotEnabled => (BAD, UNKNOWN_SID, "session cannot resume"),
                 ResumeRejection::OutOfRange => (BAD, BAD_REQUEST, "acknowledgement out of range"),
+            },
+            Self::Forward(forward) => match forward {
+                ForwardRejection::UnknownNode => (
+                    BAD,
+                    UNKNOWN_SID,
+                    "the node of this sid is not in the cluster",
+                ),
+                ForwardRejection::Unreachable => {
+                    (BAD, UNKNOWN_SID, "the node of this sid cannot be reached")
+                }
+                ForwardRejection::ResumeUnknown => (BAD, UNKNOWN_SID, "session unknown"),
+                ForwardRejection::NoSecret => (
+                    StatusCode::FORBIDDEN,
+                    FORBIDDEN,
+                    "forwarded request without the cluster secret",
+                ),
             },
             Self::Handshake(handshake) => match handshake {
                 HandshakeRejection::BadMethod => {

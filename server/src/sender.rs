@@ -23,12 +23,20 @@ impl SocketSender {
 
     /// Sends a message, waiting while the outbound queue is full.
     pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        self.session.send(message.into()).await
+        let message = message.into();
+        let len = message.len();
+        self.session.send(message).await?;
+        crate::metrics::delivered(1, len);
+        Ok(())
     }
 
     /// Sends a message if the outbound queue has room now.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        self.session.try_send(message.into())
+        let message = message.into();
+        let len = message.len();
+        self.session.try_send(message)?;
+        crate::metrics::delivered(1, len);
+        Ok(())
     }
 
     /// Closes the socket with a code and reason, after what is queued; see

@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 use http::{Method, Request, Response, StatusCode};
 
 use crate::client_script;
+use crate::cluster::Cluster;
 use crate::engine::{Engine, OpenRequest, ResumeRequest};
 use crate::origin::{self, Verdict};
 use crate::query::{Query, ResumeParam};
@@ -29,11 +30,12 @@ use crate::{Handshake, Transport};
 #[derive(Clone)]
 pub struct PolysockService {
     engine: Arc<Engine>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl PolysockService {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    pub(crate) fn new(engine: Arc<Engine>, cluster: Option<Arc<Cluster>>) -> Self {
+        Self { engine, cluster }
     }
 }
 
@@ -48,7 +50,18 @@ impl tower_service::Service<Request<Body>> for PolysockService {
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let engine = self.engine.clone();
-        Box::pin(async move { Ok(route(engine, request).await) })
+        let cluster = self.cluster.clone();
+        Box::pin(async move {
+            // Another node's session: that node answers (cluster/).
+            let request = match &cluster {
+                Some(cluster) => match cluster.intercept(engine.config(), request).await {
+                    Ok(forwarded) => return Ok(forwarded),
+                    Err(local) => local,
+                },
+                None => request,
+            };
+            Ok(route(engine, request).await)
+        })
     }
 }
 

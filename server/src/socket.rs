@@ -17,6 +17,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::adapter::Adapter;
 use crate::close::{CloseReason, InvalidCloseCode, SendError, TrySendError};
 use crate::protocol::Message;
 use crate::session::{InboundReceiver, Session};
@@ -33,21 +34,51 @@ pub struct Socket {
     session: Arc<Session>,
     inbound: InboundReceiver,
     rooms: Rooms,
+    adapter: Arc<dyn Adapter>,
 }
 
 impl Socket {
-    pub(crate) fn new(session: Arc<Session>, inbound: InboundReceiver, rooms: Rooms) -> Self {
+    pub(crate) fn new(
+        session: Arc<Session>,
+        inbound: InboundReceiver,
+        rooms: Rooms,
+        adapter: Arc<dyn Adapter>,
+    ) -> Self {
         Self {
             session,
             inbound,
             rooms,
+            adapter,
         }
     }
 
     /// The next message from the client, or `None` once the socket has
     /// closed and every message that arrived before has been read.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.inbound.recv().await
+        let message = self.inbound.recv().await;
+        if let Some(message) = &message {
+            crate::metrics::received(message.len());
+        }
+        message
+    }
+
+    /// The server's adapter (the same as
+    /// [`Polysock::adapter`](crate::Polysock::adapter)): rooms, broadcast
+    /// and sockets by id across every node of a cluster, or of this node
+    /// with the default adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    /// Joins `room` through the adapter: on a cluster, broadcasts to the
+    /// room from any node reach this socket.
+    pub async fn join(&self, room: &str) -> Result<bool, crate::AdapterError> {
+        self.adapter.join(self.id(), room).await
+    }
+
+    /// Leaves `room` through the adapter.
+    pub async fn leave(&self, room: &str) -> Result<bool, crate::AdapterError> {
+        self.adapter.leave(self.id(), room).await
     }
 
     /// The server's rooms (the same registry as
@@ -59,12 +90,20 @@ impl Socket {
 
     /// Sends a message, waiting while the session's outbound queue is full.
     pub async fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
-        self.session.send(message.into()).await
+        let message = message.into();
+        let len = message.len();
+        self.session.send(message).await?;
+        crate::metrics::delivered(1, len);
+        Ok(())
     }
 
     /// Sends a message if the outbound queue has room now.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), TrySendError> {
-        self.session.try_send(message.into())
+        let message = message.into();
+        let len = message.len();
+        self.session.try_send(message)?;
+        crate::metrics::delivered(1, len);
+        Ok(())
     }
 
     /// A cloneable handle that sends and closes from any task.

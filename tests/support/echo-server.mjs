@@ -12,7 +12,9 @@
 // (build it with `cargo build --example echo`). The server always listens on
 // 127.0.0.1:0; the port is read from its first stdout line
 // `listening on http://127.0.0.1:PORT`, so there is no fixed port and no
-// sleep: we start talking to it the moment it says it is listening.
+// sleep: we start talking to it the moment it says it is listening. (The
+// cluster tests pass `listen` with a port picked free just before, since each
+// node must be told the others' addresses when it starts.)
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -33,13 +35,13 @@ const STDERR_KEEP = 256 * 1024; // keep the last 256 KiB of the server's stderr
  * to ours) when it exits first, prints something else, or says nothing within
  * `startupMs`.
  */
-export function startEchoServer(args = [], { startupMs = 20000, env = {} } = {}) {
+export function startEchoServer(args = [], { startupMs = 20000, env = {}, listen = "127.0.0.1:0" } = {}) {
   if (!existsSync(ECHO_BIN)) {
     return Promise.reject(
       new Error(`echo server binary not found at ${ECHO_BIN}; run \`cargo build --example echo\` or set POLYSOCK_ECHO_BIN`),
     );
   }
-  const proc = spawn(ECHO_BIN, [...args, "--listen", "127.0.0.1:0"], {
+  const proc = spawn(ECHO_BIN, [...args, "--listen", listen], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,7 +66,7 @@ export function startEchoServer(args = [], { startupMs = 20000, env = {} } = {})
     url: null,
     port: null,
     proc,
-    cmdline: [ECHO_BIN, ...args, "--listen", "127.0.0.1:0"].join(" "),
+    cmdline: [ECHO_BIN, ...args, "--listen", listen].join(" "),
     /** Everything the server wrote to stderr so far (the last 256 KiB). */
     stderr: () => stderrBuf,
     /** A position in the stderr stream, for `dumpStderr(why, mark)`. */

@@ -27,6 +27,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
+use crate::adapter::{Adapter, LocalAdapter, LocalNode};
 use crate::close::CloseReason;
 use crate::handshake::RequestInfo;
 use crate::protocol::{OpenData, Packet, ResumeOffer};
@@ -52,6 +53,8 @@ pub(crate) struct Handlers {
     pub(crate) on_connect: ConnectHandler,
     pub(crate) on_handshake: Option<HandshakeHook>,
     pub(crate) client_key: Option<ClientKeyFn>,
+    /// The adapter the application chose; the in-memory one when `None`.
+    pub(crate) adapter: Option<Arc<dyn Adapter>>,
 }
 
 /// A handshake the service has parsed, ready to open a session.
@@ -85,25 +88,39 @@ pub(crate) struct Engine {
     registry: Registry,
     handlers: Handlers,
     rooms: Rooms,
+    adapter: Arc<dyn Adapter>,
     events: broadcast::Sender<SessionEvent>,
     shutting_down: AtomicBool,
     tombstones: Tombstones,
 }
 
 impl Engine {
-    pub(crate) fn new(config: Config, handlers: Handlers) -> Arc<Self> {
+    pub(crate) fn new(config: Config, mut handlers: Handlers) -> Arc<Self> {
         let registry = Registry::new(config.max_sessions, config.max_sessions_per_client);
         let (events, _) = broadcast::channel(events::CAPACITY);
         let tombstones = Tombstones::new(config.resume_window, config.max_sessions);
-        Arc::new(Self {
+        let chosen = handlers.adapter.take();
+        let engine = Arc::new_cyclic(|weak| Self {
             tombstones,
             config: Arc::new(config),
             registry,
+            adapter: match &chosen {
+                Some(adapter) => adapter.clone(),
+                None => Arc::new(LocalAdapter::new(LocalNode::new(weak.clone()))),
+            },
             handlers,
             rooms: Rooms::new(),
             events,
             shutting_down: AtomicBool::new(false),
-        })
+        });
+        if let Some(adapter) = chosen {
+            adapter.attach(LocalNode::new(Arc::downgrade(&engine)));
+        }
+        engine
+    }
+
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -205,7 +222,13 @@ impl Engine {
         };
         reservation.insert(session.clone());
         self.spawn_lifecycle(session.clone());
-        let socket = Socket::new(session.clone(), new.inbound, self.rooms.clone());
+        let socket = Socket::new(
+            session.clone(),
+            new.inbound,
+            self.rooms.clone(),
+            self.adapter.clone(),
+        );
+        crate::metrics::opened(transport);
         tokio::spawn((self.handlers.on_connect)(socket));
         let _ = self.events.send(SessionEvent::Opened {
             id: session.id().to_owned(),
@@ -241,6 +264,7 @@ impl Engine {
                     _ => ResumeRejection::Closed,
                 })?;
         tracing::debug!(sid = %session.id(), %transport, received, "session resumed");
+        crate::metrics::resumed();
         let open = Packet::Open(
             self.open_data(&session, transport, Some(received))
                 .to_json(),
@@ -280,6 +304,7 @@ impl Engine {
                 .insert(session.shared_id(), Ended::of(&reason));
         }
         tracing::debug!(?reason, "session closed");
+        crate::metrics::closed(&reason);
         let _ = self.events.send(SessionEvent::Closed {
             id: session.id().to_owned(),
             reason,

@@ -8,6 +8,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::Polysock;
+use crate::adapter::Adapter;
+use crate::cluster::{Cluster, ClusterSettings, NodeDirectory};
 use crate::config::{Config, ConfigError};
 use crate::engine::{ClientKeyFn, ConnectHandler, Handlers, HandshakeHook};
 use crate::{Accept, Handshake, OriginPolicy, Refuse, Socket, Transport, TransportSet};
@@ -38,7 +40,10 @@ pub struct Builder {
     on_connect: Option<ConnectHandler>,
     on_handshake: Option<HandshakeHook>,
     client_key: Option<ClientKeyFn>,
+    adapter: Option<Arc<dyn Adapter>>,
     per_client_set: bool,
+    directory: Option<Arc<dyn NodeDirectory>>,
+    cluster_secret: Option<String>,
 }
 
 impl Default for Builder {
@@ -55,7 +60,10 @@ impl Builder {
             on_connect: None,
             on_handshake: None,
             client_key: None,
+            adapter: None,
             per_client_set: false,
+            directory: None,
+            cluster_secret: None,
         }
     }
 
@@ -236,6 +244,37 @@ impl Builder {
         self
     }
 
+    /// This node's id in a cluster: 1 to 24 of `A-Z a-z 0-9 _ -`. Session
+    /// ids become `<id>.<32 hex digits>` (without it they are the 32 digits
+    /// alone), so that every node can tell which node holds a session.
+    pub fn node_id(mut self, id: impl Into<String>) -> Self {
+        self.config.node_id = Some(id.into());
+        self
+    }
+
+    /// Where the other nodes are: with it, a request for a session another
+    /// node holds (its id names that node) is forwarded there, so that a
+    /// load balancer needs no sticky sessions. Needs
+    /// [`node_id`](Self::node_id) and [`cluster_secret`](Self::cluster_secret).
+    pub fn node_directory(mut self, directory: impl NodeDirectory) -> Self {
+        self.directory = Some(Arc::new(directory));
+        self
+    }
+
+    /// The secret every node of the cluster shares (visible ASCII): it goes
+    /// with every forwarded request, and a request marked as forwarded
+    /// without it is refused, so that no client can pass for a node.
+    pub fn cluster_secret(mut self, secret: impl Into<String>) -> Self {
+        self.cluster_secret = Some(secret.into());
+        self
+    }
+
+    /// Time to connect to another node when forwarding (default 2 s).
+    pub fn forward_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.forward_connect_timeout = timeout;
+        self
+    }
+
     /// The handler run once per new socket, in its own task.
     pub fn on_connect<F, Fut>(mut self, handler: F) -> Self
     where
@@ -259,6 +298,16 @@ impl Builder {
         self
     }
 
+    /// The adapter for rooms, broadcast and sockets by id (default: the
+    /// in-memory [`LocalAdapter`](crate::LocalAdapter), this node alone).
+    /// A cluster adapter such as `polysock-redis` is attached to the server
+    /// in [`build`](Self::build), which must then run inside a Tokio
+    /// runtime.
+    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// Checks the configuration and builds the server.
     pub fn build(mut self) -> Result<Polysock, ConfigError> {
         if !self.per_client_set {
@@ -266,13 +315,44 @@ impl Builder {
         }
         self.config.validate()?;
         let on_connect = self.on_connect.ok_or(ConfigError::MissingConnectHandler)?;
+        let cluster = cluster(&self.config, self.directory, self.cluster_secret)?;
         Ok(Polysock::new(
             self.config,
             Handlers {
                 on_connect,
                 on_handshake: self.on_handshake,
                 client_key: self.client_key,
+                adapter: self.adapter,
             },
+            cluster,
         ))
     }
+}
+
+/// The cluster part, when a directory was given: it needs the node id and
+/// a usable secret.
+fn cluster(
+    config: &Config,
+    directory: Option<Arc<dyn NodeDirectory>>,
+    secret: Option<String>,
+) -> Result<Option<Arc<Cluster>>, ConfigError> {
+    let Some(directory) = directory else {
+        return Ok(None);
+    };
+    let node_id = config
+        .node_id
+        .clone()
+        .ok_or(ConfigError::IncompleteCluster(
+            "a node directory needs a node_id",
+        ))?;
+    let secret = secret.ok_or(ConfigError::IncompleteCluster(
+        "a node directory needs a cluster_secret",
+    ))?;
+    if secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::IncompleteCluster(
+            "the cluster_secret must be visible ASCII, not empty",
+        ));
+    }
+    let settings = ClusterSettings { directory, secret };
+    Ok(Some(Arc::new(Cluster::new(config, node_id, settings))))
 }

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::adapter::{Adapter, LocalNode, Target};
+use crate::cluster::Cluster;
 use crate::engine::{Engine, Handlers, SessionEvent};
 use crate::protocol::Message;
-use crate::{Config, PolysockService, Rooms, SocketSender, TrySendError};
+use crate::{Config, PolysockService, Rooms, SocketSender};
 
 mod builder;
 pub use builder::Builder;
@@ -36,6 +38,7 @@ pub use builder::Builder;
 #[derive(Clone)]
 pub struct Polysock {
     pub(crate) engine: Arc<Engine>,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Polysock {
@@ -44,9 +47,10 @@ impl Polysock {
         Builder::new()
     }
 
-    pub(crate) fn new(config: Config, handlers: Handlers) -> Self {
+    pub(crate) fn new(config: Config, handlers: Handlers, cluster: Option<Arc<Cluster>>) -> Self {
         Self {
             engine: Engine::new(config, handlers),
+            cluster,
         }
     }
 
@@ -58,7 +62,15 @@ impl Polysock {
     /// (`Router::nest` with a router would not do: axum 0.8 routes
     /// `<mount>/` to no nested route.)
     pub fn service(&self) -> PolysockService {
-        PolysockService::new(self.engine.clone())
+        PolysockService::new(self.engine.clone(), self.cluster.clone())
+    }
+
+    /// Requests this node has forwarded to the nodes holding their sessions
+    /// (0 without a [`node_directory`](crate::Builder::node_directory)).
+    pub fn forwarded_requests(&self) -> u64 {
+        self.cluster
+            .as_ref()
+            .map_or(0, |cluster| cluster.forwarded())
     }
 
     /// The configuration in force.
@@ -101,21 +113,24 @@ impl Polysock {
     /// queue is full cannot keep up; it is closed (1008) rather than
     /// skipped, so no client silently misses a message. Returns how many
     /// sockets the message was queued for.
+    ///
+    /// This node's sockets only; [`adapter`](Self::adapter) reaches every
+    /// node of a cluster.
     pub fn broadcast(&self, message: impl Into<Message>) -> usize {
-        let message = message.into();
-        let mut queued = 0;
-        for sender in self.sockets() {
-            match sender.try_send(message.clone()) {
-                Ok(()) => queued += 1,
-                Err(TrySendError::Full(_)) => sender.close_too_slow(),
-                Err(
-                    TrySendError::Closed(_)
-                    | TrySendError::RecordSeparator(_)
-                    | TrySendError::TooLarge(_),
-                ) => {}
-            }
-        }
-        queued
+        self.local().broadcast(&Target::all(), &message.into())
+    }
+
+    /// The server's adapter: rooms, broadcast and sockets by id on every
+    /// node of the cluster (on this node alone with the default
+    /// [`LocalAdapter`](crate::LocalAdapter)). Choose one with
+    /// [`Builder::adapter`].
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        self.engine.adapter()
+    }
+
+    /// This node's own sockets, as an adapter sees them.
+    pub fn local(&self) -> LocalNode {
+        LocalNode::new(Arc::downgrade(&self.engine))
     }
 
     /// Refuses new handshakes, closes every socket with 1001 "going away"

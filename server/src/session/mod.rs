@@ -110,7 +110,7 @@ impl Session {
             u32::try_from(config.max_inbound_bytes).unwrap_or(u32::MAX),
         );
         let session = Arc::new(Self {
-            id: uuid::Uuid::new_v4().simple().to_string().into(),
+            id: crate::cluster::sid::new_session_id(config.node_id.as_deref()).into(),
             ext: params.ext,
             protocol: params.protocol,
             machine: Mutex::new(Machine::new(params.transport, settings)),

@@ -334,7 +334,13 @@ async fn probe(stream: &mut impl Ws, session: &Session) -> Result<(), ()> {
                 session.probe_answered().map_err(|_| ())?;
                 probed = true;
             }
-            (true, Ok(Packet::Upgrade)) => return session.complete_upgrade().map_err(|_| ()),
+            (true, Ok(Packet::Upgrade)) => {
+                let done = session.complete_upgrade().map_err(|_| ());
+                if done.is_ok() {
+                    crate::metrics::upgraded();
+                }
+                return done;
+            }
             (true, Ok(Packet::Noop)) => {}
             _ => return Err(()),
         }
