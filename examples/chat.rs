@@ -29,8 +29,14 @@
 //! its members' nicknames), `message`, `renamed` and `error`.
 //!
 //! The server side is a few lines on top of [`polysock::Rooms`]: a socket
-//! joins and leaves rooms, a message goes to `rooms.to(room)`, and the
-//! server's `Closed` event says which rooms a departed socket left.
+//! joins and leaves rooms, a message goes to the room through the server's
+//! adapter, and the server's `Closed` event says which rooms a departed
+//! socket left.
+//!
+//! With `--redis URL` several chat processes form one chat: messages and
+//! notices reach the room's members on every node (through
+//! `polysock-redis`); nicknames and the member lists shown are each node's
+//! own. `GET /metrics` serves the Prometheus metrics.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,7 +47,10 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use polysock::{Message, Polysock, Rooms, SessionEvent, SockJs, Socket, SocketSender};
+use polysock::{
+    metrics, Message, Polysock, Rooms, SessionEvent, SockJs, Socket, SocketSender, Target,
+};
+use polysock_redis::{RedisAdapter, RedisConfig};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
@@ -59,13 +68,15 @@ const HELP: &str = "\
 chat: a Polysock chat server (page and client included)
 
 USAGE:
-    chat [--listen ADDR] [--path PATH] [--sockjs-client FILE]
+    chat [--listen ADDR] [--path PATH] [--sockjs-client FILE] [--redis URL]
 
 OPTIONS:
     --listen ADDR          address to bind (default 127.0.0.1:3000; port 0 picks one)
     --path PATH            Polysock mount point (default /engine.io)
     --sockjs-client FILE   serve this sockjs-client script at /sockjs.min.js for
                            /?client=sockjs pages (default: they load it from its CDN)
+    --redis URL            join the other chat nodes on the Redis at URL
+    --node-id ID           this node's id with --redis (default: random)
     -h, --help      print this help
 ";
 
@@ -123,7 +134,8 @@ impl Chat {
         Value::Array(list)
     }
 
-    /// Tells every socket, in a room or not, the current room list.
+    /// Tells every socket of this node, in a room or not, the current room
+    /// list (its counts are this node's).
     fn announce_rooms(&self) {
         if let Some(server) = self.server.get() {
             server.broadcast(json!({ "type": "rooms", "rooms": self.room_list() }).to_string());
@@ -131,7 +143,21 @@ impl Chat {
     }
 
     fn to_room(&self, room: &str, event: Value) {
-        self.rooms().to(room).send(event.to_string());
+        self.to_rooms(Target::room(room), event);
+    }
+
+    /// Sends to rooms on every node (through the adapter; without
+    /// `--redis` the same as `Rooms::to`).
+    fn to_rooms(&self, target: Target, event: Value) {
+        let Some(server) = self.server.get() else {
+            return;
+        };
+        let adapter = server.adapter().clone();
+        tokio::spawn(async move {
+            if let Err(error) = adapter.broadcast(target, event.to_string().into()).await {
+                tracing::warn!(%error, "chat: a message did not reach the other nodes");
+            }
+        });
     }
 }
 
@@ -215,11 +241,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
             if rooms.is_empty() {
                 let _ = sender.try_send(event.to_string());
             } else {
-                let mut to = chat.rooms().to(rooms[0].clone());
-                for room in &rooms[1..] {
-                    to = to.to(room.clone());
-                }
-                to.send(event.to_string());
+                chat.to_rooms(Target::rooms(rooms.iter().cloned()), event);
                 for room in &rooms {
                     let members = chat.member_nicks(room);
                     chat.to_room(
@@ -312,6 +334,8 @@ struct Options {
     listen: SocketAddr,
     path: String,
     sockjs_client: Option<String>,
+    redis: Option<String>,
+    node_id: Option<String>,
 }
 
 /// Where sockjs-client pages (`/?client=sockjs`) connect.
@@ -322,6 +346,8 @@ fn parse_args() -> Result<Options, String> {
         listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
         path: "/engine.io".into(),
         sockjs_client: None,
+        redis: None,
+        node_id: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -336,6 +362,8 @@ fn parse_args() -> Result<Options, String> {
             }
             "--path" => options.path = value()?,
             "--sockjs-client" => options.sockjs_client = Some(value()?),
+            "--redis" => options.redis = Some(value()?),
+            "--node-id" => options.node_id = Some(value()?),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
@@ -368,7 +396,29 @@ async fn main() {
         nicks: Mutex::new(HashMap::new()),
         server: OnceLock::new(),
     });
-    let realtime = Polysock::builder()
+    // Before the server: the recorder counts from the first session on.
+    let metrics_handle = match metrics::install() {
+        Ok(handle) => handle,
+        Err(error) => {
+            eprintln!("chat: {error}");
+            std::process::exit(1);
+        }
+    };
+    let mut builder = Polysock::builder();
+    if let Some(url) = &options.redis {
+        let mut config = RedisConfig::new(url.clone());
+        if let Some(id) = &options.node_id {
+            config = config.node_id(id.clone());
+        }
+        match RedisAdapter::new(config) {
+            Ok(adapter) => builder = builder.adapter(adapter),
+            Err(error) => {
+                eprintln!("chat: {error}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let realtime = builder
         .protocols(["chat"])
         .on_connect({
             let chat = chat.clone();
@@ -404,8 +454,10 @@ async fn main() {
         .replace("{{MOUNT}}", options.path.trim_end_matches('/'))
         .replace("{{SOCKJS_MOUNT}}", SOCKJS_MOUNT)
         .replace("{{SOCKJS_JS}}", &sockjs_url);
+    let metrics = metrics::Metrics::new(metrics_handle).watch(&realtime);
     let mut app = Router::new()
         .route("/", get(move || async move { Html(index) }))
+        .route("/metrics", metrics.handler())
         .route(
             "/chat.js",
             get(|| async { asset("text/javascript; charset=utf-8", CHAT_JS) }),
