@@ -145,8 +145,12 @@ async fn heartbeat(inner: Arc<Inner>) {
             Ok(peers) => {
                 *inner.peers() = peers;
                 let was = inner.beating.swap(true, Ordering::SeqCst);
-                if !was && !inner.subscribed.load(Ordering::SeqCst) {
-                    // Redis is back: do not wait out the subscriber's backoff.
+                if !was {
+                    // Redis is back after beats failed. Subscribe again, at
+                    // once and even if the subscriber still believes its
+                    // connection alive: a subscription to a server that went
+                    // away does not always end by itself, and one to a server
+                    // restarted meanwhile hears nothing.
                     inner.resubscribe.notify_waiters();
                 }
             }

@@ -40,7 +40,7 @@ async fn assert_mounted(app: Router) {
         .unwrap();
     assert_eq!(body, polysock::CLIENT_SCRIPT.as_bytes());
     assert!(
-        body.starts_with(b"/*! Polysock client"),
+        body.starts_with(b"/*! Polysock "),
         "the client script itself"
     );
     assert_eq!(status(&app, "/elsewhere").await, StatusCode::NOT_FOUND);
