@@ -451,16 +451,20 @@ async fn the_body_bounds_hold_through_a_forward() {
 async fn a_resume_handshake_goes_to_the_node_its_sid_names() {
     let nodes = cluster(|b| b).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let sid = a.handshake("&ext=1").await;
-    // This branch's nodes do not resume yet (issue 14): a answers the
-    // request as a handshake, which shows that it was a that answered.
+    let sid = a.handshake("&ext=1&resume=1").await;
+    // b has no such session: only a can answer with the resumed open packet.
     let reply = b
         .get(&format!(
             "EIO=4&transport=polling&ext=1&resume={sid}&last=0"
         ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert!(reply.body.starts_with("0{\"sid\":\"a."), "{}", reply.body);
+    assert!(
+        reply.body.starts_with(&format!("0{{\"sid\":\"{sid}\"")),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("\"resumed\":0"), "{}", reply.body);
     assert_eq!(b.polysock.forwarded_requests(), 1);
 }
 

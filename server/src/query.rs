@@ -111,7 +111,7 @@ fn is_sid(value: &str) -> bool {
         && value.len() <= MAX_SID_LEN
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Decodes `%XX` escapes and `+`; `None` for a bad escape or non-UTF-8.
@@ -168,6 +168,9 @@ mod tests {
         let q = Query::parse(Some("resume=0123abcd&last=12&seq=4")).unwrap();
         assert_eq!(q.resume, Some(ResumeParam::Session("0123abcd".into())));
         assert_eq!((q.last, q.seq), (Some(12), Some(4)));
+        // A cluster node's sid names the node (`<node>.<id>`).
+        let q = Query::parse(Some("resume=a.0123abcd&last=0")).unwrap();
+        assert_eq!(q.resume, Some(ResumeParam::Session("a.0123abcd".into())));
         assert_eq!(
             Query::parse(Some("resume=a%3Cb")),
             Err(QueryRejection::MalformedResume)
