@@ -43,7 +43,7 @@ var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
 // Bytes of messages a resume session keeps until acknowledged (option resumeBuffer).
-var DEFAULT_RETAIN = 1048576;
+var DEFAULT_RETAIN = 8388608;
 // The default number of tries of option reconnect: true.
 var DEFAULT_TRIES = 10;
 // RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
@@ -242,7 +242,10 @@ P.send = function (data) {
   data = { type: P_MESSAGE, data: data, n: n, b: n };
   if (this._win) {
     data.s = ++this._out;
-    if ((this._held += n) > this._retain) return this._later('send buffer overflowed');
+    // As the server's queue: one message over the bound still passes
+    // when nothing else is held.
+    if (this._held && this._held + n > this._retain) return this._later('send buffer overflowed');
+    this._held += n;
   }
   this._wbuf.push(data);
   this._flush();

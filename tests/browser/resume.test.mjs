@@ -41,7 +41,7 @@ import { launchBrowser, openPage } from "./support.mjs";
 const TRANSPORTS = ["websocket", "xhr-streaming", "htmlfile", "polling"];
 const N = Number(process.env.POLYSOCK_RESUME_MESSAGES || 10000);
 const MIN_CUTS = 20;
-const CUTS = 24; // cut points drawn per run; at least MIN_CUTS must land
+const CUTS = 40; // cut points drawn per run; at least MIN_CUTS must land (a fast run outruns some)
 const WINDOW = 100; // messages in flight (sent, not yet echoed)
 const SIZE = 24; // characters per message
 const STALL_MS = 20000; // a run that makes no progress for this long has failed
@@ -121,7 +121,7 @@ const hook = (page, id, cmd, prefix) => page.evaluate(([id, c, p]) => R.hook(id,
  * close, or after STALL_MS without progress. Resolves with the last progress.
  */
 async function runWithCuts(page, proxy, id, { n = N, cuts = CUTS, onCut = () => {}, stopOnClose = true, stallMs = STALL_MS }) {
-  const points = Array.from({ length: cuts }, () => proxy.int(Math.floor(n * 0.03), Math.floor(n * 0.95))).sort((a, b) => a - b);
+  const points = Array.from({ length: cuts }, () => proxy.int(Math.floor(n * 0.02), Math.floor(n * 0.85))).sort((a, b) => a - b);
   await page.evaluate(([id, n, w, s]) => R.start(id, n, w, s), [id, n, WINDOW, SIZE]);
   let next = 0;
   let armed = null;
