@@ -23,7 +23,7 @@ declare namespace Polysock {
     resume?: boolean;
     /** Bytes of messages a resume session keeps until the server has
      *  acknowledged them; past it the socket closes (1006, "send buffer
-     *  overflowed"). Default 8388608 (8 MiB); one larger message passes when nothing else is kept. */
+     *  overflowed"). Default 67108864 (64 MiB); one larger message passes when nothing else is kept. */
     resumeBuffer?: number;
     /** After a close that close() did not ask for, open a new session:
      *  readyState goes back to CONNECTING and open fires again. true: at

@@ -976,7 +976,7 @@ var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
 // Bytes of messages a resume session keeps until acknowledged (option resumeBuffer).
-var DEFAULT_RETAIN = 8388608;
+var DEFAULT_RETAIN = 67108864;
 // The default number of tries of option reconnect: true.
 var DEFAULT_TRIES = 10;
 // RFC 7230 token: ! # $ % & ' * + - . ^ _ ` | ~ digits letters.
