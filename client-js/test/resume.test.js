@@ -30,7 +30,7 @@ function page(opts) {
 // A socket on the fake WebSocket, opened with `open` (default: a resume session).
 function openWs(opts, open) {
   const f = page(opts);
-  const s = new Polysock(URL_, [], Object.assign({ env: f.env }, opts));
+  const s = new Polysock(URL_, [], Object.assign({ env: f.env, resume: true }, opts));
   const ev = record(s);
   f.clock.tick();
   const ws = f.wss[0];
@@ -57,11 +57,13 @@ test('the ack packet 7<n> decodes only where asked (resume sessions); stock deco
   assert.throws(() => M.decodePayload('41\x1e712'), 'the payload decoder of a stock session');
 });
 
-test('handshake asks resume=1 unless resume: false; the open packet makes a resume session', () => {
+test('handshake asks resume=1 with resume: true (off by default); the open packet makes a resume session', () => {
   const a = openWs();
   assert.equal(a.ws.query.get('resume'), '1');
   const b = openWs({ resume: false }, OPEN({ upgrades: [] }));
   assert.equal(b.ws.query.get('resume'), null);
+  const c = openWs({ resume: undefined }, OPEN({ upgrades: [] }));
+  assert.equal(c.ws.query.get('resume'), null, 'not asked by default');
 });
 
 test('a stock server (no resume in open): a loss closes 1006 as before, and 7 is a protocol error', () => {
@@ -179,7 +181,7 @@ test('heartbeat lost: suspends (no close) and resumes', () => {
 
 test('polling: GETs carry ack=<received>, POSTs seq=<first message>; a refusal closes 1006 with its detail', () => {
   const f = page({ ws: false });
-  const s = new Polysock(URL_, [], { env: f.env, transports: ['polling'] });
+  const s = new Polysock(URL_, [], { env: f.env, transports: ['polling'], resume: true });
   const ev = record(s);
   f.clock.tick();
   assert.equal(f.xhrs[0].query.get('resume'), '1');

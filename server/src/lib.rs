@@ -43,7 +43,7 @@
 //!
 //! ## Connections that survive the network
 //!
-//! Clients that ask for it (the Polysock browser client does) get *resume
+//! Clients that ask for it (the Polysock browser client with `resume: true`) get *resume
 //! sessions*: when the transport is lost without a close (a reset, a proxy
 //! cutting a stream, a ping timeout) the session is suspended for
 //! [`Builder::resume_window`] (60 s by default) instead of closed, and the
