@@ -28,9 +28,9 @@
 //! | `polysock_sessions_opened_total` | counter | `transport` |
 //! | `polysock_sessions_closed_total` | counter | `reason` |
 //! | `polysock_upgrades_total` | counter | |
-//! | `polysock_resumes_total` | counter (see [`resumed`]) | |
+//! | `polysock_resumes_total` | counter: sessions a client resumed | |
 //! | `polysock_messages_total`, `polysock_bytes_total` | counter | `direction` = `in` / `out` |
-//! | `polysock_forwarded_requests_total` | counter (see [`forwarded_request`]) | |
+//! | `polysock_forwarded_requests_total` | counter: requests passed on to the node holding their session | |
 //! | `polysock_adapter_errors_total` | counter | `op`, `kind` |
 //! | `polysock_publish_seconds` | histogram | |
 //!
@@ -202,17 +202,17 @@ pub(crate) fn delivered(count: usize, bytes: usize) {
     }
 }
 
-/// The hook for the resume work: call it once per suspended session that
-/// a client resumed (counts `polysock_resumes_total`).
+/// A client resumed its session (`polysock_resumes_total`); the engine
+/// calls it once per resume.
 pub(crate) fn resumed() {
     if let Some(hooks) = hooks() {
         hooks.resumes.increment(1);
     }
 }
 
-/// The hook for request forwarding: call it once per request forwarded to
-/// the node that holds its session (`polysock_forwarded_requests_total`).
-pub fn forwarded_request() {
+/// A request was passed on to the node that holds its session
+/// (`polysock_forwarded_requests_total`); the forwarder calls it.
+pub(crate) fn forwarded_request() {
     if let Some(hooks) = hooks() {
         hooks.forwarded.increment(1);
     }
