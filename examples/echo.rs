@@ -67,7 +67,9 @@ OPTIONS:
                              the address it listens on)
     --test-hooks             treat text messages starting with @ as commands
                              (and answer GET /polysock-test/forwarded with the
-                             number of requests this node forwarded):
+                             number of requests this node forwarded, and GET
+                             /polysock-test/nodes with the number of live nodes
+                             its Redis registry knows, itself included):
                                @close CODE REASON   close this socket
                                @whyclosed SID       reply @closed {code,reason} or @closed null
                                @transport           reply @transport NAME
@@ -223,13 +225,14 @@ impl ClusterArgs {
     /// The builder with this node's id and, with peers, a static directory;
     /// with `--redis`, the Redis adapter (its registry the directory when a
     /// secret is given). `listening` is the address bound, advertised by
-    /// default.
+    /// default. Also returns the Redis adapter, if any, for the test hooks.
     fn apply(
         self,
         mut builder: polysock::Builder,
         listening: SocketAddr,
-    ) -> Result<polysock::Builder, String> {
+    ) -> Result<(polysock::Builder, Option<RedisAdapter>), String> {
         let mut node_id = self.node_id;
+        let mut redis = None;
         if let Some(url) = &self.redis {
             if !self.peers.is_empty() {
                 return Err("--redis and --peer: choose one directory".into());
@@ -244,7 +247,8 @@ impl ClusterArgs {
             if self.secret.is_some() {
                 builder = builder.node_directory(adapter.clone());
             }
-            builder = builder.adapter(adapter);
+            builder = builder.adapter(adapter.clone());
+            redis = Some(adapter);
         }
         if let Some(id) = node_id {
             builder = builder.node_id(id);
@@ -262,7 +266,7 @@ impl ClusterArgs {
         if let Some(secret) = self.secret {
             builder = builder.cluster_secret(secret);
         }
-        Ok(builder)
+        Ok((builder, redis))
     }
 }
 
@@ -494,8 +498,9 @@ async fn main() {
     let addr = listener.local_addr().unwrap_or(options.listen);
     // The cluster part needs the address bound (advertised by default).
     let cluster = std::mem::take(&mut options.cluster);
-    options.builder = match cluster.apply(options.builder, addr) {
-        Ok(builder) => builder,
+    let redis;
+    (options.builder, redis) = match cluster.apply(options.builder, addr) {
+        Ok(applied) => applied,
         Err(error) => {
             eprintln!("echo: {error}");
             std::process::exit(2);
@@ -525,6 +530,13 @@ async fn main() {
             axum::routing::get(move || {
                 let node = node.clone();
                 async move { node.forwarded_requests().to_string() }
+            }),
+        );
+        app = app.route(
+            "/polysock-test/nodes",
+            axum::routing::get(move || {
+                let known = redis.as_ref().map_or(1, |adapter| adapter.nodes().len());
+                async move { known.to_string() }
             }),
         );
     }

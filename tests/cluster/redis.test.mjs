@@ -27,10 +27,12 @@ describe("three nodes on Redis behind haproxy round-robin", () => {
       // counts it until then.
       { peers: false, extraArgs: ["--redis", redis.url, "--ping-interval", "2000", "--ping-timeout", "2000"] },
     );
-    // One polling client (requests spread over the nodes) per node, at least.
     // The registry learns the nodes from their heartbeats: until every node
     // knows every other one, a forwarded request can meet "Session ID
-    // unknown". A client kept is one that has echoed through the balancer.
+    // unknown".
+    await cluster.registryKnows(3);
+    // One polling client (requests spread over the nodes) per node, at least.
+    // A client kept is one that has echoed through the balancer.
     for (let i = 0; i < 60 && new Set(clients.map((c) => ownerOf(c.id))).size < 3; i++) {
       const c = await openMode(cluster.url, "polling", 10000);
       try {

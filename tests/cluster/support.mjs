@@ -183,6 +183,26 @@ async function startOnce(balancer, extraArgs, withPeers) {
       }
       return out;
     },
+    /**
+     * Resolves once every live node's Redis registry knows `count` live nodes
+     * (from their heartbeats); rejects after `ms`. Until then a request
+     * forwarded to a node not yet known meets "Session ID unknown".
+     */
+    async registryKnows(count, ms = 15000) {
+      const deadline = Date.now() + ms;
+      let seen = {};
+      for (;;) {
+        seen = {};
+        for (const n of nodes) {
+          if (!n.server.alive()) continue;
+          const r = await fetch(`${n.url}/polysock-test/nodes`, { signal: AbortSignal.timeout(5000) });
+          seen[n.id] = Number(await r.text());
+        }
+        if (Object.values(seen).every((k) => k === count)) return;
+        if (Date.now() > deadline) throw new Error(`registries after ${ms} ms: ${JSON.stringify(seen)}, want ${count} each`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     /** SIGKILL node `id`; resolves once it is gone. */
     async kill(id) {
       const n = cluster.node(id);
