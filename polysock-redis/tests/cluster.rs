@@ -308,3 +308,84 @@ async fn a_redis_outage_keeps_local_traffic_and_fails_cross_node_calls_fast() {
         "{scrape}"
     );
 }
+
+/// Redis restarted on the same address with nothing saved: no subscription
+/// and no registry entry survives. Every node keeps listing every other one
+/// throughout (a node whose first beat lands in the empty registry must not
+/// forget the others, or forwarding answers "Session ID unknown"), and the
+/// subscriptions come back within a few beats even though the reconnect
+/// backoff has grown far beyond that during the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_redis_restart_the_registry_holds_and_subscriptions_return_within_beats() {
+    let mut redis = Redis::start().await;
+    let beat = Duration::from_millis(500);
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let config = polysock_redis::RedisConfig::new(redis.url())
+            .node_id(format!("node{i}"))
+            .heartbeat(beat)
+            .node_ttl(beat * 3)
+            .reconnect_backoff(Duration::from_millis(200), Duration::from_secs(60));
+        nodes.push(Node::start(config).await);
+        // Heartbeats a third of a beat apart, as nodes started at different
+        // times have them: the first node to beat into the empty Redis
+        // then finds no one else there for a while.
+        tokio::time::sleep(beat / 3).await;
+    }
+    eventually("every node sees the cluster", WAIT, || {
+        let ready = nodes
+            .iter()
+            .all(|node| node.cluster.is_connected() && node.cluster.nodes().len() == 3);
+        async move { ready }
+    })
+    .await;
+    let mut clients = Vec::new();
+    for node in &nodes {
+        clients.push(node.client().await);
+    }
+
+    redis.stop().await;
+    eventually("every node sees Redis gone", WAIT, || {
+        let down = nodes.iter().all(|node| !node.cluster.is_connected());
+        async move { down }
+    })
+    .await;
+    // Long enough for the subscriber's backoff to pass 6 s (0.2 s doubling:
+    // the wait after the fifth failed attempt is 6.4 s).
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    redis.restart().await;
+    let back = Instant::now();
+
+    let mut watch = tokio::time::interval(Duration::from_millis(10));
+    let mut fewest = 3;
+    while back.elapsed() < WAIT {
+        watch.tick().await;
+        for node in &nodes {
+            fewest = fewest.min(node.cluster.nodes().len());
+        }
+        let connected = nodes.iter().all(|node| node.cluster.is_connected());
+        if connected && back.elapsed() > beat * 4 {
+            break;
+        }
+    }
+    let took = back.elapsed();
+    assert!(
+        nodes.iter().all(|node| node.cluster.is_connected()),
+        "reconnected within {WAIT:?}"
+    );
+    assert_eq!(fewest, 3, "a node forgot another while Redis was empty");
+    // Woken by the first good heartbeat, not by a 6.4 s backoff.
+    assert!(
+        took < Duration::from_secs(4),
+        "subscribed again after {took:?}"
+    );
+    nodes[1]
+        .polysock
+        .adapter()
+        .broadcast(Target::all(), text("after the restart"))
+        .await
+        .expect("broadcast after the restart");
+    for client in &mut clients {
+        assert_eq!(client.next().await.as_deref(), Some("after the restart"));
+    }
+}
