@@ -36,7 +36,17 @@
 //! With `--redis URL` several chat processes form one chat: messages and
 //! notices reach the room's members on every node (through
 //! `polysock-redis`); nicknames and the member lists shown are each node's
-//! own. `GET /metrics` serves the Prometheus metrics.
+//! own. Add `--cluster-secret S` (the same on every node) and the nodes need
+//! no sticky sessions: a request for a session another node holds is passed
+//! on to it, found in the Redis node registry (docs/scaling.md):
+//!
+//! ```text
+//! cargo run --example chat -- --listen 127.0.0.1:3001 --redis redis://127.0.0.1:6379 \
+//!     --node-id a --cluster-secret s3cret       # and b on :3002, c on :3003
+//! haproxy -db -f docs/haproxy-roundrobin.cfg      # in front, round-robin
+//! ```
+//!
+//! `GET /metrics` serves the Prometheus metrics.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,7 +78,8 @@ const HELP: &str = "\
 chat: a Polysock chat server (page and client included)
 
 USAGE:
-    chat [--listen ADDR] [--path PATH] [--sockjs-client FILE] [--redis URL]
+    chat [--listen ADDR] [--path PATH] [--sockjs-client FILE]
+         [--redis URL [--node-id ID] [--cluster-secret S] [--advertise ADDR]]
 
 OPTIONS:
     --listen ADDR          address to bind (default 127.0.0.1:3000; port 0 picks one)
@@ -76,7 +87,13 @@ OPTIONS:
     --sockjs-client FILE   serve this sockjs-client script at /sockjs.min.js for
                            /?client=sockjs pages (default: they load it from its CDN)
     --redis URL            join the other chat nodes on the Redis at URL
-    --node-id ID           this node's id with --redis (default: random)
+    --node-id ID           this node's id with --redis (default: random); session
+                           ids start with it
+    --cluster-secret S     with --redis: the secret every node shares; requests for
+                           sessions of other nodes are then forwarded to them (no
+                           sticky sessions needed)
+    --advertise ADDR       host:port the other nodes reach this one at (default:
+                           the address it listens on)
     -h, --help      print this help
 ";
 
@@ -336,6 +353,8 @@ struct Options {
     sockjs_client: Option<String>,
     redis: Option<String>,
     node_id: Option<String>,
+    cluster_secret: Option<String>,
+    advertise: Option<String>,
 }
 
 /// Where sockjs-client pages (`/?client=sockjs`) connect.
@@ -348,6 +367,8 @@ fn parse_args() -> Result<Options, String> {
         sockjs_client: None,
         redis: None,
         node_id: None,
+        cluster_secret: None,
+        advertise: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -364,8 +385,14 @@ fn parse_args() -> Result<Options, String> {
             "--sockjs-client" => options.sockjs_client = Some(value()?),
             "--redis" => options.redis = Some(value()?),
             "--node-id" => options.node_id = Some(value()?),
+            "--cluster-secret" => options.cluster_secret = Some(value()?),
+            "--advertise" => options.advertise = Some(value()?),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
+    }
+    if options.redis.is_none() && (options.cluster_secret.is_some() || options.advertise.is_some())
+    {
+        return Err("--cluster-secret and --advertise go with --redis".into());
     }
     // The path is written into the page: keep it to plain path characters.
     let plain = options
@@ -404,14 +431,38 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // Bound before the server is built: a cluster node advertises it.
+    let listener = match polysock::bind(options.listen) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("chat: cannot listen on {}: {error}", options.listen);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(options.listen);
     let mut builder = Polysock::builder();
     if let Some(url) = &options.redis {
-        let mut config = RedisConfig::new(url.clone());
+        let advertise = options
+            .advertise
+            .clone()
+            .unwrap_or_else(|| addr.to_string());
+        let mut config = RedisConfig::new(url.clone()).advertise(advertise);
         if let Some(id) = &options.node_id {
             config = config.node_id(id.clone());
         }
+        let node_id = config.node_id_value().to_owned();
         match RedisAdapter::new(config) {
-            Ok(adapter) => builder = builder.adapter(adapter),
+            Ok(adapter) => {
+                builder = builder.adapter(adapter.clone());
+                if let Some(secret) = &options.cluster_secret {
+                    // Session ids name this node, and the registry says
+                    // where the others are: no stickiness needed.
+                    builder = builder
+                        .node_id(node_id)
+                        .node_directory(adapter)
+                        .cluster_secret(secret.clone());
+                }
+            }
             Err(error) => {
                 eprintln!("chat: {error}");
                 std::process::exit(2);
@@ -476,14 +527,6 @@ async fn main() {
         );
     }
 
-    let listener = match polysock::bind(options.listen) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("chat: cannot listen on {}: {error}", options.listen);
-            std::process::exit(1);
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(options.listen);
     println!("listening on http://{addr}");
     let shutdown = {
         let realtime = realtime.clone();

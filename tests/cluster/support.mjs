@@ -74,7 +74,7 @@ function canConnect(port) {
 }
 
 /** Starts haproxy in the foreground with `config(port)`; resolves once it accepts. */
-async function startHaproxy(config, startupMs = 10000) {
+export async function startHaproxy(config, startupMs = 10000) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "polysock-haproxy-"));
   const conf = path.join(dir, "haproxy.cfg");
