@@ -47,8 +47,10 @@
 //!   operations (this node's sockets) keep working; cross-node ones return
 //!   [`AdapterError::Unavailable`](polysock::AdapterError::Unavailable) at
 //!   once, and count in `polysock_adapter_errors_total`. The subscriber
-//!   reconnects with exponential backoff; when Redis is back, broadcasts
-//!   reach every node again.
+//!   reconnects with exponential backoff; when Redis is back (even
+//!   restarted empty), broadcasts reach every node again within about one
+//!   heartbeat, and the node list holds meanwhile (see the `background`
+//!   module's notes on a restart and docs/scaling.md).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
