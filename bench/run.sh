@@ -3,8 +3,15 @@
 # peers, and runs the same workloads against each, writing
 # bench/results/latest.md (and latest.json).
 #
-#   bash bench/run.sh                 full comparison (~12 min; --rounds 3 ~40 min)
-#   bash bench/run.sh --quick         quick comparison (~2.5 min once built)
+#   bash bench/run.sh                 full comparison (~13 min; --rounds 3 ~40 min),
+#                                     with the cross-node fan-out rows (issue 15: three
+#                                     nodes on a redis-server the harness starts on a free
+#                                     port and stops after each run; needs Debian's
+#                                     redis-server, else those rows read "skipped")
+#   bash bench/run.sh --quick         quick comparison (~2.5 min once built; no cross-node rows)
+#   bash bench/run.sh --workloads fanout-cluster-flat-32-3000,fanout-cluster-rate-32-3000 \
+#                     --out bench/results/cluster.md
+#                                     the cross-node fan-out rows alone (~1.5 min)
 #   bash bench/run.sh --compress      gzip/deflate savings and CPU on realistic JSON
 #                                     -> bench/results/compression.md
 #   bash bench/run.sh --scale         scale run: idle websocket + long-polling sessions
@@ -43,6 +50,10 @@ cargo build --release --manifest-path bench/Cargo.toml >&2
 echo "== installing Node peers (bench/node)" >&2
 if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/node/node_modules/.package-lock.json ]; then
   (cd bench/node && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "WARNING: redis-server not found (apt-get install redis-server); the cross-node fan-out rows will be skipped" >&2
 fi
 
 echo "== fd limit $(ulimit -n)" >&2

@@ -12,6 +12,13 @@
 //! but `window` earlier broadcasts have arrived at the subscribers still
 //! connected, so the server always has work queued but no queue grows
 //! without bound.
+//!
+//! Against a cluster (issue 15: several nodes joined over Redis) the run
+//! gets one target per node: subscriber `i` connects to node `i mod n`, the
+//! publisher to the first node, and before any subscriber connects the run
+//! checks that a broadcast from the first node reaches a socket on every
+//! node (a node whose Redis subscription is not up yet would silently miss
+//! broadcasts and stall the flat-out flow control).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,10 +64,27 @@ pub struct FanCfg {
     pub duration: Duration,
 }
 
+/// The server processes whose CPU and memory a run samples.
+#[derive(Debug, Clone, Default)]
+pub struct Procs {
+    /// Every server process: one, or each node of a cluster.
+    pub nodes: Vec<u32>,
+    /// A cluster's redis-server: counted in the server's CPU and memory, and
+    /// also reported on its own.
+    pub redis: Option<u32>,
+}
+
+impl Procs {
+    fn all(&self) -> Vec<u32> {
+        self.nodes.iter().copied().chain(self.redis).collect()
+    }
+}
+
 /// State shared by the publisher and every subscriber.
 struct Shared {
     cfg: FanCfg,
-    target: Arc<Target>,
+    /// One per node; subscriber `i` uses `targets[i % len]`.
+    targets: Vec<Arc<Target>>,
     epoch: Instant,
     /// Measurement window, set when the subscribers are all up.
     times: watch::Receiver<Option<(Instant, Instant)>>,
@@ -140,13 +164,20 @@ fn transport_of(cfg: &FanCfg, i: usize) -> Transport {
     }
 }
 
-/// Runs one fan-out measurement against the server `pid`.
-pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<LoadResult> {
+/// Runs one fan-out measurement against the nodes `targets` (one for a
+/// single server), sampling the processes `procs`.
+pub async fn run(cfg: FanCfg, targets: Vec<Arc<Target>>, procs: Procs) -> Result<LoadResult> {
+    if targets.is_empty() {
+        bail!("fan-out needs at least one target");
+    }
+    if targets.len() > 1 {
+        cluster_ready(&targets, cfg.dialect).await?;
+    }
     let (times_tx, times_rx) = watch::channel(None);
     let (stop_tx, stop_rx) = watch::channel(false);
     let sh = Arc::new(Shared {
         cfg: cfg.clone(),
-        target,
+        targets,
         epoch: Instant::now(),
         times: times_rx,
         stop: stop_rx,
@@ -165,10 +196,11 @@ pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<L
     for i in 0..cfg.clients {
         let sh = sh.clone();
         subs.push(tokio::spawn(async move {
+            let target = sh.targets[i % sh.targets.len()].clone();
             let r = match transport_of(&sh.cfg, i) {
-                Transport::Websocket => ws_sub(&sh).await,
-                Transport::Polling => polling_sub(&sh).await,
-                t => stream_sub(&sh, t).await,
+                Transport::Websocket => ws_sub(&sh, &target).await,
+                Transport::Polling => polling_sub(&sh, &target).await,
+                t => stream_sub(&sh, &target, t).await,
             };
             if let Err(e) = &r {
                 sh.error(e);
@@ -185,21 +217,22 @@ pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<L
     let from = Instant::now() + cfg.warmup;
     let to = from + cfg.duration;
     let _ = times_tx.send(Some((from, to)));
-    let before = pid.and_then(sys::sample);
+    let pids = procs.all();
+    let sample = || sys::sample_sum(&pids);
+    let redis = || procs.redis.and_then(sys::sample);
     let pub_task = {
         let sh = sh.clone();
         tokio::spawn(async move { publisher.run(&sh, to).await })
     };
     tokio::time::sleep_until(from.into()).await;
-    let s0 = pid.and_then(sys::sample);
+    let (s0, r0) = (sample(), redis());
     tokio::time::sleep_until(to.into()).await;
-    let s1 = pid.and_then(sys::sample);
+    let (s1, r1) = (sample(), redis());
     let published = pub_task.await.map_err(|e| anyhow!("publisher: {e}"))??;
     let _ = stop_tx.send(true);
     for s in subs {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
     }
-    let _ = before;
     let mut res = LoadResult {
         sessions_ok: sh.ready.load(Ordering::Relaxed),
         sessions_failed: sh.failed.load(Ordering::Relaxed),
@@ -229,6 +262,9 @@ pub async fn run(cfg: FanCfg, target: Arc<Target>, pid: Option<u32>) -> Result<L
             res.cpu_us_per_op = cpu_s * 1e6 / res.msgs as f64;
         }
     }
+    if let (Some(a), Some(b)) = (r0, r1) {
+        res.redis_cpu_pct = sys::cpu_percent(&a, &b);
+    }
     Ok(res)
 }
 
@@ -248,9 +284,9 @@ async fn setup<T>(sh: &Shared, fut: impl std::future::Future<Output = Result<T>>
 }
 
 /// Opens an Engine.IO websocket (and the Socket.IO namespace when asked).
-async fn ws_open(sh: &Shared) -> Result<RawWs> {
-    let q = format!("{}?EIO=4&transport=websocket", sh.target.path);
-    let mut ws = RawWs::connect(&sh.target, &q).await?;
+async fn ws_open(target: &Target, dialect: Dialect) -> Result<RawWs> {
+    let q = format!("{}?EIO=4&transport=websocket", target.path);
+    let mut ws = RawWs::connect(target, &q).await?;
     let mut open = false;
     while !open {
         if ws
@@ -263,7 +299,7 @@ async fn ws_open(sh: &Shared) -> Result<RawWs> {
             bail!("closed before open");
         }
     }
-    if sh.cfg.dialect == Dialect::SocketIo {
+    if dialect == Dialect::SocketIo {
         ws.send_text(b"40").await?;
         let mut joined = false;
         while !joined {
@@ -281,8 +317,8 @@ async fn ws_open(sh: &Shared) -> Result<RawWs> {
     Ok(ws)
 }
 
-async fn ws_sub(sh: &Shared) -> Result<()> {
-    let mut ws = setup(sh, ws_open(sh)).await?;
+async fn ws_sub(sh: &Shared, target: &Target) -> Result<()> {
+    let mut ws = setup(sh, ws_open(target, sh.cfg.dialect)).await?;
     let mut stop = sh.stop.clone();
     let mut lat = Vec::with_capacity(64);
     loop {
@@ -321,8 +357,7 @@ async fn ws_sub(sh: &Shared) -> Result<()> {
     Ok(())
 }
 
-async fn polling_sub(sh: &Shared) -> Result<()> {
-    let t = &sh.target;
+async fn polling_sub(sh: &Shared, t: &Target) -> Result<()> {
     let mut conn = HttpConn::new(t.addr, t.pool.clone());
     let mut buf = Vec::with_capacity(4096);
     let sid = setup(sh, async {
@@ -389,8 +424,7 @@ async fn polling_sub(sh: &Shared) -> Result<()> {
 
 /// A polysock xhr-streaming or htmlfile subscriber: one long response
 /// carries the broadcasts, reopened with `ack=N` when the server ends it.
-async fn stream_sub(sh: &Shared, transport: Transport) -> Result<()> {
-    let t = &sh.target;
+async fn stream_sub(sh: &Shared, t: &Target, transport: Transport) -> Result<()> {
     let name = transport.name();
     let mut conn = HttpConn::new(t.addr, t.pool.clone());
     let mut post = HttpConn::new(t.addr, t.pool.clone());
@@ -506,7 +540,7 @@ struct Publisher {
 
 impl Publisher {
     async fn connect(sh: &Shared) -> Result<Publisher> {
-        let ws = ws_open(sh).await?;
+        let ws = ws_open(&sh.targets[0], sh.cfg.dialect).await?;
         let (mut read, write) = ws.into_split();
         let drain = tokio::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
@@ -572,15 +606,82 @@ impl Publisher {
                 text.push_str(&pad[..cfg.size - text.len()]);
             }
             frame.clear();
-            let packet = match cfg.dialect {
-                Dialect::Eio => format!("4@broadcast {text}"),
-                Dialect::SocketIo => format!("42[\"pub\",\"{text}\"]"),
-            };
-            crate::client::rawws::frame_text(&mut frame, packet.as_bytes());
+            crate::client::rawws::frame_text(
+                &mut frame,
+                publish_packet(cfg.dialect, &text).as_bytes(),
+            );
             self.write.write_all(&frame).await?;
             sent += 1;
         }
         self.drain.abort();
         Ok(sent)
     }
+}
+
+/// The packet that asks the server to broadcast `text` to every socket.
+fn publish_packet(dialect: Dialect, text: &str) -> String {
+    match dialect {
+        Dialect::Eio => format!("4@broadcast {text}"),
+        Dialect::SocketIo => format!("42[\"pub\",\"{text}\"]"),
+    }
+}
+
+/// Waits until a broadcast published on the first node reaches a socket on
+/// every node: one probe socket per node, a numbered probe broadcast every
+/// 250 ms (a node that was not subscribed yet misses the early ones) until
+/// each probe socket has seen one, or 20 s pass.
+async fn cluster_ready(targets: &[Arc<Target>], dialect: Dialect) -> Result<()> {
+    let mut probes = Vec::with_capacity(targets.len());
+    for t in targets {
+        probes.push(ws_open(t, dialect).await?);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = vec![false; probes.len()];
+    let mut n = 0u32;
+    while seen.iter().any(|s| !s) {
+        if Instant::now() >= deadline {
+            let missing: Vec<String> = seen
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !**s)
+                .map(|(i, _)| targets[i].addr.to_string())
+                .collect();
+            bail!(
+                "cluster not ready: a broadcast from {} did not reach the nodes at {} within 20 s",
+                targets[0].addr,
+                missing.join(", ")
+            );
+        }
+        n += 1;
+        probes[0]
+            .send_text(publish_packet(dialect, &format!("probe-{n}")).as_bytes())
+            .await?;
+        let until = Instant::now() + Duration::from_millis(250);
+        for (i, ws) in probes.iter_mut().enumerate() {
+            while !seen[i] {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                let mut hit = false;
+                let mut on_frame = |f: &[u8]| {
+                    hit |= f.first() == Some(&b'4') && f.windows(6).any(|w| w == b"probe-")
+                };
+                let r = tokio::time::timeout(left, ws.read(&mut on_frame)).await;
+                seen[i] |= hit;
+                match r {
+                    Err(_) => break,
+                    Ok(r) => {
+                        if r? == Read::Closed {
+                            bail!("probe socket on {} closed", targets[i].addr);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ws in probes {
+        ws.close().await;
+    }
+    Ok(())
 }

@@ -153,6 +153,9 @@ pub struct LoadResult {
     pub done_p99_us: u64,
     /// Storm: wall time from the first connect to the last echo.
     pub storm_secs: f64,
+    /// Cross-node fan-out: the redis-server's CPU over the window, percent
+    /// of one core (already part of `server_cpu_pct`).
+    pub redis_cpu_pct: f64,
 }
 
 /// Runs one load against a server process `pid` (for /proc sampling).

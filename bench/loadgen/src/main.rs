@@ -9,6 +9,7 @@
 //! Normally started by `bash bench/run.sh`, which builds everything first.
 
 mod client;
+mod cluster;
 mod compress;
 mod fanout;
 mod http;
@@ -62,7 +63,8 @@ enum Cmd {
         /// interleaved, and report the median run.
         #[arg(long, default_value_t = 1)]
         rounds: usize,
-        /// Only these servers (ids: ours, tungstenite, engineioxide, engineio, sockjs), comma separated.
+        /// Only these servers (ids: ours, tungstenite, engineioxide, engineio, sockjs,
+        /// socketioxide, socketio, ours-cluster, socketio-cluster), comma separated.
         #[arg(long, value_delimiter = ',')]
         servers: Option<Vec<String>>,
         /// Only these workloads (ids as in the report), comma separated.
@@ -392,14 +394,17 @@ fn versions(paths: &Paths) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "{}, node {}, engine.io {}, socket.io {}, sockjs {}, engineioxide {}, socketioxide {}, tokio-tungstenite {}",
+        "{}, node {}, engine.io {}, socket.io {}, sockjs {}, @socket.io/redis-adapter {} (redis {}), engineioxide {}, socketioxide {}, tokio-tungstenite {}, redis-server {}",
         cmd_out("rustc", &["--version"]),
         cmd_out("node", &["--version"]),
         node_pkg("engine.io"),
         node_pkg("socket.io"),
         node_pkg("sockjs"),
+        node_pkg("@socket.io/redis-adapter"),
+        node_pkg("redis"),
         crate_v("engineioxide"),
         crate_v("socketioxide"),
-        crate_v("tokio-tungstenite")
+        crate_v("tokio-tungstenite"),
+        cluster::redis_version().unwrap_or_else(|| "not installed".into())
     )
 }

@@ -106,7 +106,11 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
                 );
             }
         }
-        let ours = find(rows, w.id, Server::Ours);
+        // Ratios are against the workload's first server: polysock, or for
+        // the cross-node rows polysock's cluster (so its single node reads
+        // as cluster/one node, the cost of the Redis hop).
+        let reference = w.servers.first().copied().unwrap_or(Server::Ours);
+        let ours = find(rows, w.id, reference);
         match w.metric {
             _ if w.resume => {
                 let _ = writeln!(
@@ -146,7 +150,8 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
                     match &r.result {
                         Some(x) => {
                             let (rt, rc) = match (ours, r.server) {
-                                (_, Server::Ours) | (None, _) => ("".into(), "".into()),
+                                (None, _) => ("".into(), "".into()),
+                                (_, s) if s == reference => ("".into(), "".into()),
                                 (Some(u), _) => (
                                     ratio(u.msgs_per_s, x.msgs_per_s),
                                     ratio(u.msgs_per_cpu_s, x.msgs_per_cpu_s),
@@ -206,7 +211,8 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
                         continue;
                     };
                     let (rt, rc) = match (ours, r.server) {
-                        (_, Server::Ours) | (None, _) => (String::new(), String::new()),
+                        (None, _) => (String::new(), String::new()),
+                        (_, s) if s == reference => (String::new(), String::new()),
                         (Some(u), _) => (
                             ratio(u.msgs_per_s, x.msgs_per_s),
                             ratio(u.msgs_per_cpu_s, x.msgs_per_cpu_s),
@@ -232,6 +238,23 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
                             ms(x.p999_us), ms(x.done_p99_us), x.cpu_us_per_op, x.msgs_per_cpu_s
                         );
                     }
+                }
+                let redis: Vec<String> = present
+                    .iter()
+                    .filter_map(|r| r.result.as_ref().map(|x| (r.server, x)))
+                    .filter(|(s, _)| s.nodes() > 1)
+                    .map(|(s, x)| format!("{} {:.1}%", s.name(), x.redis_cpu_pct))
+                    .collect();
+                if !redis.is_empty() {
+                    let _ = writeln!(
+                        o,
+                        "\nRedis: one fresh redis-server per cluster run, pinned with the nodes; \
+                         its CPU (part of the server CPU above, which adds up every node and Redis): {}. \
+                         Clients spread round-robin over the nodes; the publisher is on the first node; \
+                         ratios are against {}.",
+                        redis.join(", "),
+                        reference.name()
+                    );
                 }
                 if let Some(e) = present
                     .iter()
@@ -260,7 +283,8 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
                     match &r.result {
                         Some(x) => {
                             let rt = match (ours, r.server) {
-                                (_, Server::Ours) | (None, _) => String::new(),
+                                (None, _) => String::new(),
+                                (_, s) if s == reference => String::new(),
                                 (Some(u), _) => {
                                     ratio(u.idle_kib_per_session, x.idle_kib_per_session)
                                 }
@@ -295,7 +319,23 @@ pub fn markdown(rows: &[Row], meta: &Meta, quick: bool) -> String {
         }
         let _ = writeln!(o);
     }
-    o.push_str(&targets(rows, quick));
+    // The targets of issue 16, unless this run measured none of them
+    // (e.g. `--workloads fanout-cluster-...` alone).
+    let targeted = [
+        "ws-echo",
+        "polling-rt",
+        "storm-ws",
+        "storm-polling",
+        "storm-upgrade",
+        "ws-idle",
+        "polling-idle",
+    ];
+    if rows
+        .iter()
+        .any(|r| targeted.contains(&r.workload.as_str()) || r.workload.starts_with("fanout-flat-"))
+    {
+        o.push_str(&targets(rows, quick));
+    }
     let charts = charts(rows, quick);
     if !charts.is_empty() {
         let _ = writeln!(o, "\n## Charts\n");

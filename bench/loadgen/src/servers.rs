@@ -1,6 +1,9 @@
 //! The servers under test: ours (polysock's echo example) and the peers.
 //! Each is started fresh for every run on port 0, and its printed
-//! `listening on http://HOST:PORT` line tells where it is.
+//! `listening on http://HOST:PORT` line tells where it is. The cluster
+//! variants are several processes of the same program on one Redis
+//! (`cluster.rs` starts them). Every process started here dies with the
+//! generator (`PR_SET_PDEATHSIG`), so an interrupted run leaves none behind.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -46,10 +49,15 @@ pub enum Server {
     Socketioxide,
     /// Node socket.io fan-out server (`io.emit`).
     NodeSocketIo,
+    /// Three polysock echo nodes joined over Redis (`--redis`, issue 15).
+    OursCluster,
+    /// Three Node socket.io fan-out nodes on Redis
+    /// (`@socket.io/redis-adapter`).
+    NodeSocketIoCluster,
 }
 
 impl Server {
-    pub const ALL: [Server; 7] = [
+    pub const ALL: [Server; 9] = [
         Server::Ours,
         Server::Tungstenite,
         Server::Engineioxide,
@@ -57,6 +65,8 @@ impl Server {
         Server::NodeSockjs,
         Server::Socketioxide,
         Server::NodeSocketIo,
+        Server::OursCluster,
+        Server::NodeSocketIoCluster,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +78,8 @@ impl Server {
             Server::NodeSockjs => "node sockjs",
             Server::Socketioxide => "socketioxide",
             Server::NodeSocketIo => "node socket.io",
+            Server::OursCluster => "polysock, 3 nodes on Redis",
+            Server::NodeSocketIoCluster => "node socket.io, 3 nodes on Redis",
         }
     }
 
@@ -80,6 +92,8 @@ impl Server {
             Server::NodeSockjs => "sockjs",
             Server::Socketioxide => "socketioxide",
             Server::NodeSocketIo => "socketio",
+            Server::OursCluster => "ours-cluster",
+            Server::NodeSocketIoCluster => "socketio-cluster",
         }
     }
 
@@ -87,11 +101,28 @@ impl Server {
         Server::ALL.into_iter().find(|v| v.id() == s)
     }
 
+    /// Processes of the deployment: 3 for a cluster, else 1.
+    pub fn nodes(self) -> usize {
+        match self {
+            Server::OursCluster | Server::NodeSocketIoCluster => crate::cluster::NODES,
+            _ => 1,
+        }
+    }
+
+    /// The program each process runs: a cluster's single-process server.
+    pub fn program_of(self) -> Server {
+        match self {
+            Server::OursCluster => Server::Ours,
+            Server::NodeSocketIoCluster => Server::NodeSocketIo,
+            s => s,
+        }
+    }
+
     /// The client kind that drives `transport` on this server, if it has it.
     pub fn kind(self, transport: Transport) -> Option<Kind> {
         use Server::*;
         use Transport::*;
-        Some(match (self, transport) {
+        Some(match (self.program_of(), transport) {
             (Tungstenite, Websocket) => Kind::RawWs,
             (Ours | Engineioxide | NodeEngineIo | Socketioxide | NodeSocketIo, Websocket) => {
                 Kind::EioWs
@@ -109,7 +140,7 @@ impl Server {
 
     /// Mount path the client uses.
     pub fn path(self) -> &'static str {
-        match self {
+        match self.program_of() {
             Server::NodeSockjs => "/echo",
             Server::Tungstenite => "/",
             // WIRE.md allows `M` and `M/`; polysock answers 404 on `M/` at the
@@ -145,10 +176,19 @@ pub struct ServerOpts {
     pub static_pages: bool,
 }
 
+/// What one process of a cluster is told beyond [`ServerOpts`].
+#[derive(Debug, Clone, Default)]
+pub struct NodeOpts {
+    /// `--redis URL`: join the cluster on this Redis.
+    pub redis: Option<String>,
+    /// `--node-id ID` (polysock only: its session ids start with it).
+    pub node_id: Option<String>,
+}
+
 impl Paths {
     fn program(&self, s: Server) -> (PathBuf, Vec<String>) {
         let rel = |p: &str| self.bench.join("target/release").join(p);
-        match s {
+        match s.program_of() {
             Server::Ours => (self.repo.join("target/release/examples/echo"), vec![]),
             Server::Tungstenite => (rel("tungstenite-echo"), vec![]),
             Server::Engineioxide => (rel("engineioxide-echo"), vec![]),
@@ -173,18 +213,27 @@ impl Paths {
                     .display()
                     .to_string()],
             ),
+            cluster => unreachable!("program_of({cluster:?}) is a single server"),
         }
     }
 
-    /// Whether the server's program exists (ours may not be built yet).
-    pub fn available(&self, s: Server) -> bool {
+    /// Why the server cannot run here (ours may not be built yet, a cluster
+    /// needs redis-server), or None if it can.
+    pub fn unavailable(&self, s: Server) -> Option<&'static str> {
         let (prog, args) = self.program(s);
-        match args.first() {
+        let built = match args.first() {
             Some(script) => {
                 Path::new(script).exists() && self.bench.join("node/node_modules").exists()
             }
             None => prog.exists(),
+        };
+        if !built {
+            return Some("not built");
         }
+        if s.nodes() > 1 && !crate::cluster::redis_installed() {
+            return Some("redis-server not installed");
+        }
+        None
     }
 }
 
@@ -197,6 +246,17 @@ pub struct Running {
 
 /// Starts `s` on port 0 and waits for its address.
 pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Result<Running> {
+    start_node(paths, s, opts, &NodeOpts::default(), tag).await
+}
+
+/// Starts one process of `s` (one node of a cluster when `node` says so).
+pub async fn start_node(
+    paths: &Paths,
+    s: Server,
+    opts: ServerOpts,
+    node: &NodeOpts,
+    tag: &str,
+) -> Result<Running> {
     let (prog, mut args) = paths.program(s);
     args.extend(
         [
@@ -214,7 +274,15 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
     if opts.test_hooks {
         args.push("--test-hooks".into());
     }
-    if opts.static_pages && s == Server::Ours {
+    if let Some(url) = &node.redis {
+        args.push("--redis".into());
+        args.push(url.clone());
+    }
+    if let (Some(id), Server::Ours) = (&node.node_id, s.program_of()) {
+        args.push("--node-id".into());
+        args.push(id.clone());
+    }
+    if opts.static_pages && s.program_of() == Server::Ours {
         args.push("--static".into());
         args.push(
             paths
@@ -237,13 +305,18 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
         }
     };
     std::fs::create_dir_all(&paths.logs)?;
-    let log_path = paths.logs.join(format!("{}-{}.log", s.id(), tag));
+    let log_name = match &node.node_id {
+        Some(id) => format!("{}-{}-{id}.log", s.id(), tag),
+        None => format!("{}-{}.log", s.id(), tag),
+    };
+    let log_path = paths.logs.join(log_name);
     let log = std::fs::File::create(&log_path)?;
     cmd.stdout(Stdio::piped())
         .stderr(log)
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    if s == Server::Ours {
+    die_with_parent(&mut cmd);
+    if s.program_of() == Server::Ours {
         cmd.env("RUST_LOG", "warn");
     }
     let mut child = cmd
@@ -277,6 +350,21 @@ pub async fn start(paths: &Paths, s: Server, opts: ServerOpts, tag: &str) -> Res
         .parse()
         .with_context(|| format!("parse address from {line:?}"))?;
     Ok(Running { addr, pid, child })
+}
+
+/// Has the child killed when the generator dies, however it dies (an error,
+/// Ctrl-C, SIGKILL): `kill_on_drop` covers only the paths that unwind.
+pub fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes one async-signal-safe system call.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 impl Running {

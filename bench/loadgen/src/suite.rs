@@ -1,5 +1,6 @@
 //! The comparison: the same workloads against ours and each peer, one fresh
-//! server process per (workload, server), results collected for the report.
+//! server process per (workload, server) (for a cluster server: a fresh
+//! Redis and fresh nodes), results collected for the report.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,10 +8,11 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::fanout::{self, Dialect, FanCfg};
+use crate::cluster;
+use crate::fanout::{self, Dialect, FanCfg, Procs};
 use crate::load::{self, LoadCfg, LoadResult, Mode, Target};
 use crate::net::SourcePool;
-use crate::servers::{self, Paths, Server, ServerOpts, Transport};
+use crate::servers::{Paths, Server, ServerOpts, Transport};
 use crate::storm::{self, StormMode};
 
 /// What a workload is for, which decides the figure the report compares.
@@ -62,6 +64,10 @@ pub const IDLE_PING: (u64, u64) = (5_000, 10_000);
 /// in without falling behind (at 20/s it could not, and the latency
 /// measured the generator's backlog).
 pub const FAN_RATE: f64 = 5.0;
+
+/// Subscribers of the cross-node fan-out rows (issue 15), spread evenly
+/// over the nodes: small enough that the rows take about a minute.
+pub const CLUSTER_CLIENTS: usize = 3000;
 
 /// A workload id built at run time (ids are `&'static str` throughout; the
 /// few dozen leaked strings live as long as the run anyway).
@@ -278,6 +284,30 @@ pub fn workloads(quick: bool) -> Vec<Workload> {
             &vec![Ours],
         ));
     }
+    // Cross-node fan-out (issue 15): three nodes on one Redis, the
+    // subscribers spread round-robin over them, the publisher on the first;
+    // beside it one node with the same clients, and Node socket.io the
+    // same two ways. Full mode only (quick mode stays about two minutes).
+    if !quick {
+        let c = CLUSTER_CLIENTS;
+        let servers = vec![OursCluster, Ours, NodeSocketIoCluster, NodeSocketIo];
+        w.push(fan(
+            format!("fanout-cluster-flat-32-{c}"),
+            format!("cross-node fan-out to {c} websocket clients spread over 3 nodes on Redis (beside 1 node), 32 B, flat out"),
+            c,
+            32,
+            flat,
+            &servers,
+        ));
+        w.push(fan(
+            format!("fanout-cluster-rate-32-{c}"),
+            format!("cross-node fan-out to {c} websocket clients spread over 3 nodes on Redis (beside 1 node), 32 B, {FAN_RATE} broadcasts/s (latency)"),
+            c,
+            32,
+            rate,
+            &servers,
+        ));
+    }
     // Connection storms.
     let n = storm_clients(quick);
     for (id, title, mode, t) in [
@@ -457,9 +487,9 @@ async fn run_one(
         result: None,
         skipped: None,
     };
-    if !paths.available(s) {
-        row.skipped = Some("not built".into());
-        eprintln!("[{}] {}: skipped (not built)", w.id, s.name());
+    if let Some(why) = paths.unavailable(s) {
+        row.skipped = Some(why.into());
+        eprintln!("[{}] {}: skipped ({why})", w.id, s.name());
         return row;
     }
     let sopts = ServerOpts {
@@ -469,7 +499,7 @@ async fn run_one(
         test_hooks: w.fan.is_some(),
         static_pages: w.resume,
     };
-    let running = match servers::start(paths, s, sopts, w.id).await {
+    let running = match cluster::deploy(paths, s, sopts, w.id).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("[{}] {}: failed to start: {e:#}", w.id, s.name());
@@ -477,15 +507,22 @@ async fn run_one(
             return row;
         }
     };
-    let target = Arc::new(Target {
-        addr: running.addr,
-        path: s.path().to_string(),
-        pool: pool.clone(),
-    });
+    let targets: Vec<Arc<Target>> = running
+        .addrs
+        .iter()
+        .map(|&addr| {
+            Arc::new(Target {
+                addr,
+                path: s.path().to_string(),
+                pool: pool.clone(),
+            })
+        })
+        .collect();
+    let (target, pid) = (targets[0].clone(), running.pids[0]);
     let r = if w.resume {
         crate::resume::run(
             &paths.bench,
-            running.addr,
+            target.addr,
             w.transport,
             crate::resume::cuts(opts.quick),
         )
@@ -499,7 +536,10 @@ async fn run_one(
                     size: w.size,
                     rate: f.rate,
                     window: 4,
-                    dialect: if matches!(s, Server::Socketioxide | Server::NodeSocketIo) {
+                    dialect: if matches!(
+                        s.program_of(),
+                        Server::Socketioxide | Server::NodeSocketIo
+                    ) {
                         Dialect::SocketIo
                     } else {
                         Dialect::Eio
@@ -512,9 +552,13 @@ async fn run_one(
                         duration.min(Duration::from_secs(5))
                     },
                 };
-                fanout::run(cfg, target, Some(running.pid)).await
+                let procs = Procs {
+                    nodes: running.pids.clone(),
+                    redis: running.redis_pid,
+                };
+                fanout::run(cfg, targets, procs).await
             }
-            (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(running.pid)).await,
+            (None, Some(mode)) => storm::run(mode, w.sessions, target, Some(pid)).await,
             (None, None) => {
                 let kind = s
                     .kind(w.transport)
@@ -539,7 +583,7 @@ async fn run_one(
                     },
                     connect_concurrency: 64,
                 };
-                load::run(cfg, target, Some(running.pid)).await
+                load::run(cfg, target, Some(pid)).await
             }
         }
     };
@@ -547,8 +591,8 @@ async fn run_one(
     match r {
         Ok(r) => {
             eprintln!(
-                "[{}] {:<24} {:>10.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}% ({:.2} us/op)  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
-                w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct, r.cpu_us_per_op,
+                "[{}] {:<24} {:>10.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>5.1}% ({:.2} us/op)  redis cpu {:>5.1}%  rss {:>7.1} MiB  idle {:>6.1} KiB/session  ok {} failed {} dropped {}{}",
+                w.id, s.name(), r.msgs_per_s, r.p50_us as f64 / 1000.0, r.p99_us as f64 / 1000.0, r.server_cpu_pct, r.cpu_us_per_op, r.redis_cpu_pct,
                 r.server_rss_mib, r.idle_kib_per_session, r.sessions_ok, r.sessions_failed, r.dropped,
                 r.first_error.as_ref().map(|e| format!("  first error: {e}")).unwrap_or_default()
             );

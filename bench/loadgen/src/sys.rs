@@ -85,6 +85,22 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
+/// One reading of several processes together (a cluster's nodes and its
+/// Redis): CPU times and RSS added up; None if any of them is gone.
+pub fn sample_sum(pids: &[u32]) -> Option<ProcSample> {
+    let mut total = ProcSample {
+        at: Instant::now(),
+        cpu_secs: 0.0,
+        rss_kib: 0,
+    };
+    for &pid in pids {
+        let s = sample(pid)?;
+        total.cpu_secs += s.cpu_secs;
+        total.rss_kib += s.rss_kib;
+    }
+    Some(total)
+}
+
 /// Whether process `pid` exists. Needs no file descriptor, unlike
 /// [`sample`], so it still answers when this process is at its fd limit.
 pub fn alive(pid: u32) -> bool {
