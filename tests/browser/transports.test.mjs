@@ -7,12 +7,15 @@ import { startServer, launchBrowser, openPage } from './support.mjs';
 
 const TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
 const PING = 300;
+// Twice the interval: tight enough that a lost pong closes the socket within
+// the idle test's wait, loose enough for a loaded machine's scheduling.
+const PING_TIMEOUT = 600;
 let srv, idleSrv, browser;
 
 before(async () => {
   [srv, idleSrv, browser] = await Promise.all([
     startServer(['--protocols', 'chat,superchat', '--max-payload', '4000000']),
-    startServer(['--ping-interval', String(PING), '--ping-timeout', '200']),
+    startServer(['--ping-interval', String(PING), '--ping-timeout', String(PING_TIMEOUT)]),
     launchBrowser(),
   ]);
 });
@@ -95,8 +98,9 @@ for (const name of TRANSPORTS) {
 
   test(`${name}: an idle connection stays open past three ping intervals`, () => withPage(idleSrv, async (page) => {
     const o = await page.evaluate((n) => T.open({ transports: [n] }), name);
-    // Time passing is what is tested here: wait 4 ping intervals on the page's clock.
-    await page.evaluate((ms) => T.idle(ms), PING * 4);
+    // Time passing is what is tested here: wait past the first ping's deadline
+    // (interval + timeout) and past three intervals, on the page's clock.
+    await page.evaluate((ms) => T.idle(ms), Math.max(PING * 4, 2 * (PING + PING_TIMEOUT)));
     const st = await page.evaluate((id) => T.state(id), o.id);
     assert.equal(st.readyState, 1);
     assert.equal(st.closeEvent, null);
