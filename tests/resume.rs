@@ -35,6 +35,10 @@ async fn websocket_lost_mid_traffic_resumes_on_websocket_with_exact_replay() {
     }
     // The connection dies; the client had processed only s1..s3.
     reset(ws);
+    assert_eq!(
+        suspended(&mut events, &sid).await,
+        (vec!["opened"], Transport::WebSocket)
+    );
     // The application keeps sending while the session is suspended.
     for n in 6..=8 {
         socket.send(format!("s{n}")).await.unwrap();
@@ -65,17 +69,18 @@ async fn websocket_lost_mid_traffic_resumes_on_websocket_with_exact_replay() {
         .await;
     assert!(!socket.is_closed(), "the application never saw a close");
     assert_eq!(server.polysock.socket_count(), 1);
-    // One Opened (one on_connect), one Resumed, no Closed.
+    // One Opened (one on_connect), one Suspended, one Resumed, no Closed.
     let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
         seen.push(match event {
             SessionEvent::Opened { .. } => "opened",
+            SessionEvent::Suspended { .. } => "suspended",
             SessionEvent::Resumed { .. } => "resumed",
             SessionEvent::Closed { .. } => "closed",
             _ => "other",
         });
     }
-    assert_eq!(seen, ["opened", "resumed"]);
+    assert_eq!(seen, ["resumed"], "opened and suspended were seen before");
 }
 
 #[tokio::test]
@@ -338,6 +343,7 @@ async fn a_suspended_session_stays_in_bounds_and_overflows_distinctly() {
     let (ws, sid) = ws_resume_session(&server).await;
     let socket = server.socket().await;
     reset(ws);
+    suspended(&mut events, &sid).await;
     // The application keeps sending: held back at the bound.
     let mut sent = 0;
     let filled = tokio::time::timeout(WAIT, async {
@@ -409,59 +415,6 @@ async fn stock_sessions_are_unchanged() {
     let server = start_echo(Polysock::builder().resume_window(Duration::ZERO)).await;
     let (_, open) = server.handshake("&ext=1&resume=1").await;
     assert!(open.get("resume").is_none());
-}
-
-/// The packets of a streaming response body read so far (multipart parts
-/// or htmlfile script calls), and whether it ended.
-fn stream_packets(transport: Transport, content_type: &str, buffer: &[u8]) -> (Vec<String>, bool) {
-    let text = String::from_utf8_lossy(buffer);
-    let mut packets = Vec::new();
-    if transport == Transport::XhrStreaming {
-        let boundary = content_type
-            .split("boundary=\"")
-            .nth(1)
-            .unwrap()
-            .trim_end_matches('"');
-        let delimiter = format!("\r\n--{boundary}");
-        let mut parts = text.split(delimiter.as_str()).skip(1).peekable();
-        while let Some(part) = parts.next() {
-            if part.starts_with("--") {
-                return (packets, true);
-            }
-            if parts.peek().is_none() {
-                break;
-            }
-            let (_, packet) = part.split_once("\r\n\r\n").expect("part headers");
-            packets.push(packet.to_owned());
-        }
-        return (packets, false);
-    }
-    for chunk in text.split("<script>p(").skip(1) {
-        let Some((literal, _)) = chunk.split_once(");</script>\n") else {
-            break;
-        };
-        if literal == "null" {
-            return (packets, true);
-        }
-        packets.push(serde_json::from_str(literal).expect("a string literal"));
-    }
-    (packets, false)
-}
-
-/// Reads until a stream holds `count` packets other than acks; returns them.
-async fn stream_read(transport: Transport, stream: &mut Streamed, count: usize) -> Vec<String> {
-    let content_type = stream.headers["content-type"].to_str().unwrap().to_owned();
-    let without_acks = |buffer: &[u8]| -> Vec<String> {
-        let (packets, _) = stream_packets(transport, &content_type, buffer);
-        packets
-            .into_iter()
-            .filter(|p| !p.starts_with('7'))
-            .collect()
-    };
-    stream
-        .read_until(|buffer| without_acks(buffer).len() >= count)
-        .await;
-    without_acks(&stream.buffer)
 }
 
 async fn streaming_resume(transport: Transport, other: Transport) {
@@ -618,7 +571,16 @@ async fn resume_vector_exchanges_hold_against_the_server() {
     let doc = resume_vectors();
     for exchange in doc["exchanges"].as_array().unwrap() {
         let name = exchange["name"].as_str().unwrap();
-        let mut server = start(Polysock::builder()).await;
+        let bound = |key: &str, default: usize| {
+            exchange["config"][key]
+                .as_u64()
+                .map_or(default, |n| n as usize)
+        };
+        let builder = Polysock::builder().resume_buffer(
+            bound("resume_buffer_messages", 4096),
+            bound("resume_buffer_bytes", 1 << 20),
+        );
+        let mut server = start(builder).await;
         let mut sid = String::new();
         let mut socket = None;
         for (index, step) in exchange["steps"].as_array().unwrap().iter().enumerate() {

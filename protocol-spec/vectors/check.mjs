@@ -406,6 +406,10 @@ function checkResume() {
     const w = 'resume.json: ' + ex.name;
     ok(Array.isArray(ex.steps) && ex.steps.length > 0, w + ': has steps');
     ok(ex.steps[0].request && ex.steps[0].response.open && ex.steps[0].response.open.resume, w + ': opens a resume session first');
+    if (ex.config !== undefined) {
+      const keys = Object.keys(ex.config);
+      ok(keys.length > 0 && keys.every((k) => (k === 'resume_buffer_messages' || k === 'resume_buffer_bytes') && Number.isInteger(ex.config[k]) && ex.config[k] > 0), w + ': config holds positive retention bounds only');
+    }
     let sent = 0; // server messages the application queued
     let received = 0; // client messages the server took
     let closed = false;

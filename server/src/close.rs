@@ -36,6 +36,12 @@ pub enum CloseReason {
     /// honour (below an earlier one, or above what was sent): the session
     /// is closed, 1006 "acknowledgement out of range".
     ResumeRejected,
+    /// The client tried to resume (or a GET's `ack` asked for a replay)
+    /// after the server had dropped copies it would need: more was written
+    /// and left unacknowledged than `resume_buffer_messages` /
+    /// `resume_buffer_bytes` keep. The session is closed, 1006 "resume
+    /// buffer overflowed".
+    ResumeOverflow,
 }
 
 impl CloseReason {
@@ -56,6 +62,9 @@ impl CloseReason {
             Self::ResumeWindowOver => CloseFrame::new(CloseFrame::ABNORMAL, "resume window over"),
             Self::ResumeRejected => {
                 CloseFrame::new(CloseFrame::ABNORMAL, "acknowledgement out of range")
+            }
+            Self::ResumeOverflow => {
+                CloseFrame::new(CloseFrame::ABNORMAL, "resume buffer overflowed")
             }
         }
     }

@@ -76,10 +76,24 @@ pub struct Config {
     /// network event, and phone handovers, a laptop lid closed for a moment
     /// or a proxy that cut an idle stream come back well within a minute;
     /// a suspended session holds up to `max_queued_bytes` (32 KiB) of
-    /// messages and its place in the session table, so a window much longer
-    /// (socket.io uses two minutes) would mostly keep memory for clients that
-    /// are not coming back. At most one hour.
+    /// queued messages, its retained copies (`resume_buffer_bytes`) and its
+    /// place in the session table, so a window much longer (socket.io uses
+    /// two minutes) would mostly keep memory for clients that are not coming
+    /// back. At most one hour.
     pub resume_window: Duration,
+    /// Written messages a resume session keeps until its client
+    /// acknowledges them, to send again after a loss (default 4,096).
+    /// Retention has its own bound, apart from the queue's: a written
+    /// message leaves `max_queued_packets` at once. Past it the oldest
+    /// copies are dropped; a resume that would need one is refused
+    /// (`resume_overflow`) and the session closes with
+    /// [`CloseReason::ResumeOverflow`](crate::CloseReason::ResumeOverflow).
+    pub resume_buffer_messages: usize,
+    /// Bytes of those copies a resume session keeps (default 1 MiB),
+    /// counted as `max_queued_bytes` counts them. One message larger than
+    /// this is kept alone (every older copy is dropped for it), so any
+    /// message up to `max_payload` can be replayed.
+    pub resume_buffer_bytes: usize,
     /// This node's id in a cluster (default none): session ids start with
     /// it and a dot, so that any node can route a request for the session
     /// here (see [`NodeDirectory`](crate::NodeDirectory)).
@@ -114,6 +128,8 @@ impl Default for Config {
             origins: OriginPolicy::SameOrigin,
             cors_credentials: false,
             resume_window: Duration::from_secs(60),
+            resume_buffer_messages: 4096,
+            resume_buffer_bytes: 1024 * 1024,
             node_id: None,
             forward_connect_timeout: Duration::from_secs(2),
         }
@@ -184,6 +200,14 @@ impl Config {
             (
                 self.resume_window > MAX_RESUME_WINDOW,
                 ConfigError::TooLarge("resume_window"),
+            ),
+            (
+                self.resume_buffer_messages == 0,
+                ConfigError::Zero("resume_buffer_messages"),
+            ),
+            (
+                self.resume_buffer_bytes == 0,
+                ConfigError::Zero("resume_buffer_bytes"),
             ),
             (
                 self.forward_connect_timeout.is_zero(),
@@ -342,6 +366,22 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(config.validate(), Ok(()), "zero turns resume off");
+        let config = Config {
+            resume_buffer_messages: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::Zero("resume_buffer_messages"))
+        );
+        let config = Config {
+            resume_buffer_bytes: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::Zero("resume_buffer_bytes"))
+        );
         for bad in [
             "app.example",
             "https://app.example/",

@@ -160,6 +160,7 @@ fn reason_label(reason: &CloseReason) -> &'static str {
         CloseReason::TransportError(_) => "transport_error",
         CloseReason::ResumeWindowOver => "resume_window_over",
         CloseReason::ResumeRejected => "resume_rejected",
+        CloseReason::ResumeOverflow => "resume_overflow",
     }
 }
 

@@ -176,6 +176,9 @@ pub(crate) enum ResumeRejection {
     /// The session's resume window ran out.
     Expired,
     /// The session closed because its queue stayed full.
+    QueueFull,
+    /// The replay needs copies the retention bound dropped (the session is
+    /// closed by it), or the session closed for that earlier.
     Overflow,
     /// The session closed for another reason.
     Closed,
@@ -360,7 +363,8 @@ impl Rejection {
             Self::Resume(resume) => match resume {
                 ResumeRejection::Unknown => (BAD, UNKNOWN_SID, "session unknown"),
                 ResumeRejection::Expired => (BAD, UNKNOWN_SID, "resume window over"),
-                ResumeRejection::Overflow => (BAD, UNKNOWN_SID, "send buffer overflowed"),
+                ResumeRejection::QueueFull => (BAD, UNKNOWN_SID, "send buffer overflowed"),
+                ResumeRejection::Overflow => (BAD, UNKNOWN_SID, "resume buffer overflowed"),
                 ResumeRejection::Closed => (BAD, UNKNOWN_SID, "session closed"),
                 ResumeRejection::NotEnabled => (BAD, UNKNOWN_SID, "session cannot resume"),
                 ResumeRejection::OutOfRange => (BAD, BAD_REQUEST, "acknowledgement out of range"),
@@ -484,6 +488,7 @@ mod tests {
         let details: Vec<_> = [
             ResumeRejection::Unknown,
             ResumeRejection::Expired,
+            ResumeRejection::QueueFull,
             ResumeRejection::Overflow,
             ResumeRejection::Closed,
             ResumeRejection::NotEnabled,
@@ -493,10 +498,11 @@ mod tests {
         .map(|r| Rejection::from(r).parts())
         .collect();
         let codes: Vec<u8> = details.iter().map(|d| d.1).collect();
-        assert_eq!(codes, [1, 1, 1, 1, 1, 3]);
+        assert_eq!(codes, [1, 1, 1, 1, 1, 1, 3]);
         let mut texts: Vec<&str> = details.iter().map(|d| d.2).collect();
+        texts.sort_unstable();
         texts.dedup();
-        assert_eq!(texts.len(), 6, "each refusal is distinct");
+        assert_eq!(texts.len(), 7, "each refusal is distinct");
     }
 
     #[test]

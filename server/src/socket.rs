@@ -135,11 +135,19 @@ impl Socket {
     }
 
     /// Bytes the socket holds in memory now: outbound messages queued or
-    /// being written, streamed packets the client has not acknowledged, and
-    /// inbound messages waiting for [`recv`](Self::recv). Bounded by the
+    /// being written, streamed packets the client has not acknowledged, the
+    /// copies a resume session keeps of written messages, and inbound
+    /// messages waiting for [`recv`](Self::recv). Bounded by the
     /// configuration (see `docs/hardening.md`, "Memory per session").
     pub fn buffered_bytes(&self) -> usize {
         self.session.buffered_bytes()
+    }
+
+    /// Bytes of the copies a resume session keeps of messages it has
+    /// written and its client has not acknowledged (0 for other sessions);
+    /// at most `resume_buffer_bytes`, or one larger message kept alone.
+    pub fn retained_bytes(&self) -> usize {
+        self.session.retained_bytes()
     }
 
     /// The session id.

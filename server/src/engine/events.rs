@@ -1,4 +1,5 @@
-//! The engine's lifecycle events: a session opened, a session closed.
+//! The engine's lifecycle events: a session opened, was suspended, was
+//! resumed, closed.
 //!
 //! Published on a broadcast channel that anyone may subscribe to with
 //! [`Polysock::events`](crate::Polysock::events) (metrics, audit logs, an
@@ -22,6 +23,15 @@ pub enum SessionEvent {
         /// The session id.
         id: String,
         /// The transport it opened on.
+        transport: Transport,
+    },
+    /// A resume session lost its transport without a close and is
+    /// suspended (protocol-spec 11.6): its `Socket` stays open, and its
+    /// client may resume within the resume window.
+    Suspended {
+        /// The session id.
+        id: String,
+        /// The transport it lost.
         transport: Transport,
     },
     /// A suspended (or lost) resume session was resumed by its client on

@@ -7,6 +7,7 @@
 //!  service ── open(handshake) ──▶ engine: limits ─ hook ─ Session::open ─ register
 //!                                    │          spawn: timers (heartbeat), on_connect(socket)
 //!                                    │
+//!  session suspended (resume sessions) ──▶ engine: Suspended event
 //!  session ends (heartbeat::run returns) ──▶ engine: unregister ─ leave rooms ─ Closed event
 //!                                                     (a resume session: tombstone)
 //!
@@ -243,6 +244,7 @@ impl Engine {
         let Some(session) = self.registry.get(&request.sid) else {
             return Err(match self.tombstones.get(&request.sid) {
                 Some(Ended::WindowOver) => ResumeRejection::Expired,
+                Some(Ended::QueueFull) => ResumeRejection::QueueFull,
                 Some(Ended::Overflowed) => ResumeRejection::Overflow,
                 Some(Ended::Closed) => ResumeRejection::Closed,
                 None => ResumeRejection::Unknown,
@@ -260,6 +262,7 @@ impl Engine {
                 .resume(transport, request.last)
                 .map_err(|refusal| match refusal {
                     crate::session::Refusal::ResumeOutOfRange => ResumeRejection::OutOfRange,
+                    crate::session::Refusal::ResumeOverflow => ResumeRejection::Overflow,
                     crate::session::Refusal::NotResumable => ResumeRejection::NotEnabled,
                     _ => ResumeRejection::Closed,
                 })?;
@@ -284,7 +287,13 @@ impl Engine {
         tokio::spawn(
             async move {
                 tracing::debug!(transport = %session.transport(), "session opened");
-                session::heartbeat::run(&session).await;
+                session::heartbeat::run(&session, || {
+                    let _ = engine.events.send(SessionEvent::Suspended {
+                        id: session.id().to_owned(),
+                        transport: session.transport(),
+                    });
+                })
+                .await;
                 engine.forget(&session);
             }
             .instrument(span),

@@ -1,7 +1,7 @@
 //! What the engine remembers of resume sessions that ended: for one
 //! resume window after the end, a resume handshake naming one is told why
-//! it cannot resume (window over, queue overflowed, closed) instead of
-//! "unknown". Bounded by count: past it the oldest record goes first.
+//! it cannot resume (window over, queue full, retention overflowed,
+//! closed) instead of "unknown". Bounded by count: past it the oldest record goes first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ pub(crate) enum Ended {
     WindowOver,
     /// Its outbound queue stayed full (the client did not read, or stayed
     /// away while the application kept sending).
+    QueueFull,
+    /// A resume needed copies the retention bound had dropped.
     Overflowed,
     /// Anything else (a client or server close, a protocol error).
     Closed,
@@ -27,7 +29,8 @@ impl Ended {
     pub(crate) fn of(reason: &CloseReason) -> Self {
         match reason {
             CloseReason::ResumeWindowOver => Self::WindowOver,
-            CloseReason::SendQueueFull => Self::Overflowed,
+            CloseReason::SendQueueFull => Self::QueueFull,
+            CloseReason::ResumeOverflow => Self::Overflowed,
             _ => Self::Closed,
         }
     }

@@ -189,6 +189,17 @@ impl Builder {
         self
     }
 
+    /// What a resume session keeps of its written messages until the client
+    /// acknowledges them: at most `messages` copies and `bytes` bytes
+    /// (defaults 4,096 and 1 MiB; see
+    /// [`Config::resume_buffer_messages`](crate::Config::resume_buffer_messages)).
+    /// Both must be greater than zero.
+    pub fn resume_buffer(mut self, messages: usize, bytes: usize) -> Self {
+        self.config.resume_buffer_messages = messages;
+        self.config.resume_buffer_bytes = bytes;
+        self
+    }
+
     /// How long a polling session may wait for its client's second request
     /// before it is closed as abandoned (default 10 s).
     pub fn first_request_timeout(mut self, timeout: Duration) -> Self {

@@ -21,8 +21,9 @@ use crate::protocol::Packet;
 
 use super::{Phase, Session};
 
-/// Runs the session's timers until it is closed.
-pub(crate) async fn run(session: &Session) {
+/// Runs the session's timers until it is closed; `suspended` is called
+/// each time a resume session is suspended (before its window runs).
+pub(crate) async fn run(session: &Session, mut suspended: impl FnMut()) {
     loop {
         tokio::select! {
             () = timers(session) => {}
@@ -31,6 +32,7 @@ pub(crate) async fn run(session: &Session) {
         if session.phase() != Phase::Suspended {
             break;
         }
+        suspended();
         // Suspended: the window runs from now; a resume (or a request of
         // the session's own transport) ends the wait.
         let window = session.config().resume_window;
@@ -229,7 +231,7 @@ mod tests {
     fn spawn_timers(session: &Arc<Session>) -> tokio::task::JoinHandle<Instant> {
         let session = session.clone();
         tokio::spawn(async move {
-            run(&session).await;
+            run(&session, || {}).await;
             Instant::now()
         })
     }

@@ -19,9 +19,10 @@
 //!   Suspended ── WindowOver | Close (graceful or not) ──▶ Closed
 //! ```
 //!
-//! Resume sessions number their messages ([`Numbering`]): what the
-//! client has not acknowledged stays retained, and counted in the queue's
-//! account, until it does.
+//! Resume sessions number their messages ([`Numbering`]): a copy of what
+//! the client has not acknowledged stays in the session's retention
+//! ([`super::retention`]), under its own bound, until it does; the
+//! message itself leaves the queue's account once it is written.
 //!
 //! Beside the phase, the machine owns the transport carrying the session,
 //! the one attached receiver and a pending request that it end its
@@ -35,6 +36,7 @@ use crate::Transport;
 
 use super::ledger::{BadAck, LedgerFull, StreamLedger};
 use super::queue::{Held, Limits, OutQueue};
+use super::retention::RetentionLimits;
 
 #[path = "machine_resume.rs"]
 mod resume;
@@ -242,6 +244,9 @@ pub(crate) enum Refusal {
     /// A resume handshake's `last` below the acknowledged or above what was
     /// sent. Closes, with [`CloseReason::ResumeRejected`].
     ResumeOutOfRange,
+    /// A resume handshake or a GET's `ack` needs a message whose copy the
+    /// retention bound dropped. Closes, with [`CloseReason::ResumeOverflow`].
+    ResumeOverflow,
     /// A POST's `seq` leaves a gap after the messages received. Closes.
     SeqOutOfRange,
 }
@@ -306,6 +311,8 @@ const WAKE_ALL: Wake = Wake {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
     pub(crate) queue: Limits,
+    /// What a resume session keeps of its written messages.
+    pub(crate) retention: RetentionLimits,
     /// Bytes the stream ledger may keep unacknowledged.
     pub(crate) ledger_bytes: usize,
     /// Whether the client speaks the extensions (close code and reason).
@@ -354,7 +361,9 @@ impl Machine {
             // anything; the other transports hold their connection open.
             returned: transport != Transport::Polling,
             ext: settings.ext,
-            numbering: settings.resume.then(Box::default),
+            numbering: settings
+                .resume
+                .then(|| Box::new(Numbering::new(settings.retention))),
         }
     }
 
@@ -391,6 +400,11 @@ impl Machine {
         self.ledger.bytes()
     }
 
+    /// Bytes of written messages a resume session keeps for a replay.
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.numbering.as_ref().map_or(0, |n| n.retained_bytes())
+    }
+
     /// Whether a request came after the handshake.
     pub(crate) fn has_returned(&self) -> bool {
         self.returned
@@ -424,15 +438,21 @@ impl Machine {
             }
             Event::Take { receiver, budget } => self.take(receiver, budget),
             Event::Requeue(packets) => {
-                let packets = match &mut self.numbering {
-                    Some(numbering) => numbering.unwritten(packets),
-                    None => packets,
+                let Some(numbering) = &mut self.numbering else {
+                    self.queue.requeue_front(packets);
+                    return Outcome::done();
                 };
-                self.queue.requeue_front(packets);
-                Outcome::done()
+                // The messages are retained already: they leave the queue.
+                let (control, retained) = numbering.unwritten(packets);
+                self.queue.requeue_front(control);
+                if retained == Held::default() {
+                    return Outcome::done();
+                }
+                self.queue.delivered(retained);
+                Outcome::done().waking(WAKE_SENDERS)
             }
-            // A resume session's messages stay counted until acknowledged.
-            Event::Delivered(_) if self.is_resume() => Outcome::done(),
+            // Written: the message leaves the queue's account (a resume
+            // session keeps its copy in retention).
             Event::Delivered(held) => {
                 self.queue.delivered(held);
                 Outcome::done().waking(WAKE_SENDERS)
@@ -703,6 +723,7 @@ impl Machine {
     fn refuse_and_close(&mut self, refusal: Refusal) -> Outcome {
         let reason = match refusal {
             Refusal::ResumeOutOfRange => CloseReason::ResumeRejected,
+            Refusal::ResumeOverflow => CloseReason::ResumeOverflow,
             _ => CloseReason::TransportError(TransportError::BadPacket),
         };
         let close = self.close(reason, false);

@@ -3,21 +3,21 @@
 //! moves into and out of [`Phase::Suspended`], and when an ack is due.
 //!
 //! Numbers are implicit. The server's messages are numbered in the order
-//! they leave the queue (which is the order they were admitted), so
-//! `retained` always holds the messages `acked + 1 ..= written`, oldest
-//! first. A replay after `n` puts `retained` messages above `n` back at the
-//! front of the queue and rewinds `written` to `n`: taken again, they get
-//! the same numbers. Their share of the queue's account is never released
-//! until the client acknowledges them, so retention is bounded by the
-//! queue's own bounds.
-
-use std::collections::VecDeque;
+//! they leave the queue (which is the order they were admitted), and a copy
+//! of each is kept in the session's [`Retention`] until the client
+//! acknowledges it (or the retention bound drops it). A replay after `n`
+//! puts the copies above `n` back at the front of the queue and rewinds the
+//! count of written messages to `n`: taken again, they get the same
+//! numbers. A written message leaves the queue's account at once (the
+//! sender's backpressure is about reading, not acknowledging); a replayed
+//! one is counted in it again until it is written again.
 
 use crate::close::CloseReason;
 use crate::protocol::Packet;
 use crate::Transport;
 
 use super::{Held, Machine, Outcome, Output, Phase, ReceiverId, Refusal, Wake, WAKE_RECEIVER};
+use crate::session::retention::{Overflowed, Retention, RetentionLimits};
 
 /// Client messages received unacknowledged that make an ack due at once.
 const ACK_AFTER_MESSAGES: u64 = 16;
@@ -25,14 +25,13 @@ const ACK_AFTER_MESSAGES: u64 = 16;
 const ACK_AFTER_BYTES: usize = 8 * 1024;
 
 /// Numbers and retention of a resume session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Numbering {
-    /// Server messages taken from the queue (written, or being written).
-    written: u64,
     /// The client's highest acknowledgement.
     acked: u64,
-    /// Messages `acked + 1 ..= written`, oldest first.
-    retained: VecDeque<Packet>,
+    /// Copies of the messages written and not acknowledged (numbering the
+    /// server's messages: its count of written ones is theirs).
+    retained: Retention,
     /// Client messages received, in order.
     received: u64,
     /// The last count the server sent in an ack (or in `resumed`).
@@ -44,13 +43,26 @@ pub(crate) struct Numbering {
 }
 
 impl Numbering {
+    pub(super) fn new(limits: RetentionLimits) -> Self {
+        Self {
+            acked: 0,
+            retained: Retention::new(limits),
+            received: 0,
+            ack_sent: 0,
+            unacked_bytes: 0,
+            ack_due: false,
+        }
+    }
+
     /// Numbers the messages among `packets`, which were just taken from
     /// the queue, keeps copies, and puts an ack first when the count moved.
     pub(super) fn written(&mut self, packets: &mut Vec<Packet>) {
         for packet in packets.iter() {
             if matches!(packet, Packet::Message(_)) {
-                self.written += 1;
-                self.retained.push_back(packet.clone());
+                let dropped = self.retained.keep(packet.clone());
+                if dropped > 0 {
+                    tracing::trace!(dropped, "retention bound: oldest copies dropped");
+                }
             }
         }
         if self.received > self.ack_sent {
@@ -72,10 +84,12 @@ impl Numbering {
 
     /// Packets a transport took but did not write: their messages are
     /// retained and come back with the replay the client's next `ack`
-    /// asks for, so only the control packets go back to the queue. An ack
-    /// among them was not sent after all.
-    pub(super) fn unwritten(&mut self, packets: Vec<Packet>) -> Vec<Packet> {
-        packets
+    /// asks for, so only the control packets go back to the queue (the
+    /// second part: what the messages held of the queue's account, which
+    /// they leave now). An ack among them was not sent after all.
+    pub(super) fn unwritten(&mut self, packets: Vec<Packet>) -> (Vec<Packet>, Held) {
+        let retained = Held::of(&packets);
+        let control = packets
             .into_iter()
             .filter(|packet| match packet {
                 Packet::Message(_) => false,
@@ -85,7 +99,8 @@ impl Numbering {
                 }
                 _ => true,
             })
-            .collect()
+            .collect();
+        (control, retained)
     }
 
     /// The 100 ms timer ran out: whether an ack is now due.
@@ -101,29 +116,32 @@ impl Numbering {
         self.retained.clear();
     }
 
-    /// Applies an acknowledgement of `n`: the retained messages up to it
-    /// are forgotten and returned, to leave the queue's account. An ack
-    /// below an earlier one is stale, not wrong: on the HTTP transports a
-    /// POST's `7<n>` and a GET's `ack=` travel on different connections
-    /// and may arrive in either order. Only a number never sent is refused.
-    fn acknowledge(&mut self, n: u64) -> Result<Vec<Packet>, Refusal> {
-        if n > self.written {
+    /// Applies an acknowledgement of `n`: the copies up to it are
+    /// forgotten. An ack below an earlier one is stale, not wrong: on the
+    /// HTTP transports a POST's `7<n>` and a GET's `ack=` travel on
+    /// different connections and may arrive in either order. Only a number
+    /// never sent is refused.
+    fn acknowledge(&mut self, n: u64) -> Result<(), Refusal> {
+        if n > self.retained.written() {
             return Err(Refusal::AckOutOfRange);
         }
-        if n <= self.acked {
-            return Ok(Vec::new());
+        if n > self.acked {
+            self.acked = n;
+            self.retained.acknowledge(n);
         }
-        // Bounded by the check: at most retained.len().
-        let count = (n - self.acked) as usize;
-        self.acked = n;
-        Ok(self.retained.drain(..count).collect())
+        Ok(())
     }
 
     /// Everything written after the last acknowledgement, to be written
-    /// again (with the same numbers).
-    fn rewind(&mut self) -> Vec<Packet> {
-        self.written = self.acked;
-        self.retained.drain(..).collect()
+    /// again (with the same numbers); fails when the retention bound
+    /// dropped some of it.
+    fn rewind(&mut self) -> Result<Vec<Packet>, Overflowed> {
+        self.retained.replay_after(self.acked)
+    }
+
+    /// Bytes of the copies kept.
+    pub(super) fn retained_bytes(&self) -> usize {
+        self.retained.bytes()
     }
 
     pub(super) fn received(&self) -> u64 {
@@ -141,24 +159,20 @@ impl Machine {
         let Some(numbering) = &mut self.numbering else {
             return Outcome::refused(Refusal::NotResumable);
         };
-        let freed = match numbering.acknowledge(n) {
-            Ok(freed) => freed,
-            Err(refusal) => return self.refuse_and_close(refusal),
+        if let Err(refusal) = numbering.acknowledge(n) {
+            return self.refuse_and_close(refusal);
+        }
+        if !replay {
+            return Outcome::done();
+        }
+        let again = match numbering.rewind() {
+            Ok(again) => again,
+            Err(Overflowed) => return self.refuse_and_close(Refusal::ResumeOverflow),
         };
-        let again = if replay {
-            numbering.rewind()
-        } else {
-            Vec::new()
-        };
-        let freed = Held::of(&freed);
-        self.queue.delivered(freed);
         let was_empty = self.queue.is_empty();
         let replayed = !again.is_empty();
-        self.queue.requeue_front(again);
+        self.queue.replay_front(again);
         let mut wake = Wake::default();
-        if freed != Held::default() {
-            wake.senders = true;
-        }
         if replayed && was_empty {
             wake.receiver = true;
         }
@@ -210,19 +224,20 @@ impl Machine {
         if last < numbering.acked {
             return self.refuse_and_close(Refusal::ResumeOutOfRange);
         }
-        let freed = match numbering.acknowledge(last) {
-            Ok(freed) => freed,
-            Err(_) => return self.refuse_and_close(Refusal::ResumeOutOfRange),
+        if numbering.acknowledge(last).is_err() {
+            return self.refuse_and_close(Refusal::ResumeOutOfRange);
+        }
+        let again = match numbering.rewind() {
+            Ok(again) => again,
+            Err(Overflowed) => return self.refuse_and_close(Refusal::ResumeOverflow),
         };
-        let again = numbering.rewind();
         let received = numbering.received();
         // `resumed` in the answer tells the client what arrived.
         numbering.ack_sent = received;
         numbering.unacked_bytes = 0;
         numbering.ack_due = false;
-        self.queue.delivered(Held::of(&freed));
         self.queue.retain_messages();
-        self.queue.requeue_front(again);
+        self.queue.replay_front(again);
         self.phase = Phase::Open;
         self.transport = transport;
         self.websocket_claimed = transport == Transport::WebSocket;

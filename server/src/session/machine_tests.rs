@@ -7,6 +7,10 @@ const SETTINGS: Settings = Settings {
         messages: 4,
         bytes: 1 << 20,
     },
+    retention: RetentionLimits {
+        messages: 4096,
+        bytes: 1 << 20,
+    },
     ledger_bytes: 1 << 20,
     ext: true,
     resume: false,
@@ -187,6 +191,7 @@ fn verdict(result: &Result<Output, Refusal>) -> &'static str {
         Err(Refusal::AckOutOfRange) => "ack-out-of-range",
         Err(Refusal::ResumeOutOfRange) => "resume-out-of-range",
         Err(Refusal::SeqOutOfRange) => "seq-out-of-range",
+        Err(Refusal::ResumeOverflow) => "resume-overflow",
     }
 }
 
@@ -546,7 +551,7 @@ fn messages(texts: &[&str]) -> Vec<Packet> {
 }
 
 #[test]
-fn a_resume_session_holds_messages_until_acknowledged() {
+fn a_resume_session_retains_written_messages_until_acknowledged() {
     let mut m = Machine::new(Transport::Polling, RESUME);
     for text in ["a", "b", "c"] {
         apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
@@ -556,19 +561,89 @@ fn a_resume_session_holds_messages_until_acknowledged() {
         panic!("packets")
     };
     assert_eq!(packets, messages(&["a", "b", "c"]));
-    let held = m.held();
-    // Written is not acknowledged: the account does not move.
+    // Written: out of the queue's account, the copies in retention.
     m.apply(Event::Delivered(Held::of(&packets)));
-    assert_eq!(m.held(), held);
+    assert_eq!(m.held(), Held::default());
+    let three = m.retained_bytes();
+    assert!(three > 0);
     apply_ok(&mut m, Event::Ack(2));
-    assert_eq!(m.held().messages, 1, "a and b freed, c kept");
-    // A GET whose ack says c never arrived gets it again, same number.
+    assert_eq!(m.retained_bytes(), three / 3, "a and b forgotten, c kept");
+    // A GET whose ack says c never arrived gets it again, same number,
+    // counted in the queue again until written again.
     apply_ok(&mut m, Event::AckReplay(2));
-    assert_eq!(take(&mut m, id), Delivery::Packets(messages(&["c"])));
+    assert_eq!(m.held().messages, 1);
+    let Delivery::Packets(again) = take(&mut m, id) else {
+        panic!("packets")
+    };
+    assert_eq!(again, messages(&["c"]));
+    m.apply(Event::Delivered(Held::of(&again)));
+    assert_eq!(m.held(), Held::default());
     // A POST's ack overtaken by a GET's: stale, harmless.
     apply_ok(&mut m, Event::Ack(1));
     assert_eq!(m.phase(), Phase::Open);
-    assert_eq!(m.held().messages, 1, "c still kept");
+    assert_eq!(m.retained_bytes(), three / 3, "c still kept");
+}
+
+/// A taken batch the transport could not write: its messages are retained
+/// already, so they leave the queue (the next `ack` replays them).
+#[test]
+fn unwritten_messages_leave_the_queue_for_retention() {
+    let mut m = Machine::new(Transport::Polling, RESUME);
+    for text in ["a", "b"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    let id = resume_receiver(&mut m);
+    let Delivery::Packets(packets) = take(&mut m, id) else {
+        panic!("packets")
+    };
+    let outcome = m.apply(Event::Requeue(packets));
+    assert!(outcome.wake.senders, "room was made");
+    assert_eq!(m.held(), Held::default());
+    apply_ok(&mut m, Event::AckReplay(0));
+    assert_eq!(take(&mut m, id), Delivery::Packets(messages(&["a", "b"])));
+}
+
+const SMALL_RETENTION: Settings = Settings {
+    retention: RetentionLimits {
+        messages: 2,
+        bytes: 1 << 20,
+    },
+    ..RESUME
+};
+
+/// Past the retention bound the oldest copies go and the session runs on;
+/// only a replay that needs one of them closes it, with its own reason.
+#[test]
+fn a_replay_that_needs_a_dropped_copy_closes_with_resume_overflow() {
+    let mut m = Machine::new(Transport::Polling, SMALL_RETENTION);
+    let id = resume_receiver(&mut m);
+    for text in ["a", "b", "c", "d"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+        let Delivery::Packets(packets) = take(&mut m, id) else {
+            panic!("packets")
+        };
+        m.apply(Event::Delivered(Held::of(&packets)));
+    }
+    assert_eq!(m.phase(), Phase::Open, "dropping copies closes nothing");
+    // The client has a and b: c and d are kept, the replay works.
+    apply_ok(&mut m, Event::AckReplay(2));
+    assert_eq!(take(&mut m, id), Delivery::Packets(messages(&["c", "d"])));
+    let mut m = Machine::new(Transport::WebSocket, SMALL_RETENTION);
+    let ws = receiver(&mut m, Transport::WebSocket);
+    for text in ["a", "b", "c"] {
+        apply_ok(&mut m, Event::Admit(Message::Text(text.into())));
+    }
+    let Delivery::Packets(packets) = take(&mut m, ws) else {
+        panic!("packets")
+    };
+    m.apply(Event::Delivered(Held::of(&packets)));
+    let outcome = m.apply(Event::Resume {
+        transport: Transport::Polling,
+        last: 0,
+    });
+    assert_eq!(outcome.result, Err(Refusal::ResumeOverflow));
+    assert_eq!(m.phase(), Phase::Closed);
+    assert_eq!(m.close_reason(), Some(&CloseReason::ResumeOverflow));
 }
 
 #[test]

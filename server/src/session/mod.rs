@@ -23,6 +23,7 @@ mod machine;
 mod queue;
 mod receiver;
 mod resume;
+mod retention;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -100,6 +101,10 @@ impl Session {
             queue: Limits {
                 messages: config.max_queued_packets,
                 bytes: config.max_queued_bytes,
+            },
+            retention: retention::RetentionLimits {
+                messages: config.resume_buffer_messages,
+                bytes: config.resume_buffer_bytes,
             },
             ledger_bytes: ledger_bytes(&config),
             ext: params.ext,
@@ -204,11 +209,20 @@ impl Session {
     }
 
     /// Bytes this session holds in its queues: outbound messages (queued
-    /// or being written), the stream ledger, and inbound messages waiting
-    /// for the application.
+    /// or being written), the stream ledger, the copies a resume session
+    /// keeps of written messages, and inbound messages waiting for the
+    /// application.
     pub(crate) fn buffered_bytes(&self) -> usize {
         let machine = self.machine();
-        machine.held().bytes + machine.ledger_bytes() + self.inbound.bytes_waiting()
+        machine.held().bytes
+            + machine.ledger_bytes()
+            + machine.retained_bytes()
+            + self.inbound.bytes_waiting()
+    }
+
+    /// Bytes of the copies a resume session keeps of written messages.
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.machine().retained_bytes()
     }
 
     pub(crate) fn has_returned(&self) -> bool {

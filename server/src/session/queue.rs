@@ -142,6 +142,14 @@ impl OutQueue {
         }
     }
 
+    /// Puts messages written before back at the front, in their order (a
+    /// replay): they were out of the account, and count in it again until
+    /// they are written again.
+    pub(crate) fn replay_front(&mut self, packets: Vec<Packet>) {
+        self.held.add(Held::of(&packets));
+        self.requeue_front(packets);
+    }
+
     /// Releases the account of messages the transport handed to the
     /// network (see [`Held::of`]).
     pub(crate) fn delivered(&mut self, delivered: Held) {

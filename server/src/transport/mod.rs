@@ -49,6 +49,7 @@ pub(crate) fn rejection_for(refusal: Refusal) -> Rejection {
         Refusal::Suspended => AttachRejection::Suspended.into(),
         Refusal::NotResumable => ResumeRejection::NotEnabled.into(),
         Refusal::ResumeOutOfRange => ResumeRejection::OutOfRange.into(),
+        Refusal::ResumeOverflow => ResumeRejection::Overflow.into(),
         // A session that is over is, to the client, a session unknown.
         Refusal::Closed(_) | Refusal::Full(_) | Refusal::NotUpgrading | Refusal::NotClosing => {
             AttachRejection::UnknownSid.into()
