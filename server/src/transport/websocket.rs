@@ -35,6 +35,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame as WsCloseFrame, Role, WebSocketConfig};
@@ -551,10 +552,18 @@ async fn finish_close(stream: &mut impl Ws, frame: Option<WsCloseFrame>) {
 }
 
 /// The session's close reason for a frame-level error from tungstenite.
+/// An EOF without a close frame (a peer or proxy that just closes its
+/// socket: nginx's fast shutdown, a process killed) comes as a protocol
+/// error from tungstenite, but nothing the client sent was wrong: the
+/// connection is lost, as with a reset, and a resume session is suspended
+/// (protocol-spec 11.6).
 fn transport_error(error: &WsError) -> TransportError {
     match error {
         WsError::Capacity(_) => TransportError::TooLarge,
         WsError::Utf8(_) => TransportError::InvalidText,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            TransportError::ConnectionLost
+        }
         // Reserved bits, unknown opcodes, unmasked client frames, bad
         // control frames: RFC 6455 says close with 1002.
         WsError::Protocol(_) => TransportError::ProtocolViolation,
