@@ -107,12 +107,17 @@ async fn a_bare_eof_suspends_a_resume_session_and_it_resumes_on_polling() {
     while let Ok(event) = events.try_recv() {
         seen.push(match event {
             SessionEvent::Opened { .. } => "opened",
+            SessionEvent::Suspended { .. } => "suspended",
             SessionEvent::Resumed { .. } => "resumed",
             SessionEvent::Closed { .. } => "closed",
             _ => "other",
         });
     }
-    assert_eq!(seen, ["opened", "resumed"], "one on_connect, no close");
+    assert_eq!(
+        seen,
+        ["opened", "suspended", "resumed"],
+        "one on_connect, suspended by the EOF, no close"
+    );
 }
 
 #[tokio::test]
