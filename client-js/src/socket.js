@@ -20,26 +20,43 @@
 // answers.
 
 import {
-  P_OPEN, P_CLOSE, P_PING, P_PONG, P_MESSAGE, P_UPGRADE, P_ACK,
+  P_OPEN, P_CLOSE, P_PING, P_PONG, P_MESSAGE, P_ACK,
   CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_TIMEOUT
 } from './constants.js';
-import { root, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
-import { parseJSON, quote } from './json.js';
+import { root, noop, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
+import { quote } from './json.js';
 import { resolve } from './url.js';
 import { isBinary, bytesOf, packetSize } from './codec.js';
 import { NativeTarget, Emitter, makeEvent, handlers } from './events.js';
 import { WebSocketTransport } from './websocket.js';
-import { XhrStreaming } from './xhr-streaming.js';
-import { HtmlFile } from './htmlfile.js';
-import { Polling } from './polling.js';
 
-export var TRANSPORTS = {
-  'websocket': WebSocketTransport,
-  'xhr-streaming': XhrStreaming,
-  'htmlfile': HtmlFile,
-  'polling': Polling
-};
+// The transports by name. The HTTP ones (polling, xhr-streaming, htmlfile)
+// come in through useHttp: at once in the npm builds (umd.js, index.js); in
+// the served build (served.js) from <mount>/polysock-http.js, which the first
+// socket that needs one of them loads (load.js).
+export var TRANSPORTS = { 'websocket': WebSocketTransport };
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
+// The served build's loader (load.js), and the flat JSON reader (json.js)
+// that comes with the HTTP transports: a browser without JSON (IE6/7) has no
+// WebSocket either, so it has them before any open packet can arrive.
+var loadHttp, flatParse;
+
+// `m`: http-all.js's HTTP: the transports, the flat JSON reader, and the
+// function that installs the upgrade to websocket.
+export function useHttp(m) {
+  for (var k in m._t) TRANSPORTS[k] = m._t[k];
+  flatParse = m._p;
+  m._u(P, WebSocketTransport);
+}
+
+export function setLoader(f) {
+  loadHttp = f;
+}
+
+function parseJSON(text) {
+  var J = root.JSON;
+  return J && J.parse ? J.parse(text) : flatParse(text);
+}
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
 // Bytes of messages a resume session keeps until acknowledged (option resumeBuffer).
@@ -55,7 +72,7 @@ export function transportOrder(prefs, usable, remembered) {
   var out = [], i, n;
   for (i = 0; i < prefs.length; i++) {
     n = prefs[i];
-    if (!TRANSPORTS.hasOwnProperty(n)) throw new TypeError('Unknown transport: ' + n);
+    if (indexOf(DEFAULT_TRANSPORTS, n) < 0) throw new TypeError('Unknown transport: ' + n);
     if (indexOf(out, n) < 0 && usable(n)) {
       if (n === remembered) out.unshift(n);
       else out.push(n);
@@ -147,8 +164,11 @@ export function Polysock(url, protocols, options) {
     _origin: u[2],
     _query: function (name, sid, n) { return self._url(name, sid, n); }
   };
+  // An HTTP transport not loaded yet (served build) counts as usable where
+  // there is XHR; its own check runs once it is loaded (_loadHttp).
   self._usable = function (n) {
-    return TRANSPORTS[n].enabled(env, u[2]) && !self._failed[n];
+    var T = TRANSPORTS[n];
+    return (T ? T.enabled(env, u[2]) : !!(env.XMLHttpRequest || env.ActiveXObject)) && !self._failed[n];
   };
   self._fresh();
   // Nothing happens before the constructor returns.
@@ -291,6 +311,7 @@ P._wire = function (t) {
 };
 
 P._next = function () {
+  if (this._order[0] && !TRANSPORTS[this._order[0]]) return this._loadHttp();
   var self = this, name = this._order.shift(), t, last = !this._order.length;
   if (!name) return this._susp ? this._round() : this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
@@ -302,6 +323,24 @@ P._next = function () {
     }, last ? self._timeout * 4 : self._timeout);
   });
   t._open();
+};
+
+// Served build: the next candidate is an HTTP transport and
+// polysock-http.js is not loaded yet. Load it (load.js: once per page, at
+// most `timeout` x 4 ms), then go on with the candidates that are usable;
+// if it does not load, with those that need nothing from it (websocket),
+// and with none left the connection fails with a reason that says so.
+P._loadHttp = function () {
+  var self = this, order = this._order;
+  loadHttp(this._env, this._base.replace(/\?.*/, '') + 'polysock-http.js', this._timeout * 4, function (ok) {
+    var i = order.length;
+    if (self._order !== order) return; // closed or restarted meanwhile
+    while (i--) {
+      if (!(ok ? self._usable(order[i]) : TRANSPORTS[order[i]])) order.splice(i, 1);
+    }
+    if (ok || order.length || self._susp) self._next();
+    else self._finish(1006, 'polysock-http.js did not load', false, true);
+  });
 };
 
 // The query of a request: a handshake (no sid), a resume handshake (while
@@ -605,47 +644,11 @@ P._alive = function () {
 
 // ---- upgrade to websocket -------------------------------------------------
 //
-//   client                          server
-//     |--- WS ?sid=S ----------------->|   (probe; current transport runs on)
-//     |--- 2probe -------------------->|   hold: no new receiving requests
-//     |<-- 3probe ---------------------|   server ends the pending GET / stream
-//     |    pause: wait for GET + POST in flight to finish
-//     |--- 5 ------------------------->|   WS is now the transport
-//     |--- buffered packets ---------->|
+// _maybeProbe and _upgrade come with the HTTP transports (upgrade.js): only a
+// socket on one of them probes. Until then (the served build before
+// polysock-http.js) there is nothing to upgrade from.
 
-P._maybeProbe = function () {
-  var self = this, t, env = this._env;
-  if (this._t.name === 'websocket' || this._noProbe || !this._usable('websocket') ||
-    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0) return;
-  t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
-  t._on('start', function () {
-    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);
-  })._on('open', function () {
-    env.clearTimeout(self._probeTimer);
-    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout);
-    self._t._hold(true);
-    t._ready(self._sid);
-    t._send([{ type: P_PING, data: 'probe' }]);
-  });
-  t._open();
-};
-
-P._upgrade = function () {
-  var self = this, t = this._probe, old = this._t;
-  this._env.clearTimeout(this._probeTimer);
-  this._upgrading = true;
-  old._pause(function () {
-    if (self._probe !== t) return;
-    self._probe = null;
-    self._upgrading = false;
-    self._wbuf.unshift({ type: P_UPGRADE, n: 0 });
-    old._close();
-    self._t = t;
-    self._set('transport', t.name);
-    self._mem(t.name);
-    self._flush();
-  });
-};
+P._maybeProbe = noop;
 
 P._endProbe = function () {
   var t = this._probe;
