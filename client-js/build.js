@@ -5,8 +5,9 @@
 //                          what it imports): the npm package's main
 //   dist/polysock.mjs      ES module, every transport (src/index.js: Polysock
 //                          as the default export, the pure helpers by name)
-//   dist/polysock.min.js   the served script, <mount>/polysock.js: UMD,
-//                          minified, websocket only (src/served.js)
+//   dist/polysock.min.js   the served script, <mount>/polysock.js: the
+//                          global Polysock, minified, websocket only
+//                          (src/served.js)
 //   dist/polysock-http.min.js  <mount>/polysock-http.js, minified: the HTTP
 //                          transports, loaded on demand (src/served-http.js)
 //
@@ -92,12 +93,21 @@ const UMD_HEAD = `(function (root, factory) {
 'use strict';
 `;
 
-// An ES bundle of Polysock as the default export, in the UMD wrapper.
-async function umd(input, id) {
+// The served script is a classic script (<script src>): it defines the
+// global Polysock and nothing else. (AMD and CommonJS users take the npm
+// package's UMD build.)
+const GLOBAL_HEAD = `var Polysock = (function () {
+'use strict';
+`;
+
+// An ES bundle of Polysock as the default export, in the UMD wrapper or
+// (global) as the global Polysock.
+async function umd(input, id, global) {
   const es = await bundle(input, { format: 'es', banner: '' }, id);
   const tail = 'export { Polysock as default };\n';
   if (!es.endsWith(tail)) throw new Error('unexpected rollup output tail');
-  return BANNER + '\n' + UMD_HEAD + es.slice(0, -tail.length) + '\nreturn Polysock;\n}));\n';
+  return BANNER + '\n' + (global ? GLOBAL_HEAD : UMD_HEAD) + es.slice(0, -tail.length) + '\nreturn Polysock;\n' +
+    (global ? '}());\n' : '}));\n');
 }
 
 // `cache`: terser's name cache, shared by the two served files.
@@ -109,7 +119,7 @@ function minify(js, cache) {
     // client patches nothing and the page's globals are read, not trusted
     // to be replaced: e.g. `new Array()` -> `[]`, `x === undefined` -> `void 0 === x`).
     compress: {
-      passes: 3, pure_getters: true, unsafe: true, unsafe_comps: true, unsafe_undefined: true,
+      passes: 3, hoist_funs: true, pure_getters: true, unsafe: true, unsafe_comps: true, unsafe_undefined: true,
       unsafe_math: true, unsafe_regexp: true
     },
     // (No `toplevel`: with it terser hoisted the UMD factory into a global `var t`.)
@@ -125,7 +135,7 @@ async function build() {
   const id = buildId();
   const js = await umd('umd.js', id);
   const mjs = await bundle('index.js', { format: 'es', exports: 'named' }, id);
-  const core = await umd('served.js', id);
+  const core = await umd('served.js', id, true);
   const http = BANNER + "\n(function () {\n'use strict';\n" +
     (await bundle('served-http.js', { format: 'es', banner: '' }, id)) + '}());\n';
   const cache = {};

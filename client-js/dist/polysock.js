@@ -95,47 +95,6 @@ var defineProperty = (function () {
   }
 }());
 
-// json.js: the two JSON texts the client reads (the open packet and a close
-// packet's body) and the one it writes (a close body). No eval and no
-// `new Function` (the page may forbid both with a CSP): where the browser has
-// no JSON object (IE6/7), a flat parser reads objects of strings, numbers,
-// booleans, null and arrays of those, which is every field those packets have.
-
-
-// JSON string escapes, for the flat reader.
-function str(s) {
-  return s.replace(/\\(?:u(....)|(.))/g, function (m, hex, c) {
-    var i = 'bfnrt'.indexOf(c);
-    return hex ? String.fromCharCode(parseInt(hex, 16)) : i < 0 ? c : '\b\f\n\r\t'.charAt(i);
-  });
-}
-
-// Without a native JSON (IE6/7): the members of one flat object as the
-// server writes it (no white space), each a string, a number, true, false,
-// null, an array of plain strings or a flat object of those (the open
-// packet's "resume"), picked out by a regular expression.
-// That covers the open packet and a close packet's body, the only JSON the
-// client reads. Nothing is evaluated; what is not such an object reads as
-// whatever members could be picked out of it.
-function flatParse$1(text) {
-  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|[^,}]+)/g, m, v, c;
-  while ((m = re.exec(text))) {
-    v = m[2];
-    c = v.charAt(0);
-    out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
-      c === '{' ? flatParse$1(v) :
-      v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
-  }
-  return out;
-}
-
-// A JSON string literal: anything but printable ASCII (and " \) as \\uXXXX.
-function quote(s) {
-  return '"' + s.replace(/[^ !#-\[\]-~]/g, function (c) {
-    return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
-  }) + '"';
-}
-
 // url.js: the WebSocket constructor's URL steps (WHATWG WebSockets, "new
 // WebSocket(url)"): parse against the page's URL, map http(s) to ws(s),
 // refuse other schemes and any fragment with a SyntaxError. The browser's
@@ -144,13 +103,11 @@ function quote(s) {
 // else the URL constructor (workers, Node).
 
 
-function syntax(url) {
-  return domError('SyntaxError', 'URL ' + url);
-}
-
 // -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
+// Refused (SyntaxError): a scheme other than http(s) and ws(s), no host, a
+// fragment, or what does not parse at all.
 function resolve(url, base, doc) {
-  var href = '', scheme, rest, a = doc && doc.createElement && doc.createElement('a');
+  var href = '', m, a = doc && doc.createElement && doc.createElement('a');
   if (a) {
     a.href = url;
     // An unparseable URL leaves href as given, with an empty scheme.
@@ -160,13 +117,10 @@ function resolve(url, base, doc) {
       href = new root.URL(url, base).href;
     } catch (e) {}
   }
-  scheme = /^[^:]*/.exec(href)[0];
-  rest = href.slice(scheme.length);
-  scheme = scheme === 'http' ? 'ws' : scheme === 'https' ? 'wss' : scheme;
-  if ((scheme !== 'ws' && scheme !== 'wss') || !/^:\/\/[^\/?#]/.test(rest) || href.indexOf('#') >= 0) {
-    throw syntax(url);
-  }
-  return [scheme + rest, 'http' + scheme.slice(2) + rest, scheme + rest.replace(/^(:\/\/[^\/?#]*).*/, '$1')];
+  // [, "s" or "", "://host:port", path and query]
+  m = /^(?:http|ws)(s?)(:\/\/[^\/?#]+)([^#]*)$/.exec(href);
+  if (!m) throw domError('SyntaxError', 'URL ' + url);
+  return ['ws' + m[1] + m[2] + m[3], 'http' + m[1] + m[2] + m[3], 'ws' + m[1] + m[2]];
 }
 
 // base64.js: binary messages on the HTTP transports travel as "b" + base64
@@ -596,22 +550,23 @@ W._doClose = function () {
 // socket that needs one of them loads (load.js).
 var TRANSPORTS = { 'websocket': WebSocketTransport };
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
-// The served build's loader (load.js), and the flat JSON reader (json.js)
-// that comes with the HTTP transports: a browser without JSON (IE6/7) has no
-// WebSocket either, so it has them before any open packet can arrive.
-var loadHttp, flatParse;
+// The stand-in for JSON (json.js FLAT) that comes with the HTTP
+// transports: a browser without JSON (IE6/7) has no WebSocket either, so it
+// has them before any packet can arrive.
+var flatJSON;
 
 // `m`: http-all.js's HTTP: the transports, the flat JSON reader, and the
 // function that installs the upgrade to websocket.
 function useHttp(m) {
   for (var k in m._t) TRANSPORTS[k] = m._t[k];
-  flatParse = m._p;
+  flatJSON = m._p;
   m._u(P, WebSocketTransport);
 }
 
-function parseJSON(text) {
+// json('parse', text), json('stringify', closeBody).
+function json(k, x) {
   var J = root.JSON;
-  return J && J.parse ? J.parse(text) : flatParse(text);
+  return (J && J[k] ? J : flatJSON)[k](x);
 }
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
@@ -720,11 +675,11 @@ function Polysock(url, protocols, options) {
     _origin: u[2],
     _query: function (name, sid, n) { return self._url(name, sid, n); }
   };
-  // An HTTP transport not loaded yet (served build) counts as usable where
-  // there is XHR; its own check runs once it is loaded (_loadHttp).
+  // An HTTP transport not loaded yet (served build) counts as usable; its
+  // own check runs once it is loaded (_loadHttp).
   self._usable = function (n) {
     var T = TRANSPORTS[n];
-    return (T ? T.enabled(env, u[2]) : !!(env.XMLHttpRequest || env.ActiveXObject)) && !self._failed[n];
+    return (!T || T.enabled(env, u[2])) && !self._failed[n];
   };
   self._fresh();
   // Nothing happens before the constructor returns.
@@ -851,7 +806,7 @@ P.close = function (code, reason) {
   // A pending ack goes now, before the close packet, not after it.
   this._ackNow();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
-  if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
+  if (code !== undefined && this._ext) body = json('stringify', { code: code, reason: reason || '' });
   this._closing = [code === undefined ? 1005 : code, reason || ''];
   this._wbuf.push({ type: P_CLOSE, data: body, n: 0 });
   this._flush();
@@ -866,6 +821,8 @@ P._wire = function (t) {
     ._on('drain', function (b) { self._onDrain(t, b); });
 };
 
+// (_loadHttp: load.js, in the served build, where an HTTP transport may not
+// be loaded yet; the npm builds have them all.)
 P._next = function () {
   if (this._order[0] && !TRANSPORTS[this._order[0]]) return this._loadHttp();
   var self = this, name = this._order.shift(), t, last = !this._order.length;
@@ -879,24 +836,6 @@ P._next = function () {
     }, last ? self._timeout * 4 : self._timeout);
   });
   t._open();
-};
-
-// Served build: the next candidate is an HTTP transport and
-// polysock-http.js is not loaded yet. Load it (load.js: once per page, at
-// most `timeout` x 4 ms), then go on with the candidates that are usable;
-// if it does not load, with those that need nothing from it (websocket),
-// and with none left the connection fails with a reason that says so.
-P._loadHttp = function () {
-  var self = this, order = this._order;
-  loadHttp(this._env, this._base.replace(/\?.*/, '') + 'polysock-http.js', this._timeout * 4, function (ok) {
-    var i = order.length;
-    if (self._order !== order) return; // closed or restarted meanwhile
-    while (i--) {
-      if (!(ok ? self._usable(order[i]) : TRANSPORTS[order[i]])) order.splice(i, 1);
-    }
-    if (ok || order.length || self._susp) self._next();
-    else self._finish(1006, 'polysock-http.js did not load', false, true);
-  });
 };
 
 // The query of a request: a handshake (no sid), a resume handshake (while
@@ -937,27 +876,22 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-// `x`: the failed request, if any. A 400 to a resume handshake is a refusal
-// (its detail becomes the close reason), unless its code is 0 (this
-// transport is off: try the next); a 503 (with Retry-After, else 5 s) says to
-// wait: no other transport now.
+// `x`: the failed request, if any (HTTP transports), which the transport
+// reads (http.js _why): a refusal of a resume handshake (its detail becomes
+// the close reason; a code 0 is none: this transport is off, try the next),
+// or a 503 that says to wait (Retry-After, else 5 s): no other transport now.
 P._onError = function (t, x) {
-  var st = x && x.status, d = {};
+  var w = x ? t._why(x) : {};
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
     this._attempt = null;
     if (this._susp) {
-      if (st === 400) {
-        try {
-          d = parseJSON(x.responseText);
-        } catch (e) {}
-        if (d.code && typeof d.detail === 'string') return this._finish(1006, d.detail, false, true);
-      }
+      if (w._d) return this._finish(1006, w._d, false, true);
     } else {
       this._failed[t.name] = 1;
     }
-    if (st === 503) {
-      this._hint = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+    if (w._h) {
+      this._hint = w._h;
       this._order = [];
     }
     this._next();
@@ -980,14 +914,14 @@ P._onPacket = function (t, p) {
   this._alive();
   if (p.type === P_OPEN && t === this._attempt) {
     try {
-      o = parseJSON(p.data);
+      o = json('parse', p.data);
     } catch (e) {
       return t._fail();
     }
     this._opened(t, o);
   } else if (p.type === P_CLOSE) {
     try {
-      o = p.data ? parseJSON(p.data) : {};
+      o = p.data ? json('parse', p.data) : {};
     } catch (e2) {
       o = {};
     }
@@ -1069,18 +1003,11 @@ P._onDrain = function (t, batch) {
 // ---- writing --------------------------------------------------------------
 
 // Sends what the buffer holds; on HTTP transports as one payload of at most
-// maxPayload bytes (an oversized packet goes alone).
+// maxPayload bytes (http.js _batch; websocket takes everything).
 P._flush = function () {
-  var t = this._t, buf = this._wbuf, i = 0, size = 0;
+  var t = this._t, buf = this._wbuf, i;
   if (!t || !t._w || this._upgrading || !buf.length) return;
-  if (t.name === 'websocket') {
-    i = buf.length;
-  } else {
-    for (; i < buf.length; i++) {
-      size += packetSize(buf[i]) + 1;
-      if (i > 0 && size > this._max) break;
-    }
-  }
+  i = t._batch ? t._batch(buf, this._max) : buf.length;
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
   // Messages of a resume session are kept until acknowledged; an ack says
@@ -1265,6 +1192,61 @@ P._finish = function (code, reason, clean, error) {
   }
 };
 
+// json.js: the two JSON texts the client reads (the open packet and a close
+// packet's body) and the one it writes (a close body), where the browser has
+// no JSON (IE6/7; socket.js uses the browser's JSON elsewhere). No eval and no
+// `new Function` (the page may forbid both with a CSP): where the browser has
+// no JSON object (IE6/7), a flat parser reads objects of strings, numbers,
+// booleans, null and arrays of those, which is every field those packets have.
+
+
+// JSON string escapes, for the flat reader.
+function str(s) {
+  return s.replace(/\\(?:u(....)|(.))/g, function (m, hex, c) {
+    var i = 'bfnrt'.indexOf(c);
+    return hex ? String.fromCharCode(parseInt(hex, 16)) : i < 0 ? c : '\b\f\n\r\t'.charAt(i);
+  });
+}
+
+// Without a native JSON (IE6/7): the members of one flat object as the
+// server writes it (no white space), each a string, a number, true, false,
+// null, an array of plain strings or a flat object of those (the open
+// packet's "resume"), picked out by a regular expression.
+// That covers the open packet and a close packet's body, the only JSON the
+// client reads. Nothing is evaluated; what is not such an object reads as
+// whatever members could be picked out of it.
+function flatParse(text) {
+  var out = {}, re = /"(\w+)":("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{[^}]*\}|[^,}]+)/g, m, v, c;
+  while ((m = re.exec(text))) {
+    v = m[2];
+    c = v.charAt(0);
+    out[m[1]] = c === '"' ? str(v.slice(1, -1)) : c === '[' ? (v.length > 2 ? v.slice(2, -2).split('","') : []) :
+      c === '{' ? flatParse(v) :
+      v === 'null' ? null : v === 'true' || (v !== 'false' && +v);
+  }
+  return out;
+}
+
+function parseJSON(text) {
+  var J = root.JSON;
+  return J && J.parse ? J.parse(text) : flatParse(text);
+}
+
+// A JSON string literal: anything but printable ASCII (and " \) as \\uXXXX.
+function quote(s) {
+  return '"' + s.replace(/[^ !#-\[\]-~]/g, function (c) {
+    return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
+  }) + '"';
+}
+
+// What JSON.stringify makes of a close body {code, reason} (escaped more).
+function closeBody(o) {
+  return '{"code":' + o.code + ',"reason":' + quote(o.reason) + '}';
+}
+
+// The stand-in for JSON where there is none (IE6/7): socket.js json().
+var FLAT = { parse: flatParse, stringify: closeBody };
+
 // http.js: XHR requests and HttpTransport, the base of the three HTTP
 // transports (polling, xhr-streaming, htmlfile). They differ only in how
 // they receive (get / stopGet); upstream is always a POST of a polling
@@ -1348,6 +1330,17 @@ H._ended = function () {
   this._recv();
 };
 
+// How many packets of `buf` the next POST takes: one payload of at most
+// `max` bytes (an oversized packet goes alone).
+H._batch = function (buf, max) {
+  var i = 0, size = 0;
+  for (; i < buf.length; i++) {
+    size += packetSize(buf[i]) + 1;
+    if (i > 0 && size > max) break;
+  }
+  return i;
+};
+
 // A POST carrying messages of a resume session names the first one's
 // number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
@@ -1426,6 +1419,21 @@ H._deliver = function (encoded) {
     this._n++;
     this._emit('packet', p);
   }
+};
+
+// What a failed request `x` says (socket.js _onError): _d, the detail of a
+// 400 with a code (a refused resume handshake); _h, for a 503, the ms to
+// wait (Retry-After, else 5 s).
+H._why = function (x) {
+  var st = x.status, o = {}, d = {};
+  if (st === 400) {
+    try {
+      d = parseJSON(x.responseText);
+    } catch (e) {}
+    if (d.code && typeof d.detail === 'string') o._d = d.detail;
+  }
+  if (st === 503) o._h = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+  return o;
 };
 
 function xhrEnabled(env) {
@@ -1702,7 +1710,7 @@ var HTTP_TRANSPORTS = {
 };
 
 // What useHttp (socket.js) takes.
-var HTTP = { _t: HTTP_TRANSPORTS, _p: flatParse$1, _u: upgrades };
+var HTTP = { _t: HTTP_TRANSPORTS, _p: FLAT, _u: upgrades };
 
 // umd.js: the entry of the npm UMD bundle (dist/polysock.js): Polysock with
 // every transport in one file, as a browser global, a CommonJS or an AMD

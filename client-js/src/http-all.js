@@ -8,7 +8,7 @@ import { HtmlFile } from './htmlfile.js';
 import { Polling } from './polling.js';
 
 import { upgrades } from './upgrade.js';
-import { flatParse } from './json.js';
+import { FLAT } from './json.js';
 
 var HTTP_TRANSPORTS = {
   'xhr-streaming': XhrStreaming,
@@ -17,4 +17,4 @@ var HTTP_TRANSPORTS = {
 };
 
 // What useHttp (socket.js) takes.
-export var HTTP = { _t: HTTP_TRANSPORTS, _p: flatParse, _u: upgrades };
+export var HTTP = { _t: HTTP_TRANSPORTS, _p: FLAT, _u: upgrades };

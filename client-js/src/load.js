@@ -1,30 +1,40 @@
 // load.js: the served build's loader of <mount>/polysock-http.js (the HTTP
-// transports, served-http.js). A <script> element with a `src` (never
-// eval: a page's `script-src` CSP that allows polysock.js's origin allows
-// this too), or importScripts in a worker; once per page, shared by the
-// sockets that wait for it. A page may also load polysock-http.js with a
-// <script> tag of its own, before any socket needs it: then nothing is
-// fetched here.
+// transports, served-http.js), as the method _loadHttp of Polysock.prototype
+// (served.js installs it). A <script> element with a `src` (never eval: a
+// page's `script-src` CSP that allows polysock.js's origin allows this too),
+// or importScripts in a worker; once per page, shared by the sockets that
+// wait for it. A page may also load polysock-http.js with a <script> tag of
+// its own, before any socket needs it: then nothing is fetched here.
 
-import { useHttp } from './socket.js';
+import { TRANSPORTS, transportOrder, useHttp } from './socket.js';
 
 // The global polysock-http.js sets (served-http.js), named with the build.
 var KEY = '_polysock_http__BUILD__';
 // The callbacks of the sockets waiting for the load in progress, if one is.
 var waiting = null;
 
-// done(ok) once polysock-http.js has run (ok), or failed to load, or has
-// not run after `ms` milliseconds.
-// A failed element stays in the page (its late events find another load, or
-// none, and change nothing).
-export function loadHttp(env, src, ms, done) {
-  var d = env.document, w, el;
+// The next candidate of socket `this` is an HTTP transport and
+// polysock-http.js is not loaded yet: load it from the socket's mount, for
+// at most `timeout` x 4 ms, then go on with the candidates that are usable;
+// if it did not load, with those that need nothing from it (websocket), and
+// with none left the connection fails with a reason that says so. A failed
+// element stays in the page (its late events find another load, or none, and
+// change nothing).
+export function loadHttp() {
+  var self = this, env = this._env, d = env.document, order = this._order, w, el,
+    src = this._base.replace(/\?.*/, '') + 'polysock-http.js';
   function end() {
     var m = env[KEY], i;
     if (waiting !== w) return; // this load has ended already
     waiting = null;
     if (m) useHttp(m);
     for (i = 0; i < w.length; i++) w[i](!!m);
+  }
+  function done(ok) {
+    if (self._order !== order) return; // closed or restarted meanwhile
+    order = self._order = transportOrder(order, function (n) { return TRANSPORTS[n] && self._usable(n); });
+    if (ok || order.length || self._susp) self._next();
+    else self._finish(1006, 'polysock-http.js did not load', false, true);
   }
   if (waiting) return waiting.push(done);
   w = waiting = [done];
@@ -39,7 +49,7 @@ export function loadHttp(env, src, ms, done) {
   el.onload = el.onerror = el.onreadystatechange = function () {
     if (!el.readyState || /loaded|complete/.test(el.readyState)) end();
   };
-  env.setTimeout(end, ms);
+  env.setTimeout(end, this._timeout * 4);
   el.src = src;
   d.getElementsByTagName('head')[0].appendChild(el);
 }

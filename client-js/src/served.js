@@ -4,10 +4,10 @@
 // <mount>/polysock-http.js (served-http.js), loaded when a socket first
 // needs one (load.js): a browser with a working WebSocket never fetches it.
 
-import { Polysock, setLoader } from './socket.js';
+import { Polysock } from './socket.js';
 import { loadHttp } from './load.js';
 
 Polysock.version = '__VERSION__';
-setLoader(loadHttp);
+Polysock.prototype._loadHttp = loadHttp;
 
 export default Polysock;

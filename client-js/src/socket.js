@@ -24,7 +24,6 @@ import {
   CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_TIMEOUT
 } from './constants.js';
 import { root, noop, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
-import { quote } from './json.js';
 import { resolve } from './url.js';
 import { isBinary, bytesOf, packetSize } from './codec.js';
 import { NativeTarget, Emitter, makeEvent, handlers } from './events.js';
@@ -36,26 +35,23 @@ import { WebSocketTransport } from './websocket.js';
 // socket that needs one of them loads (load.js).
 export var TRANSPORTS = { 'websocket': WebSocketTransport };
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
-// The served build's loader (load.js), and the flat JSON reader (json.js)
-// that comes with the HTTP transports: a browser without JSON (IE6/7) has no
-// WebSocket either, so it has them before any open packet can arrive.
-var loadHttp, flatParse;
+// The stand-in for JSON (json.js FLAT) that comes with the HTTP
+// transports: a browser without JSON (IE6/7) has no WebSocket either, so it
+// has them before any packet can arrive.
+var flatJSON;
 
 // `m`: http-all.js's HTTP: the transports, the flat JSON reader, and the
 // function that installs the upgrade to websocket.
 export function useHttp(m) {
   for (var k in m._t) TRANSPORTS[k] = m._t[k];
-  flatParse = m._p;
+  flatJSON = m._p;
   m._u(P, WebSocketTransport);
 }
 
-export function setLoader(f) {
-  loadHttp = f;
-}
-
-function parseJSON(text) {
+// json('parse', text), json('stringify', closeBody).
+function json(k, x) {
   var J = root.JSON;
-  return J && J.parse ? J.parse(text) : flatParse(text);
+  return (J && J[k] ? J : flatJSON)[k](x);
 }
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
@@ -164,11 +160,11 @@ export function Polysock(url, protocols, options) {
     _origin: u[2],
     _query: function (name, sid, n) { return self._url(name, sid, n); }
   };
-  // An HTTP transport not loaded yet (served build) counts as usable where
-  // there is XHR; its own check runs once it is loaded (_loadHttp).
+  // An HTTP transport not loaded yet (served build) counts as usable; its
+  // own check runs once it is loaded (_loadHttp).
   self._usable = function (n) {
     var T = TRANSPORTS[n];
-    return (T ? T.enabled(env, u[2]) : !!(env.XMLHttpRequest || env.ActiveXObject)) && !self._failed[n];
+    return (!T || T.enabled(env, u[2])) && !self._failed[n];
   };
   self._fresh();
   // Nothing happens before the constructor returns.
@@ -295,7 +291,7 @@ P.close = function (code, reason) {
   // A pending ack goes now, before the close packet, not after it.
   this._ackNow();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
-  if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
+  if (code !== undefined && this._ext) body = json('stringify', { code: code, reason: reason || '' });
   this._closing = [code === undefined ? 1005 : code, reason || ''];
   this._wbuf.push({ type: P_CLOSE, data: body, n: 0 });
   this._flush();
@@ -310,6 +306,8 @@ P._wire = function (t) {
     ._on('drain', function (b) { self._onDrain(t, b); });
 };
 
+// (_loadHttp: load.js, in the served build, where an HTTP transport may not
+// be loaded yet; the npm builds have them all.)
 P._next = function () {
   if (this._order[0] && !TRANSPORTS[this._order[0]]) return this._loadHttp();
   var self = this, name = this._order.shift(), t, last = !this._order.length;
@@ -323,24 +321,6 @@ P._next = function () {
     }, last ? self._timeout * 4 : self._timeout);
   });
   t._open();
-};
-
-// Served build: the next candidate is an HTTP transport and
-// polysock-http.js is not loaded yet. Load it (load.js: once per page, at
-// most `timeout` x 4 ms), then go on with the candidates that are usable;
-// if it does not load, with those that need nothing from it (websocket),
-// and with none left the connection fails with a reason that says so.
-P._loadHttp = function () {
-  var self = this, order = this._order;
-  loadHttp(this._env, this._base.replace(/\?.*/, '') + 'polysock-http.js', this._timeout * 4, function (ok) {
-    var i = order.length;
-    if (self._order !== order) return; // closed or restarted meanwhile
-    while (i--) {
-      if (!(ok ? self._usable(order[i]) : TRANSPORTS[order[i]])) order.splice(i, 1);
-    }
-    if (ok || order.length || self._susp) self._next();
-    else self._finish(1006, 'polysock-http.js did not load', false, true);
-  });
 };
 
 // The query of a request: a handshake (no sid), a resume handshake (while
@@ -381,27 +361,22 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-// `x`: the failed request, if any. A 400 to a resume handshake is a refusal
-// (its detail becomes the close reason), unless its code is 0 (this
-// transport is off: try the next); a 503 (with Retry-After, else 5 s) says to
-// wait: no other transport now.
+// `x`: the failed request, if any (HTTP transports), which the transport
+// reads (http.js _why): a refusal of a resume handshake (its detail becomes
+// the close reason; a code 0 is none: this transport is off, try the next),
+// or a 503 that says to wait (Retry-After, else 5 s): no other transport now.
 P._onError = function (t, x) {
-  var st = x && x.status, d = {};
+  var w = x ? t._why(x) : {};
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
     this._attempt = null;
     if (this._susp) {
-      if (st === 400) {
-        try {
-          d = parseJSON(x.responseText);
-        } catch (e) {}
-        if (d.code && typeof d.detail === 'string') return this._finish(1006, d.detail, false, true);
-      }
+      if (w._d) return this._finish(1006, w._d, false, true);
     } else {
       this._failed[t.name] = 1;
     }
-    if (st === 503) {
-      this._hint = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+    if (w._h) {
+      this._hint = w._h;
       this._order = [];
     }
     this._next();
@@ -424,14 +399,14 @@ P._onPacket = function (t, p) {
   this._alive();
   if (p.type === P_OPEN && t === this._attempt) {
     try {
-      o = parseJSON(p.data);
+      o = json('parse', p.data);
     } catch (e) {
       return t._fail();
     }
     this._opened(t, o);
   } else if (p.type === P_CLOSE) {
     try {
-      o = p.data ? parseJSON(p.data) : {};
+      o = p.data ? json('parse', p.data) : {};
     } catch (e2) {
       o = {};
     }
@@ -513,18 +488,11 @@ P._onDrain = function (t, batch) {
 // ---- writing --------------------------------------------------------------
 
 // Sends what the buffer holds; on HTTP transports as one payload of at most
-// maxPayload bytes (an oversized packet goes alone).
+// maxPayload bytes (http.js _batch; websocket takes everything).
 P._flush = function () {
-  var t = this._t, buf = this._wbuf, i = 0, size = 0;
+  var t = this._t, buf = this._wbuf, i;
   if (!t || !t._w || this._upgrading || !buf.length) return;
-  if (t.name === 'websocket') {
-    i = buf.length;
-  } else {
-    for (; i < buf.length; i++) {
-      size += packetSize(buf[i]) + 1;
-      if (i > 0 && size > this._max) break;
-    }
-  }
+  i = t._batch ? t._batch(buf, this._max) : buf.length;
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
   // Messages of a resume session are kept until acknowledged; an ack says

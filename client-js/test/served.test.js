@@ -60,7 +60,7 @@ function page(opts) {
   const f = env(Object.assign({ ws: false, document }, opts));
   const ctx = { URL };
   ctx.window = ctx;
-  vm.runInNewContext(CORE, ctx);
+  vm.runInNewContext((opts && opts.noJSON ? 'this.JSON = undefined;' : '') + CORE, ctx);
   return { Polysock: ctx.Polysock, f, scripts };
 }
 
@@ -203,4 +203,24 @@ test('a worker (no document): importScripts(<mount>/polysock-http.js)', () => {
   assert.deepEqual(urls, ['http://example.test/engine.io/polysock-http.js']);
   p.f.xhrs[0].respond(200, OPEN());
   assert.equal(s.readyState, 1);
+});
+
+test('no JSON (IE6/7): the open packet, a close body and close()\'s body go through polysock-http.js\'s reader and writer', () => {
+  const p = page({ noJSON: true });
+  const s = new p.Polysock('/engine.io', ['chat'], { env: p.f.env, transports: ['polling'] });
+  const ev = record(s);
+  p.f.clock.tick();
+  p.scripts[0].load();
+  p.f.xhrs[0].respond(200, OPEN({ protocol: 'chat' }));
+  assert.equal(s.readyState, 1);
+  assert.equal(s.protocol, 'chat');
+  s.close(4001, 'b\u00e9"');
+  assert.equal(p.f.xhrs[2].body, '1{"code":4001,"reason":"b\\u00e9\\u0022"}');
+  const t = new p.Polysock('/engine.io', { env: p.f.env, transports: ['polling'] });
+  const tev = record(t);
+  p.f.clock.tick();
+  p.f.xhrs[3].respond(200, OPEN({ sid: 'S2' }));
+  p.f.xhrs[4].respond(200, '1{"code":4002,"reason":"why"}');
+  assert.deepEqual([tev[1].type, tev[1].code, tev[1].reason], ['close', 4002, 'why']);
+  assert.deepEqual(ev.types(), ['open']);
 });
