@@ -821,10 +821,12 @@ P._wire = function (t) {
     ._on('drain', function (b) { self._onDrain(t, b); });
 };
 
-// (_loadHttp: load.js, in the served build, where an HTTP transport may not
-// be loaded yet; the npm builds have them all.)
+// (_loadHttp: load.js, in the served build, before the first HTTP
+// transport, or before anything where there is no JSON to read the open
+// packet with; the npm builds have it all.)
 P._next = function () {
-  if (this._order[0] && !TRANSPORTS[this._order[0]]) return this._loadHttp();
+  var n = this._order[0];
+  if (n && !flatJSON && (!TRANSPORTS[n] || !root.JSON)) return this._loadHttp();
   var self = this, name = this._order.shift(), t, last = !this._order.length;
   if (!name) return this._susp ? this._round() : this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));

@@ -7,6 +7,7 @@
 // its own, before any socket needs it: then nothing is fetched here.
 
 import { TRANSPORTS, transportOrder, useHttp } from './socket.js';
+import { root } from './util.js';
 
 // The global polysock-http.js sets (served-http.js), named with the build.
 var KEY = '_polysock_http__BUILD__';
@@ -16,8 +17,9 @@ var waiting = null;
 // The next candidate of socket `this` is an HTTP transport and
 // polysock-http.js is not loaded yet: load it from the socket's mount, for
 // at most `timeout` x 4 ms, then go on with the candidates that are usable;
-// if it did not load, with those that need nothing from it (websocket), and
-// with none left the connection fails with a reason that says so. A failed
+// if it did not load, with those that need nothing from it (websocket, where
+// there is JSON), and with none left the connection fails with a reason that
+// says so. A failed
 // element stays in the page (its late events find another load, or none, and
 // change nothing).
 export function loadHttp() {
@@ -32,7 +34,7 @@ export function loadHttp() {
   }
   function done(ok) {
     if (self._order !== order) return; // closed or restarted meanwhile
-    order = self._order = transportOrder(order, function (n) { return TRANSPORTS[n] && self._usable(n); });
+    order = self._order = transportOrder(order, function (n) { return TRANSPORTS[n] && (ok || root.JSON) && self._usable(n); });
     if (ok || order.length || self._susp) self._next();
     else self._finish(1006, 'polysock-http.js did not load', false, true);
   }

@@ -224,3 +224,24 @@ test('no JSON (IE6/7): the open packet, a close body and close()\'s body go thro
   assert.deepEqual([tev[1].type, tev[1].code, tev[1].reason], ['close', 4002, 'why']);
   assert.deepEqual(ev.types(), ['open']);
 });
+
+test('no JSON: polysock-http.js comes first even for websocket (its reader reads the open packet); if it does not load, nothing is tried', () => {
+  const p = page({ noJSON: true, ws: true });
+  const s = new p.Polysock('/engine.io', { env: p.f.env, transports: ['websocket'] });
+  p.f.clock.tick();
+  assert.equal(p.f.wss.length, 0);
+  p.scripts[0].load();
+  assert.equal(p.f.wss.length, 1);
+  p.f.wss[0].serverOpen();
+  p.f.wss[0].serverSend(OPEN({ upgrades: [] }));
+  assert.equal(s.readyState, 1);
+
+  const q = page({ noJSON: true, ws: true });
+  const t = new q.Polysock('/engine.io', { env: q.f.env });
+  const ev = record(t);
+  q.f.clock.tick();
+  q.scripts[0].fail();
+  assert.equal(q.f.wss.length, 0);
+  assert.deepEqual(ev.types(), ['error', 'close']);
+  assert.equal(ev[1].reason, 'polysock-http.js did not load');
+});
