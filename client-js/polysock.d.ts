@@ -97,7 +97,8 @@ declare class Polysock {
   static readonly CLOSING: 2;
   static readonly CLOSED: 3;
   static readonly version: string;
-  static readonly transports: { readonly [name in Polysock.TransportName]: Polysock.TransportClass };
+  /** Every transport (npm builds); the served script has websocket alone until it has loaded `<mount>/polysock-http.js`. */
+  static readonly transports: { readonly [name in Polysock.TransportName]?: Polysock.TransportClass };
   readonly CONNECTING: 0;
   readonly OPEN: 1;
   readonly CLOSING: 2;

@@ -1,7 +1,8 @@
 //! Issue 11, item 6: the crate as `cargo package` ships it carries the
 //! bundled client. Packs `polysock`, unpacks the `.crate`, builds a small
 //! program against the unpacked copy (not the workspace's sources) and has
-//! it fetch `<mount>/polysock.js` from itself over HTTP.
+//! it fetch `<mount>/polysock.js` and `<mount>/polysock-http.js` from itself
+//! over HTTP.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,19 +21,21 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { polysock::serve(listener, app).await.unwrap() });
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "GET /engine.io/polysock.js HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut reply = Vec::new();
-    tcp.read_to_end(&mut reply).await.unwrap();
-    let reply = String::from_utf8_lossy(&reply);
-    let (head, body) = reply.split_once("\r\n\r\n").expect("a response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(body.starts_with("/*! Polysock "), "the client script: {}", &body[..body.len().min(80)]);
-    assert_eq!(body, polysock::CLIENT_SCRIPT);
-    println!("served {} bytes of client from the packaged crate", body.len());
+    for (file, script) in [("polysock.js", polysock::CLIENT_SCRIPT), ("polysock-http.js", polysock::CLIENT_HTTP_SCRIPT)] {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /engine.io/{file} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        tcp.read_to_end(&mut reply).await.unwrap();
+        let reply = String::from_utf8_lossy(&reply);
+        let (head, body) = reply.split_once("\r\n\r\n").expect("a response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{file}: {head}");
+        assert!(body.starts_with("/*! Polysock "), "{file}: {}", &body[..body.len().min(80)]);
+        assert_eq!(body, script);
+        println!("served {} bytes of {file} from the packaged crate", body.len());
+    }
 }
 "#;
 
@@ -79,10 +82,9 @@ fn the_packaged_crate_serves_its_client() {
         .arg("-C")
         .arg(work.join("unpacked")));
     let unpacked: PathBuf = work.join("unpacked").join(format!("polysock-{version}"));
-    assert!(
-        unpacked.join("assets/polysock.min.js").is_file(),
-        "the script is in the package"
-    );
+    for asset in ["assets/polysock.min.js", "assets/polysock-http.min.js"] {
+        assert!(unpacked.join(asset).is_file(), "{asset} is in the package");
+    }
 
     let program = work.join("program");
     std::fs::create_dir_all(program.join("src")).unwrap();

@@ -27,8 +27,14 @@ export function encodePacket(p) {
 // Inverse of encodePacket. `ws`: a WebSocket text frame, where "b" is no type.
 // `ack`: a resume session, where type 7 (ack) exists too.
 export function decodePacket(s, ws, ack) {
+  if (s.charAt(0) === 'b' && !ws) return { type: P_MESSAGE, data: b64decode(s.slice(1)) };
+  return decodeText(s, ack);
+}
+
+// A packet of the form "<type digit><data>" (no "b": the served core, which
+// carries websocket only, needs no base64).
+export function decodeText(s, ack) {
   var c = s.charAt(0);
-  if (c === 'b' && !ws) return { type: P_MESSAGE, data: b64decode(s.slice(1)) };
   if (c < '0' || c > (ack ? '7' : '6') || s.length === 0) throw new Error('bad packet');
   return { type: +c, data: s.slice(1) };
 }

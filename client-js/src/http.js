@@ -5,7 +5,8 @@
 
 import { P_ACK, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
 import { noop, inherit } from './util.js';
-import { decodePacket, encodePayload } from './codec.js';
+import { decodePacket, encodePayload, packetSize } from './codec.js';
+import { parseJSON } from './json.js';
 import { Transport } from './transport.js';
 
 var reqSeq = 0;
@@ -83,6 +84,17 @@ H._ended = function () {
   this._getting = false;
   this._check();
   this._recv();
+};
+
+// How many packets of `buf` the next POST takes: one payload of at most
+// `max` bytes (an oversized packet goes alone).
+H._batch = function (buf, max) {
+  var i = 0, size = 0;
+  for (; i < buf.length; i++) {
+    size += packetSize(buf[i]) + 1;
+    if (i > 0 && size > max) break;
+  }
+  return i;
 };
 
 // A POST carrying messages of a resume session names the first one's
@@ -163,6 +175,21 @@ H._deliver = function (encoded) {
     this._n++;
     this._emit('packet', p);
   }
+};
+
+// What a failed request `x` says (socket.js _onError): _d, the detail of a
+// 400 with a code (a refused resume handshake); _h, for a 503, the ms to
+// wait (Retry-After, else 5 s).
+H._why = function (x) {
+  var st = x.status, o = {}, d = {};
+  if (st === 400) {
+    try {
+      d = parseJSON(x.responseText);
+    } catch (e) {}
+    if (d.code && typeof d.detail === 'string') o._d = d.detail;
+  }
+  if (st === 503) o._h = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+  return o;
 };
 
 export function xhrEnabled(env) {

@@ -1,10 +1,12 @@
 // index.js: the ES module entry (dist/polysock.mjs). Besides Polysock it
 // exports the pure helpers by name, for tests and for tools that speak the
-// protocol; the UMD bundle the server serves (umd.js) carries Polysock only.
+// protocol; the UMD bundle (umd.js) carries Polysock only.
 
-import { Polysock } from './socket.js';
+import { Polysock, useHttp } from './socket.js';
+import { HTTP } from './http-all.js';
 
 Polysock.version = '__VERSION__';
+useHttp(HTTP);
 
 export default Polysock;
 export { Polysock, TRANSPORTS as transports, transportOrder, backoff } from './socket.js';

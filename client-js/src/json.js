@@ -1,5 +1,6 @@
 // json.js: the two JSON texts the client reads (the open packet and a close
-// packet's body) and the one it writes (a close body). No eval and no
+// packet's body) and the one it writes (a close body), where the browser has
+// no JSON (IE6/7; socket.js uses the browser's JSON elsewhere). No eval and no
 // `new Function` (the page may forbid both with a CSP): where the browser has
 // no JSON object (IE6/7), a flat parser reads objects of strings, numbers,
 // booleans, null and arrays of those, which is every field those packets have.
@@ -44,3 +45,11 @@ export function quote(s) {
     return '\\u' + (c.charCodeAt(0) + 0x10000).toString(16).slice(1);
   }) + '"';
 }
+
+// What JSON.stringify makes of a close body {code, reason} (escaped more).
+function closeBody(o) {
+  return '{"code":' + o.code + ',"reason":' + quote(o.reason) + '}';
+}
+
+// The stand-in for JSON where there is none (IE6/7): socket.js json().
+export var FLAT = { parse: flatParse, stringify: closeBody };

@@ -20,26 +20,39 @@
 // answers.
 
 import {
-  P_OPEN, P_CLOSE, P_PING, P_PONG, P_MESSAGE, P_UPGRADE, P_ACK,
+  P_OPEN, P_CLOSE, P_PING, P_PONG, P_MESSAGE, P_ACK,
   CONNECTING, OPEN, CLOSING, CLOSED, DEFAULT_TIMEOUT
 } from './constants.js';
-import { root, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
-import { parseJSON, quote } from './json.js';
+import { root, noop, inherit, indexOf, isArray, domError, usv, utf8Length, defineProperty } from './util.js';
 import { resolve } from './url.js';
 import { isBinary, bytesOf, packetSize } from './codec.js';
 import { NativeTarget, Emitter, makeEvent, handlers } from './events.js';
 import { WebSocketTransport } from './websocket.js';
-import { XhrStreaming } from './xhr-streaming.js';
-import { HtmlFile } from './htmlfile.js';
-import { Polling } from './polling.js';
 
-export var TRANSPORTS = {
-  'websocket': WebSocketTransport,
-  'xhr-streaming': XhrStreaming,
-  'htmlfile': HtmlFile,
-  'polling': Polling
-};
+// The transports by name. The HTTP ones (polling, xhr-streaming, htmlfile)
+// come in through useHttp: at once in the npm builds (umd.js, index.js); in
+// the served build (served.js) from <mount>/polysock-http.js, which the first
+// socket that needs one of them loads (load.js).
+export var TRANSPORTS = { 'websocket': WebSocketTransport };
 var DEFAULT_TRANSPORTS = ['websocket', 'xhr-streaming', 'htmlfile', 'polling'];
+// The stand-in for JSON (json.js FLAT) that comes with the HTTP
+// transports: a browser without JSON (IE6/7) has no WebSocket either, so it
+// has them before any packet can arrive.
+var flatJSON;
+
+// `m`: http-all.js's HTTP: the transports, the flat JSON reader, and the
+// function that installs the upgrade to websocket.
+export function useHttp(m) {
+  for (var k in m._t) TRANSPORTS[k] = m._t[k];
+  flatJSON = m._p;
+  m._u(P, WebSocketTransport);
+}
+
+// json('parse', text), json('stringify', closeBody).
+function json(k, x) {
+  var J = root.JSON;
+  return (J && J[k] ? J : flatJSON)[k](x);
+}
 var STORE_KEY = 'polysock:';
 var NO_PROBE_MS = 3600000;
 // Bytes of messages a resume session keeps until acknowledged (option resumeBuffer).
@@ -55,7 +68,7 @@ export function transportOrder(prefs, usable, remembered) {
   var out = [], i, n;
   for (i = 0; i < prefs.length; i++) {
     n = prefs[i];
-    if (!TRANSPORTS.hasOwnProperty(n)) throw new TypeError('Unknown transport: ' + n);
+    if (indexOf(DEFAULT_TRANSPORTS, n) < 0) throw new TypeError('Unknown transport: ' + n);
     if (indexOf(out, n) < 0 && usable(n)) {
       if (n === remembered) out.unshift(n);
       else out.push(n);
@@ -147,8 +160,11 @@ export function Polysock(url, protocols, options) {
     _origin: u[2],
     _query: function (name, sid, n) { return self._url(name, sid, n); }
   };
+  // An HTTP transport not loaded yet (served build) counts as usable; its
+  // own check runs once it is loaded (_loadHttp).
   self._usable = function (n) {
-    return TRANSPORTS[n].enabled(env, u[2]) && !self._failed[n];
+    var T = TRANSPORTS[n];
+    return (!T || T.enabled(env, u[2])) && !self._failed[n];
   };
   self._fresh();
   // Nothing happens before the constructor returns.
@@ -275,7 +291,7 @@ P.close = function (code, reason) {
   // A pending ack goes now, before the close packet, not after it.
   this._ackNow();
   // A stock server (no "ext" in its open packet) gets a bare close packet.
-  if (code !== undefined && this._ext) body = '{"code":' + code + ',"reason":' + quote(reason || '') + '}';
+  if (code !== undefined && this._ext) body = json('stringify', { code: code, reason: reason || '' });
   this._closing = [code === undefined ? 1005 : code, reason || ''];
   this._wbuf.push({ type: P_CLOSE, data: body, n: 0 });
   this._flush();
@@ -290,7 +306,12 @@ P._wire = function (t) {
     ._on('drain', function (b) { self._onDrain(t, b); });
 };
 
+// (_loadHttp: load.js, in the served build, before the first HTTP
+// transport, or before anything where there is no JSON to read the open
+// packet with; the npm builds have it all.)
 P._next = function () {
+  var n = this._order[0];
+  if (n && !flatJSON && (!TRANSPORTS[n] || !root.JSON)) return this._loadHttp();
   var self = this, name = this._order.shift(), t, last = !this._order.length;
   if (!name) return this._susp ? this._round() : this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
@@ -342,27 +363,22 @@ P._mem = function (name, failedAt) {
 
 // ---- events from transports -----------------------------------------------
 
-// `x`: the failed request, if any. A 400 to a resume handshake is a refusal
-// (its detail becomes the close reason), unless its code is 0 (this
-// transport is off: try the next); a 503 (with Retry-After, else 5 s) says to
-// wait: no other transport now.
+// `x`: the failed request, if any (HTTP transports), which the transport
+// reads (http.js _why): a refusal of a resume handshake (its detail becomes
+// the close reason; a code 0 is none: this transport is off, try the next),
+// or a 503 that says to wait (Retry-After, else 5 s): no other transport now.
 P._onError = function (t, x) {
-  var st = x && x.status, d = {};
+  var w = x ? t._why(x) : {};
   if (t === this._attempt) {
     this._env.clearTimeout(this._attemptTimer);
     this._attempt = null;
     if (this._susp) {
-      if (st === 400) {
-        try {
-          d = parseJSON(x.responseText);
-        } catch (e) {}
-        if (d.code && typeof d.detail === 'string') return this._finish(1006, d.detail, false, true);
-      }
+      if (w._d) return this._finish(1006, w._d, false, true);
     } else {
       this._failed[t.name] = 1;
     }
-    if (st === 503) {
-      this._hint = (+x.getResponseHeader('Retry-After') || 5) * 1000;
+    if (w._h) {
+      this._hint = w._h;
       this._order = [];
     }
     this._next();
@@ -385,14 +401,14 @@ P._onPacket = function (t, p) {
   this._alive();
   if (p.type === P_OPEN && t === this._attempt) {
     try {
-      o = parseJSON(p.data);
+      o = json('parse', p.data);
     } catch (e) {
       return t._fail();
     }
     this._opened(t, o);
   } else if (p.type === P_CLOSE) {
     try {
-      o = p.data ? parseJSON(p.data) : {};
+      o = p.data ? json('parse', p.data) : {};
     } catch (e2) {
       o = {};
     }
@@ -474,18 +490,11 @@ P._onDrain = function (t, batch) {
 // ---- writing --------------------------------------------------------------
 
 // Sends what the buffer holds; on HTTP transports as one payload of at most
-// maxPayload bytes (an oversized packet goes alone).
+// maxPayload bytes (http.js _batch; websocket takes everything).
 P._flush = function () {
-  var t = this._t, buf = this._wbuf, i = 0, size = 0;
+  var t = this._t, buf = this._wbuf, i;
   if (!t || !t._w || this._upgrading || !buf.length) return;
-  if (t.name === 'websocket') {
-    i = buf.length;
-  } else {
-    for (; i < buf.length; i++) {
-      size += packetSize(buf[i]) + 1;
-      if (i > 0 && size > this._max) break;
-    }
-  }
+  i = t._batch ? t._batch(buf, this._max) : buf.length;
   this._wbuf = buf.slice(i);
   buf = buf.slice(0, i);
   // Messages of a resume session are kept until acknowledged; an ack says
@@ -605,47 +614,11 @@ P._alive = function () {
 
 // ---- upgrade to websocket -------------------------------------------------
 //
-//   client                          server
-//     |--- WS ?sid=S ----------------->|   (probe; current transport runs on)
-//     |--- 2probe -------------------->|   hold: no new receiving requests
-//     |<-- 3probe ---------------------|   server ends the pending GET / stream
-//     |    pause: wait for GET + POST in flight to finish
-//     |--- 5 ------------------------->|   WS is now the transport
-//     |--- buffered packets ---------->|
+// _maybeProbe and _upgrade come with the HTTP transports (upgrade.js): only a
+// socket on one of them probes. Until then (the served build before
+// polysock-http.js) there is nothing to upgrade from.
 
-P._maybeProbe = function () {
-  var self = this, t, env = this._env;
-  if (this._t.name === 'websocket' || this._noProbe || !this._usable('websocket') ||
-    indexOf(this._upgrades, 'websocket') < 0 || indexOf(this._prefs, 'websocket') < 0) return;
-  t = this._probe = this._wire(new WebSocketTransport(this._ctx, this._sid));
-  t._on('start', function () {
-    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout * 4);
-  })._on('open', function () {
-    env.clearTimeout(self._probeTimer);
-    self._probeTimer = env.setTimeout(function () { t._fail(); }, self._timeout);
-    self._t._hold(true);
-    t._ready(self._sid);
-    t._send([{ type: P_PING, data: 'probe' }]);
-  });
-  t._open();
-};
-
-P._upgrade = function () {
-  var self = this, t = this._probe, old = this._t;
-  this._env.clearTimeout(this._probeTimer);
-  this._upgrading = true;
-  old._pause(function () {
-    if (self._probe !== t) return;
-    self._probe = null;
-    self._upgrading = false;
-    self._wbuf.unshift({ type: P_UPGRADE, n: 0 });
-    old._close();
-    self._t = t;
-    self._set('transport', t.name);
-    self._mem(t.name);
-    self._flush();
-  });
-};
+P._maybeProbe = noop;
 
 P._endProbe = function () {
   var t = this._probe;

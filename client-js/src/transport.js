@@ -14,7 +14,7 @@
 // from anywhere. A subclass implements doOpen, doSend(packets), doClose,
 // and may override hold(on) and pause(cb).
 
-import { T_NEW, T_OPENING, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
+import { T_NEW, T_OPENING, T_OPEN, T_CLOSED } from './constants.js';
 import { noop } from './util.js';
 
 export function Transport(ctx, sid) {
@@ -82,14 +82,10 @@ T._url = function () {
   return this._x._query(this.name, this._sid);
 };
 
-// Upgrade support (socket.js, "upgrade to websocket"). hold(true): finish
-// the receiving request in flight, start no new one; hold(false): resume.
-// pause(cb): stop sending and receiving, cb() once nothing is in flight.
+// Upgrade support (upgrade.js), for the HTTP transports (http.js), which
+// are the only ones upgraded from. hold(true): finish the receiving request
+// in flight, start no new one; hold(false): resume. pause(cb): stop sending
+// and receiving, cb() once nothing is in flight (http.js only).
 // stop(): stop receiving for good (the socket is closing).
 T._hold = noop;
 T._stop = noop;
-T._pause = function (cb) {
-  this._st = T_PAUSED;
-  this._w = false;
-  cb();
-};

@@ -7,13 +7,11 @@
 
 import { root, domError } from './util.js';
 
-function syntax(url) {
-  return domError('SyntaxError', 'URL ' + url);
-}
-
 // -> [ws URL (the `url` attribute), http(s) URL for requests, ws origin].
+// Refused (SyntaxError): a scheme other than http(s) and ws(s), no host, a
+// fragment, or what does not parse at all.
 export function resolve(url, base, doc) {
-  var href = '', scheme, rest, a = doc && doc.createElement && doc.createElement('a');
+  var href = '', m, a = doc && doc.createElement && doc.createElement('a');
   if (a) {
     a.href = url;
     // An unparseable URL leaves href as given, with an empty scheme.
@@ -23,11 +21,8 @@ export function resolve(url, base, doc) {
       href = new root.URL(url, base).href;
     } catch (e) {}
   }
-  scheme = /^[^:]*/.exec(href)[0];
-  rest = href.slice(scheme.length);
-  scheme = scheme === 'http' ? 'ws' : scheme === 'https' ? 'wss' : scheme;
-  if ((scheme !== 'ws' && scheme !== 'wss') || !/^:\/\/[^\/?#]/.test(rest) || href.indexOf('#') >= 0) {
-    throw syntax(url);
-  }
-  return [scheme + rest, 'http' + scheme.slice(2) + rest, scheme + rest.replace(/^(:\/\/[^\/?#]*).*/, '$1')];
+  // [, "s" or "", "://host:port", path and query]
+  m = /^(?:http|ws)(s?)(:\/\/[^\/?#]+)([^#]*)$/.exec(href);
+  if (!m) throw domError('SyntaxError', 'URL ' + url);
+  return ['ws' + m[1] + m[2] + m[3], 'http' + m[1] + m[2] + m[3], 'ws' + m[1] + m[2]];
 }

@@ -15,7 +15,7 @@
 
 import { P_MESSAGE, T_CLOSED } from './constants.js';
 import { inherit, indexOf } from './util.js';
-import { decodePacket, isBinary } from './codec.js';
+import { decodeText, isBinary } from './codec.js';
 import { Transport } from './transport.js';
 
 // The page's handshake queues, by ws origin.
@@ -60,7 +60,7 @@ W._go = function () {
     var d = ev.data, p;
     if (typeof d === 'string') {
       try {
-        p = decodePacket(d, true, self._x._r);
+        p = decodeText(d, self._x._r);
       } catch (e) {
         return self._fail();
       }

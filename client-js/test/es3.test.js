@@ -13,7 +13,7 @@ const path = require('node:path');
 const acorn = require('acorn');
 
 const DIST = path.join(__dirname, '..', 'dist');
-const FILES = ['polysock.js', 'polysock.min.js'];
+const FILES = ['polysock.js', 'polysock.min.js', 'polysock-http.min.js'];
 
 for (const f of FILES) {
   const src = fs.readFileSync(path.join(DIST, f), 'utf8');
@@ -87,11 +87,13 @@ test('as in IE8 (defineProperty for DOM objects only, no EventTarget, no URL): p
   const vm = require('node:vm');
   const { env, OPEN } = require('./fakes');
   const src = fs.readFileSync(path.join(DIST, 'polysock.min.js'), 'utf8');
+  const http = fs.readFileSync(path.join(DIST, 'polysock-http.min.js'), 'utf8');
   const ctx = { window: undefined };
   ctx.window = ctx;
   vm.createContext(ctx);
+  // IE8 has no WebSocket: both served files (the page may load polysock-http.js itself).
   vm.runInContext('Object.defineProperty = function () { throw new TypeError("DOM objects only"); };' +
-    'delete this.EventTarget; delete this.URL;' + src, ctx);
+    'delete this.EventTarget; delete this.URL;' + src + http, ctx);
   // The page's <a> element resolves URLs (what IE8 has).
   const a = () => {
     const el = {};
@@ -100,6 +102,7 @@ test('as in IE8 (defineProperty for DOM objects only, no EventTarget, no URL): p
     return el;
   };
   const f = env({ ws: false, document: { createElement: a } });
+  for (const k of Object.keys(ctx)) if (/^_polysock_http/.test(k)) f.env[k] = ctx[k];
   f.env.location = { protocol: 'http:', host: 'other.test', href: 'http://other.test/' }; // no htmlfile: not same-origin
   const s = new ctx.Polysock('/engine.io', [], { env: f.env, transports: ['polling'] });
   assert.equal(s.url, 'ws://example.test/engine.io');

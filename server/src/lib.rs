@@ -85,7 +85,7 @@ mod transport;
 mod transport_kind;
 
 pub use adapter::{Adapter, AdapterError, AdapterFuture, LocalAdapter, LocalNode, Target};
-pub use client_script::CLIENT_SCRIPT;
+pub use client_script::{CLIENT_HTTP_SCRIPT, CLIENT_SCRIPT};
 pub use close::{CloseReason, InvalidCloseCode, SendError, TransportError, TrySendError};
 pub use cluster::{NodeDirectory, StaticDirectory};
 pub use config::{Config, ConfigError};

@@ -67,8 +67,8 @@ impl tower_service::Service<Request<Body>> for PolysockService {
 
 async fn route(engine: Arc<Engine>, request: Request<Body>) -> Response<Body> {
     let path = request.uri().path();
-    if path.ends_with(client_script::FILE_NAME) {
-        return client_script::serve(request.headers());
+    if let Some(script) = client_script::for_path(path) {
+        return client_script::serve(script, request.headers());
     }
     if !(path.is_empty() || path == "/") {
         return not_found();
