@@ -48,7 +48,7 @@ impl Numbering {
     /// the queue, keeps copies, and puts an ack first when the count moved.
     pub(super) fn written(&mut self, packets: &mut Vec<Packet>) {
         for packet in packets.iter() {
-            if matches!(packet, Packet::Message(_)) {
+            if packet.is_message() {
                 self.written += 1;
                 self.retained.push_back(packet.clone());
             }
@@ -78,7 +78,7 @@ impl Numbering {
         packets
             .into_iter()
             .filter(|packet| match packet {
-                Packet::Message(_) => false,
+                Packet::Message(_) | Packet::Shared(_) => false,
                 Packet::Ack(_) => {
                     self.ack_sent = 0;
                     false
