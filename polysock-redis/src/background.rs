@@ -155,7 +155,7 @@ fn handle(inner: &Arc<Inner>, channel: &str, payload: &[u8]) {
             target,
             message,
         } if from != me => {
-            node.broadcast(&target, &message);
+            node.broadcast_shared(&target, &message);
         }
         Frame::Request { from, id, op, body } if from != me => {
             let answer = answer_locally(node, op, &body);

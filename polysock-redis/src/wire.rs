@@ -7,9 +7,12 @@
 //!
 //! The body is the message's own bytes (UTF-8 text or binary), never
 //! re-encoded: a broadcast is framed once and published once, whatever the
-//! number of nodes and sockets. Decoding never panics on any input.
+//! number of nodes and sockets. A node that receives a broadcast decodes
+//! it straight into a [`SharedMessage`]: encoded once per node, shared by
+//! every socket of it. Decoding never panics on any input.
 
 use bytes::Bytes;
+use polysock::protocol::SharedMessage;
 use polysock::{Message, Target};
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +29,8 @@ pub(crate) enum Frame {
     Broadcast {
         from: String,
         target: Target,
-        message: Message,
+        /// Encoded once, here, for every socket of this node.
+        message: SharedMessage,
     },
     Request {
         from: String,
@@ -184,6 +188,16 @@ pub(crate) fn message(body: &[u8], binary: bool) -> Option<Message> {
     }
 }
 
+/// The message a broadcast's body carries, encoded at once for this
+/// node's sockets: the one copy a node makes of a broadcast it receives.
+fn shared_message(body: &[u8], binary: bool) -> Option<SharedMessage> {
+    if binary {
+        Some(SharedMessage::binary(Bytes::copy_from_slice(body)))
+    } else {
+        std::str::from_utf8(body).ok().map(SharedMessage::text)
+    }
+}
+
 /// Decodes a frame; `None` for anything malformed.
 pub(crate) fn decode(bytes: &[u8]) -> Option<Frame> {
     let (&kind, rest) = bytes.split_first()?;
@@ -199,7 +213,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Frame> {
             Some(Frame::Broadcast {
                 from: header.from.into_owned(),
                 target: Target::from_parts(header.rooms, header.except),
-                message: message(body, header.binary)?,
+                message: shared_message(body, header.binary)?,
             })
         }
         REQUEST => {
@@ -236,12 +250,14 @@ mod tests {
             Some(Frame::Broadcast {
                 from: "n1".into(),
                 target: target.clone(),
-                message: text.clone()
+                message: SharedMessage::new(&text)
             })
         );
         let binary = Message::Binary(Bytes::from_static(&[0, 159, 146, 150]));
         match decode(&broadcast("n1", &Target::all(), &binary)) {
-            Some(Frame::Broadcast { message, .. }) => assert_eq!(message, binary),
+            Some(Frame::Broadcast { message, .. }) => {
+                assert_eq!(message, SharedMessage::new(&binary))
+            }
             other => panic!("{other:?}"),
         }
         let op = Op::SendTo {

@@ -29,9 +29,8 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use crate::close::TrySendError;
-use crate::protocol::Message;
-use crate::sender::SocketSender;
+use crate::protocol::{Message, SharedMessage};
+use crate::sender::{Reached, SocketSender};
 
 /// Rooms, socket.io style: a server's registry of named groups of its
 /// sockets to send to together. Cheap to clone; every clone is the same
@@ -265,17 +264,13 @@ impl Rooms {
             .remove_if(room, |_, members| members.is_empty());
     }
 
-    /// Queues `message` for one member; says whether it was queued and
-    /// whether the member must be pruned.
-    fn deliver(sender: &SocketSender, message: &Message) -> (bool, bool) {
-        match sender.try_send(message.clone()) {
-            Ok(()) => (true, false),
-            Err(TrySendError::Full(_)) => {
-                sender.close_too_slow();
-                (false, true)
-            }
-            Err(TrySendError::Closed(_)) => (false, true),
-            Err(TrySendError::RecordSeparator(_) | TrySendError::TooLarge(_)) => (false, false),
+    /// Queues `message` (encoded once for the whole send) for one member;
+    /// says whether it was queued and whether the member must be pruned.
+    fn deliver(sender: &SocketSender, message: &SharedMessage) -> (bool, bool) {
+        match sender.offer_shared(message) {
+            Reached::Queued => (true, false),
+            Reached::Gone => (false, true),
+            Reached::Skipped => (false, false),
         }
     }
 }
@@ -328,7 +323,12 @@ impl Broadcast<'_> {
     /// lists (see [`Rooms::members`]). A text
     /// message holding U+001E reaches nobody (see [`SocketSender::try_send`]).
     pub fn send(self, message: impl Into<Message>) -> usize {
-        let message = message.into();
+        self.send_shared(&SharedMessage::new(&message.into()))
+    }
+
+    /// [`send`](Self::send) for a message encoded already: every member's
+    /// queue shares it (this is what `send` does after encoding once).
+    pub fn send_shared(self, message: &SharedMessage) -> usize {
         let mut queued = 0;
         let mut prune = Vec::new();
         match &self.target {
@@ -337,7 +337,7 @@ impl Broadcast<'_> {
                     if member.rooms.is_empty() || self.except.iter().any(|id| id == member.key()) {
                         continue;
                     }
-                    let (sent, dead) = Rooms::deliver(&member.sender, &message);
+                    let (sent, dead) = Rooms::deliver(&member.sender, message);
                     queued += usize::from(sent);
                     if dead {
                         prune.push(member.key().clone());
@@ -357,7 +357,7 @@ impl Broadcast<'_> {
                         {
                             continue;
                         }
-                        let (sent, dead) = Rooms::deliver(sender, &message);
+                        let (sent, dead) = Rooms::deliver(sender, message);
                         queued += usize::from(sent);
                         if dead {
                             prune.push(id.clone());
@@ -370,6 +370,7 @@ impl Broadcast<'_> {
         for id in prune {
             self.rooms.prune(&id);
         }
+        crate::metrics::delivered(queued, message.len());
         queued
     }
 }

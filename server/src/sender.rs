@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::close::{CloseReason, InvalidCloseCode, SendError, TrySendError};
-use crate::protocol::{CloseFrame, Message};
-use crate::session::Session;
+use crate::protocol::{CloseFrame, Message, SharedMessage};
+use crate::session::{Session, SharedRefusal};
 use crate::Transport;
 
 /// Sends to and closes one socket from any task. Cheap to clone.
@@ -39,20 +39,17 @@ impl SocketSender {
         Ok(())
     }
 
+    /// Queues a broadcast's message, encoded once, without waiting (see
+    /// [`offer_shared`]). Not counted in the metrics: the broadcast counts
+    /// its deliveries once.
+    pub(crate) fn offer_shared(&self, message: &SharedMessage) -> Reached {
+        offer_shared(&self.session, message)
+    }
+
     /// Closes the socket with a code and reason, after what is queued; see
     /// [`Socket::close`](crate::Socket::close).
     pub fn close(&self, code: u16, reason: impl Into<String>) -> Result<(), InvalidCloseCode> {
         close(&self.session, code, reason.into())
-    }
-
-    /// Closes the socket with 1008 because it cannot keep up: used by sends
-    /// to many sockets that find its queue full.
-    pub(crate) fn close_too_slow(&self) {
-        self.session
-            .close_gracefully(CloseReason::ServerClosed(CloseFrame::new(
-                CloseFrame::POLICY,
-                TOO_SLOW,
-            )));
     }
 
     /// The session id.
@@ -87,6 +84,40 @@ impl fmt::Debug for SocketSender {
             .field("id", &self.id())
             .finish()
     }
+}
+
+/// What a send to many sockets did for one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reached {
+    /// The message is queued.
+    Queued,
+    /// The socket is closed, or was closed now for being too slow: a
+    /// registry may forget it.
+    Gone,
+    /// Its transport cannot carry this message (U+001E in text, or longer
+    /// than `max_payload`): nothing changed.
+    Skipped,
+}
+
+/// Queues a broadcast's message for one session without waiting; a
+/// session whose queue is full is closed with 1008 ("too slow").
+pub(crate) fn offer_shared(session: &Session, message: &SharedMessage) -> Reached {
+    match session.try_send_shared(message) {
+        Ok(()) => Reached::Queued,
+        Err(SharedRefusal::Full) => {
+            close_too_slow(session);
+            Reached::Gone
+        }
+        Err(SharedRefusal::Closed) => Reached::Gone,
+        Err(SharedRefusal::RecordSeparator | SharedRefusal::TooLarge) => Reached::Skipped,
+    }
+}
+
+fn close_too_slow(session: &Session) {
+    session.close_gracefully(CloseReason::ServerClosed(CloseFrame::new(
+        CloseFrame::POLICY,
+        TOO_SLOW,
+    )));
 }
 
 /// The reason given to a socket closed because its queue was full when a

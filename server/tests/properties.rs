@@ -2,7 +2,10 @@
 //! panic, encodings round-trip, and the htmlfile escaping never lets
 //! message text end a script, open a comment or change its own value.
 
-use polysock::protocol::{decode_payload, encode_payload, htmlfile, multipart, Message, Packet};
+use polysock::protocol::{
+    decode_payload, encode_payload, encode_payload_element, encoded_len, htmlfile, multipart,
+    Message, Packet, SharedMessage,
+};
 use proptest::prelude::*;
 
 fn message() -> impl Strategy<Value = Packet> {
@@ -19,8 +22,60 @@ fn message() -> impl Strategy<Value = Packet> {
     ]
 }
 
+/// Any application message, U+001E and all (a shared message must encode
+/// whatever a direct one does).
+fn any_message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        any::<String>().prop_map(Message::Text),
+        "(</script>|<!--|-->|\u{2028}|\u{2029}|\"|\\\\|&|\r\n--b|[a-z]|é|\u{1F600})*"
+            .prop_map(Message::Text),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|b| Message::Binary(b.into())),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// A broadcast's message, encoded once ([`SharedMessage`]), frames
+    /// exactly as the same message sent directly, in every framing: the
+    /// text form, the polling payload element and its length, a payload of
+    /// several, a multipart part (or the same boundary collision) and an
+    /// htmlfile chunk. (The WebSocket frame is checked beside its framer,
+    /// in the crate's unit tests.)
+    #[test]
+    fn shared_encoding_equals_direct_encoding(message in any_message(), before in any_message()) {
+        let direct = Packet::Message(message.clone());
+        let shared = Packet::Shared(SharedMessage::new(&message));
+        prop_assert_eq!(shared.to_text(), direct.to_text());
+        prop_assert_eq!(shared.is_binary(), direct.is_binary());
+        prop_assert_eq!(shared.packet_type(), direct.packet_type());
+        let (mut a, mut b) = (String::new(), String::new());
+        encode_payload_element(&direct, &mut a);
+        encode_payload_element(&shared, &mut b);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(encoded_len(&shared), b.len());
+        let other = Packet::Message(before.clone());
+        let (mut a, mut b) = (String::new(), String::new());
+        encode_payload(&[other.clone(), direct.clone(), other.clone()], &mut a);
+        encode_payload(&[Packet::Shared(SharedMessage::new(&before)), shared.clone(), other], &mut b);
+        prop_assert_eq!(a, b);
+        let framer = multipart::MultipartFramer::new("b");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        prop_assert_eq!(framer.part(&direct, &mut a), framer.part(&shared, &mut b));
+        prop_assert_eq!(a, b);
+        let (mut a, mut b) = (String::new(), String::new());
+        htmlfile::chunk(&direct, &mut a);
+        htmlfile::chunk(&shared, &mut b);
+        htmlfile::chunk(&shared, &mut b);
+        prop_assert_eq!(a.repeat(2), b, "made once, the same every time");
+        let again = SharedMessage::new(&message);
+        prop_assert_eq!(again.len(), message.len());
+        prop_assert_eq!(again.to_message(), message.clone());
+        prop_assert_eq!(
+            again.holds_separator(),
+            matches!(&message, Message::Text(t) if t.contains('\u{1e}'))
+        );
+    }
 
     #[test]
     fn payload_decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {

@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 use super::{Adapter, AdapterError, AdapterFuture, Target};
 use crate::close::TrySendError;
 use crate::engine::{Engine, SessionEvent};
-use crate::protocol::Message;
+use crate::protocol::{Message, SharedMessage};
+use crate::sender::{offer_shared, Reached};
 use crate::SocketSender;
 
 /// The operations of one node on its own sockets, synchronous and
@@ -46,8 +47,16 @@ impl LocalNode {
 
     /// Queues `message` for every targeted socket of this node without
     /// waiting; returns for how many it was queued. A socket whose queue
-    /// is full is closed with 1008, as for [`Rooms`](crate::Rooms).
+    /// is full is closed with 1008, as for [`Rooms`](crate::Rooms). The
+    /// message is encoded once ([`SharedMessage`]) for all of them.
     pub fn broadcast(&self, target: &Target, message: &Message) -> usize {
+        self.broadcast_shared(target, &SharedMessage::new(message))
+    }
+
+    /// [`broadcast`](Self::broadcast) of a message encoded already (as a
+    /// cluster adapter decodes one that another node published: encoded
+    /// once per node, shared by every socket of it).
+    pub fn broadcast_shared(&self, target: &Target, message: &SharedMessage) -> usize {
         let Some(engine) = self.engine() else {
             return 0;
         };
@@ -57,17 +66,9 @@ impl LocalNode {
                 if target.excepted().iter().any(|id| id == session.id()) {
                     continue;
                 }
-                let sender = SocketSender::new(session);
-                match sender.try_send(message.clone()) {
-                    Ok(()) => queued += 1,
-                    Err(TrySendError::Full(_)) => sender.close_too_slow(),
-                    Err(
-                        TrySendError::Closed(_)
-                        | TrySendError::RecordSeparator(_)
-                        | TrySendError::TooLarge(_),
-                    ) => {}
-                }
+                queued += usize::from(offer_shared(&session, message) == Reached::Queued);
             }
+            crate::metrics::delivered(queued, message.len());
             queued
         } else {
             let rooms = engine.rooms();
@@ -82,7 +83,7 @@ impl LocalNode {
             for id in target.excepted() {
                 send = send.except(id.clone());
             }
-            send.send(message.clone())
+            send.send_shared(message)
         }
     }
 

@@ -66,21 +66,34 @@ pub fn preamble(callback_id: u32) -> String {
     out
 }
 
-/// One packet as a script chunk: `<script>p("...");</script>\n`.
+/// One packet as a script chunk: `<script>p("...");</script>\n`. A
+/// shared message's chunk was escaped once, for every response.
 pub fn chunk(packet: &Packet, out: &mut String) {
-    out.push_str("<script>p(\"");
+    if let Packet::Shared(message) = packet {
+        out.push_str(message.htmlfile_chunk());
+        return;
+    }
     match element_parts(packet) {
         Some((kind, rest)) => {
+            out.push_str("<script>p(\"");
             // The type character is a digit: nothing to escape.
             out.push(kind);
             escape_js_string(rest, out);
+            out.push_str("\");</script>\n");
         }
         None => {
             let mut element = String::new();
             encode_payload_element(packet, &mut element);
-            escape_js_string(&element, out);
+            chunk_element(&element, out);
         }
     }
+}
+
+/// The script chunk of one payload element (a packet's text form, or `b`
+/// + base64).
+pub(crate) fn chunk_element(element: &str, out: &mut String) {
+    out.push_str("<script>p(\"");
+    escape_js_string(element, out);
     out.push_str("\");</script>\n");
 }
 

@@ -14,6 +14,7 @@ pub mod htmlfile;
 pub mod multipart;
 mod packet;
 mod payload;
+mod shared;
 pub mod sockjs;
 
 pub use error::DecodeError;
@@ -24,3 +25,4 @@ pub use payload::{
     decode_payload, encode_payload, encode_payload_element, encoded_len, payload_packets,
     payload_packets_resume,
 };
+pub use shared::{Encoded, SharedMessage};

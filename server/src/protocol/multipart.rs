@@ -62,13 +62,16 @@ impl MultipartFramer {
         let start = out.len();
         out.extend_from_slice(PART_HEADERS.as_bytes());
         let element_start = out.len();
-        match element_parts(packet) {
-            Some((kind, rest)) => {
+        match (packet, element_parts(packet)) {
+            (Packet::Shared(message), _) => {
+                out.extend_from_slice(message.payload_element().as_bytes());
+            }
+            (_, Some((kind, rest))) => {
                 let mut utf8 = [0; 4];
                 out.extend_from_slice(kind.encode_utf8(&mut utf8).as_bytes());
                 out.extend_from_slice(rest.as_bytes());
             }
-            None => {
+            (_, None) => {
                 let mut element = String::new();
                 encode_payload_element(packet, &mut element);
                 out.extend_from_slice(element.as_bytes());

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::DecodeError;
+use super::{DecodeError, SharedMessage};
 
 /// An application message: what `WebSocket.send` and `onmessage` carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +185,10 @@ pub enum Packet {
     Pong(String),
     /// An application message.
     Message(Message),
+    /// An application message encoded once for many sockets (a
+    /// broadcast); on the wire exactly as [`Packet::Message`] of the same
+    /// message. Decoding never produces it.
+    Shared(SharedMessage),
     /// Upgrade.
     Upgrade,
     /// Noop.
@@ -218,7 +222,7 @@ impl Packet {
             Self::Close(_) => PacketType::Close,
             Self::Ping(_) => PacketType::Ping,
             Self::Pong(_) => PacketType::Pong,
-            Self::Message(_) => PacketType::Message,
+            Self::Message(_) | Self::Shared(_) => PacketType::Message,
             Self::Upgrade => PacketType::Upgrade,
             Self::Noop => PacketType::Noop,
             Self::Ack(_) => PacketType::Ack,
@@ -227,7 +231,25 @@ impl Packet {
 
     /// Whether this is a binary message, which has no text form.
     pub fn is_binary(&self) -> bool {
-        matches!(self, Self::Message(Message::Binary(_)))
+        match self {
+            Self::Message(message) => matches!(message, Message::Binary(_)),
+            Self::Shared(message) => message.is_binary(),
+            _ => false,
+        }
+    }
+
+    /// Whether this is an application message, shared or not.
+    pub fn is_message(&self) -> bool {
+        matches!(self, Self::Message(_) | Self::Shared(_))
+    }
+
+    /// The application message's length in bytes (0 for other packets).
+    pub fn message_len(&self) -> usize {
+        match self {
+            Self::Message(message) => message.len(),
+            Self::Shared(message) => message.len(),
+            _ => 0,
+        }
     }
 
     /// Appends the text form `<type><data>` to `out`.
@@ -244,6 +266,7 @@ impl Packet {
             }
             Self::Ping(data) | Self::Pong(data) => out.push_str(data),
             Self::Message(Message::Text(text)) => out.push_str(text),
+            Self::Shared(message) => out.push_str(message.as_text().unwrap_or("")),
             Self::Ack(count) => {
                 use std::fmt::Write as _;
                 let _ = write!(out, "{count}");
@@ -264,6 +287,7 @@ impl Packet {
             Self::Open(json) => json.len(),
             Self::Ping(data) | Self::Pong(data) => data.len(),
             Self::Message(message) => message.len(),
+            Self::Shared(message) => message.len(),
             Self::Close(Some(frame)) => frame.reason.len() + 24,
             Self::Ack(_) => MAX_ACK_DIGITS,
             _ => 0,

@@ -18,6 +18,7 @@ pub fn encode_payload_element(packet: &Packet, out: &mut String) {
             out.push('b');
             BASE64.encode_string(bytes, out);
         }
+        Packet::Shared(message) => out.push_str(message.payload_element()),
         _ => packet.encode_text(out),
     }
 }
@@ -29,6 +30,7 @@ pub fn encode_payload_element(packet: &Packet, out: &mut String) {
 pub(crate) fn element_parts(packet: &Packet) -> Option<(char, &str)> {
     let rest = match packet {
         Packet::Message(Message::Text(text)) => text.as_str(),
+        Packet::Shared(message) => return message.as_text().map(|text| ('4', text)),
         Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) => data.as_str(),
         Packet::Close(None) | Packet::Upgrade | Packet::Noop => "",
         Packet::Message(Message::Binary(_)) | Packet::Close(Some(_)) | Packet::Ack(_) => {
@@ -43,6 +45,7 @@ pub fn encoded_len(packet: &Packet) -> usize {
     match packet {
         Packet::Message(Message::Binary(bytes)) => 1 + bytes.len().div_ceil(3) * 4,
         Packet::Message(Message::Text(text)) => 1 + text.len(),
+        Packet::Shared(message) => message.payload_element_len(),
         Packet::Open(data) | Packet::Ping(data) | Packet::Pong(data) => 1 + data.len(),
         Packet::Close(Some(_)) | Packet::Ack(_) => packet.to_text().len(),
         Packet::Close(None) | Packet::Upgrade | Packet::Noop => 1,

@@ -31,7 +31,7 @@
 //! reason, and the one-POST-at-a-time rule.
 
 use crate::close::{CloseReason, TransportError};
-use crate::protocol::{CloseFrame, Message, Packet};
+use crate::protocol::{CloseFrame, Message, Packet, SharedMessage};
 use crate::Transport;
 
 use super::ledger::{BadAck, LedgerFull, StreamLedger};
@@ -84,6 +84,8 @@ impl Phase {
 pub(crate) enum Event {
     /// The application sends a message.
     Admit(Message),
+    /// A broadcast queues its message, encoded once for every socket.
+    AdmitShared(SharedMessage),
     /// The server queues a control packet (ping, ...).
     Control(Packet),
     /// A request for `transport` wants to be the receiver.
@@ -214,6 +216,8 @@ pub(crate) enum Refusal {
     Closed(Option<Message>),
     /// The queue is full.
     Full(Message),
+    /// The queue is full (for a shared message, which nobody needs back).
+    SharedFull,
     /// Another receiver is attached. The session is closed by it, as
     /// Engine.IO requires of a second pending GET.
     SecondReceiver,
@@ -419,6 +423,7 @@ impl Machine {
     pub(crate) fn apply(&mut self, event: Event) -> Outcome {
         match event {
             Event::Admit(message) => self.admit(message),
+            Event::AdmitShared(message) => self.admit_shared(&message),
             Event::Control(packet) => {
                 if self.phase == Phase::Closed {
                     return Outcome::refused(Refusal::Closed(None));
@@ -546,6 +551,18 @@ impl Machine {
             Ok(()) if was_empty => Outcome::done().waking(WAKE_RECEIVER),
             Ok(()) => Outcome::done(),
             Err(message) => Outcome::refused(Refusal::Full(message)),
+        }
+    }
+
+    fn admit_shared(&mut self, message: &SharedMessage) -> Outcome {
+        if !self.phase.is_open() {
+            return Outcome::refused(Refusal::Closed(None));
+        }
+        let was_empty = self.queue.is_empty();
+        match self.queue.admit_shared(message) {
+            true if was_empty => Outcome::done().waking(WAKE_RECEIVER),
+            true => Outcome::done(),
+            false => Outcome::refused(Refusal::SharedFull),
         }
     }
 

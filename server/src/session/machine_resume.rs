@@ -58,7 +58,7 @@ impl Numbering {
     /// the queue, keeps copies, and puts an ack first when the count moved.
     pub(super) fn written(&mut self, packets: &mut Vec<Packet>) {
         for packet in packets.iter() {
-            if matches!(packet, Packet::Message(_)) {
+            if packet.is_message() {
                 let dropped = self.retained.keep(packet.clone());
                 if dropped > 0 {
                     tracing::trace!(dropped, "retention bound: oldest copies dropped");
@@ -92,7 +92,7 @@ impl Numbering {
         let control = packets
             .into_iter()
             .filter(|packet| match packet {
-                Packet::Message(_) => false,
+                Packet::Message(_) | Packet::Shared(_) => false,
                 Packet::Ack(_) => {
                     self.ack_sent = 0;
                     false

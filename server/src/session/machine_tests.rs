@@ -176,7 +176,7 @@ fn verdict(result: &Result<Output, Refusal>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(Refusal::Closed(_)) => "closed",
-        Err(Refusal::Full(_)) => "full",
+        Err(Refusal::Full(_) | Refusal::SharedFull) => "full",
         Err(Refusal::SecondReceiver) => "second-receiver",
         Err(Refusal::WrongTransport(_)) => "wrong-transport",
         Err(Refusal::UpgradeInProgress) => "upgrade-in-progress",

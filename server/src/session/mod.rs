@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 
 use crate::close::{CloseReason, SendError, TrySendError};
 use crate::handshake::RequestInfo;
-use crate::protocol::{CloseFrame, Message, Packet};
+use crate::protocol::{CloseFrame, Message, Packet, SharedMessage};
 use crate::{Config, Transport};
 
 pub(crate) use inbound::{InboundReceiver, Inlet};
@@ -42,6 +42,19 @@ pub(crate) use receiver::ReceiverGuard;
 use inbound::InboundSide;
 use machine::{Event, Machine, Output, Settings, Wake};
 use queue::Limits;
+
+/// Why a shared message (a broadcast's) was not queued for one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SharedRefusal {
+    /// The outbound queue is full.
+    Full,
+    /// The session is closing or closed.
+    Closed,
+    /// Text holding U+001E, which this session's transport cannot carry.
+    RecordSeparator,
+    /// Longer than `max_payload` bytes.
+    TooLarge,
+}
 
 /// A packet a client may not send on an open session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +289,23 @@ impl Session {
         }
     }
 
+    /// Queues a message encoded once for many sockets if there is room
+    /// now: the same checks and the same bound as [`try_send`](Self::try_send),
+    /// with no copy of the message (one reference count).
+    pub(crate) fn try_send_shared(&self, message: &SharedMessage) -> Result<(), SharedRefusal> {
+        if message.holds_separator() && !self.carries_any_text() {
+            return Err(SharedRefusal::RecordSeparator);
+        }
+        if message.len() > self.config.max_payload {
+            return Err(SharedRefusal::TooLarge);
+        }
+        match self.apply(Event::AdmitShared(message.clone())) {
+            Ok(_) => Ok(()),
+            Err(Refusal::SharedFull) => Err(SharedRefusal::Full),
+            Err(_) => Err(SharedRefusal::Closed),
+        }
+    }
+
     /// SockJS sessions (issue 17) frame text as JSON, so U+001E travels.
     fn carries_any_text(&self) -> bool {
         matches!(self.transport(), Transport::SockJs(_))
@@ -374,7 +404,8 @@ impl Session {
             Packet::Noop | Packet::Upgrade => {}
             // Only servers open and ping; a client ping is the probe, which
             // the WebSocket transport answers before the session sees it.
-            other @ (Packet::Open(_) | Packet::Ping(_)) => {
+            // A shared message is made by the server, never decoded.
+            other @ (Packet::Open(_) | Packet::Ping(_) | Packet::Shared(_)) => {
                 return Err(UnexpectedPacket::Type(other))
             }
         }

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::{encoded_len, Message, Packet};
+use crate::protocol::{encoded_len, Message, Packet, SharedMessage};
 
 /// The bounds, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,10 @@ impl Held {
                 Packet::Message(message) => Self {
                     messages: held.messages + 1,
                     bytes: held.bytes + message_cost(message),
+                },
+                Packet::Shared(message) => Self {
+                    messages: held.messages + 1,
+                    bytes: held.bytes + shared_cost(message),
                 },
                 _ => held,
             })
@@ -74,13 +78,20 @@ pub(crate) struct OutQueue {
 /// The size a message is counted at: its encoded length, plus the cost of
 /// the packet around it, so that empty messages still count.
 pub(crate) fn message_cost(message: &Message) -> usize {
-    const PACKET_OVERHEAD: usize = 32;
     let len = match message {
         Message::Text(text) => text.len(),
         Message::Binary(bytes) => bytes.len(),
     };
     len + PACKET_OVERHEAD
 }
+
+/// The size a shared message is counted at: what the message itself
+/// would be ([`message_cost`]), in every socket's queue that holds it.
+pub(crate) fn shared_cost(message: &SharedMessage) -> usize {
+    message.len() + PACKET_OVERHEAD
+}
+
+const PACKET_OVERHEAD: usize = 32;
 
 impl OutQueue {
     pub(crate) fn new(limits: Limits) -> Self {
@@ -112,9 +123,23 @@ impl OutQueue {
         Ok(())
     }
 
+    /// Admits a message encoded once for many sockets if it fits, counted
+    /// as the message itself would be; `false` if it does not.
+    pub(crate) fn admit_shared(&mut self, message: &SharedMessage) -> bool {
+        let cost = shared_cost(message);
+        if !self.has_room(cost) {
+            self.refused = true;
+            return false;
+        }
+        self.held.messages += 1;
+        self.held.bytes += cost;
+        self.packets.push_back(Packet::Shared(message.clone()));
+        true
+    }
+
     /// Queues a control packet.
     pub(crate) fn push_control(&mut self, packet: Packet) {
-        debug_assert!(!matches!(packet, Packet::Message(_)));
+        debug_assert!(!packet.is_message());
         self.packets.push_back(packet);
     }
 
@@ -175,8 +200,7 @@ impl OutQueue {
     /// Drops the control packets queued, keeping the messages (a session
     /// that lost its transport: pings and noops are stale by its return).
     pub(crate) fn retain_messages(&mut self) {
-        self.packets
-            .retain(|packet| matches!(packet, Packet::Message(_)));
+        self.packets.retain(Packet::is_message);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -267,6 +291,30 @@ mod tests {
         let taken = queue.take(usize::MAX);
         queue.delivered(Held::of(&taken));
         assert!(!queue.is_full());
+    }
+
+    /// A shared message holds the account exactly as the same message
+    /// sent directly, and is bounded the same way.
+    #[test]
+    fn shared_messages_count_as_the_message() {
+        let mut direct = OutQueue::new(LIMITS);
+        let mut shared = OutQueue::new(LIMITS);
+        for n in [0, 1, 300, 499] {
+            let message = text(n);
+            let one = SharedMessage::new(&message);
+            assert_eq!(direct.admit(message).is_ok(), shared.admit_shared(&one));
+            assert_eq!(direct.held(), shared.held());
+        }
+        assert!(
+            !shared.admit_shared(&SharedMessage::text("x")),
+            "count bound"
+        );
+        assert!(shared.is_full());
+        let taken = shared.take(usize::MAX);
+        assert_eq!(Held::of(&taken), direct.held());
+        shared.delivered(Held::of(&taken));
+        assert_eq!(shared.held(), Held::default());
+        assert!(shared.admit_shared(&SharedMessage::text(&"x".repeat(5000))));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 
 use crate::protocol::Packet;
 
-use super::queue::message_cost;
+use super::queue::{message_cost, shared_cost};
 
 /// The bound, from the configuration (`resume_buffer_messages`,
 /// `resume_buffer_bytes`).
@@ -73,6 +73,7 @@ impl Retention {
     pub(crate) fn keep(&mut self, packet: Packet) -> usize {
         let cost = match &packet {
             Packet::Message(message) => message_cost(message),
+            Packet::Shared(message) => shared_cost(message),
             _ => 0,
         };
         self.written += 1;

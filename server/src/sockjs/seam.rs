@@ -45,7 +45,7 @@ use super::{SockJsOptions, SockJsTransport};
 use crate::close::{CloseReason, TransportError};
 use crate::engine::{Engine, OpenRequest};
 use crate::protocol::sockjs::INTERRUPTED;
-use crate::protocol::{Message, Packet};
+use crate::protocol::{Encoded, Message, Packet};
 use crate::rejection::HandshakeRejection;
 use crate::session::{Delivery, Held, ReceiverGuard, Session};
 use crate::{Handshake, Transport};
@@ -398,6 +398,10 @@ impl Slot {
                     Packet::Message(Message::Binary(bytes)) => {
                         messages.push(String::from_utf8_lossy(&bytes).into_owned())
                     }
+                    Packet::Shared(message) => messages.push(match message.encoded() {
+                        Encoded::Text(_) => message.as_text().unwrap_or("").to_owned(),
+                        Encoded::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                    }),
                     Packet::Close(_) => close = Some(self.session.close_frame()),
                     // Engine pings are answered by the session's own task
                     // (see `drive`); nothing to frame.

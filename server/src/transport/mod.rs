@@ -51,8 +51,10 @@ pub(crate) fn rejection_for(refusal: Refusal) -> Rejection {
         Refusal::ResumeOutOfRange => ResumeRejection::OutOfRange.into(),
         Refusal::ResumeOverflow => ResumeRejection::Overflow.into(),
         // A session that is over is, to the client, a session unknown.
-        Refusal::Closed(_) | Refusal::Full(_) | Refusal::NotUpgrading | Refusal::NotClosing => {
-            AttachRejection::UnknownSid.into()
-        }
+        Refusal::Closed(_)
+        | Refusal::Full(_)
+        | Refusal::SharedFull
+        | Refusal::NotUpgrading
+        | Refusal::NotClosing => AttachRejection::UnknownSid.into(),
     }
 }

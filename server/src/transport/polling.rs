@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use bytes::Bytes;
 use http::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::timeout;
@@ -42,15 +43,23 @@ pub(crate) async fn receive(
         Delivery::Released | Delivery::Empty => vec![Packet::Noop],
         Delivery::Closed => vec![Packet::Close(None)],
     };
-    let mut body = String::new();
-    encode_payload(&packets, &mut body);
+    let body = match packets.as_slice() {
+        // A broadcast alone: the body is its encoding, made once for
+        // every socket.
+        [Packet::Shared(message)] => message.payload_bytes(),
+        _ => {
+            let mut body = String::new();
+            encode_payload(&packets, &mut body);
+            Bytes::from(body)
+        }
+    };
     // The payload is built: from here on the response holds the bytes.
     receiver.delivered(Held::of(&packets));
     drop(receiver);
     let threshold = session.config().compression_threshold;
     match encoding.filter(|_| body.len() >= threshold) {
         Some(encoding) => {
-            let mut response = text_response(compression::compress(encoding, body.as_bytes()));
+            let mut response = text_response(compression::compress(encoding, &body));
             compression::mark(response.headers_mut(), encoding);
             Ok(response)
         }

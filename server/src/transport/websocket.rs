@@ -43,7 +43,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::close::{CloseReason, TransportError};
-use crate::protocol::{CloseFrame, Message, Packet};
+use crate::protocol::{CloseFrame, Encoded, Message, Packet};
 use crate::rejection::UpgradeRejection;
 use crate::session::{Delivery, Held, ReceiverGuard, Refusal, Session};
 
@@ -582,6 +582,12 @@ fn to_frame(packet: Packet) -> WsMessage {
             text.insert(0, '4');
             WsMessage::text(text)
         }
+        // A broadcast: the frame shares the bytes encoded once for every
+        // socket (a reference count, no copy, no UTF-8 check).
+        Packet::Shared(message) => match message.encoded() {
+            Encoded::Text(packet) => WsMessage::Text(packet.clone()),
+            Encoded::Binary(bytes) => WsMessage::Binary(bytes.clone()),
+        },
         other => WsMessage::text(other.to_text()),
     }
 }
@@ -625,6 +631,23 @@ mod tests {
         let binary = to_frame(Packet::Message(Message::Binary(vec![1u8, 2].into())));
         assert_eq!(binary, WsMessage::Binary(vec![1u8, 2].into()));
         assert_eq!(to_frame(Packet::Noop), WsMessage::text("6"));
+    }
+
+    proptest::proptest! {
+        /// A broadcast's frame is the direct send's frame, for any message.
+        #[test]
+        fn shared_frames_equal_direct_frames(
+            text in "\\PC*",
+            binary in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            for message in [Message::Text(text.clone()), Message::Binary(binary.clone().into())] {
+                let shared = crate::protocol::SharedMessage::new(&message);
+                proptest::prop_assert_eq!(
+                    to_frame(Packet::Shared(shared)),
+                    to_frame(Packet::Message(message))
+                );
+            }
+        }
     }
 
     /// The task that carries a WebSocket session lives as long as the
