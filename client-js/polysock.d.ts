@@ -18,8 +18,8 @@ declare namespace Polysock {
     remember?: boolean;
     /** Ask for a resume session (ext=1&resume=1): a lost transport does not
      *  close the socket, which stays OPEN and resumes in the background
-     *  with nothing lost. Default false (plain WebSocket semantics) until
-     *  retention stops holding back the server's sender (client-api.md). Servers without resume ignore it. */
+     *  with nothing lost. Default true; false gives plain WebSocket
+     *  semantics (a loss closes 1006). Servers without resume ignore it. */
     resume?: boolean;
     /** Bytes of messages a resume session keeps until the server has
      *  acknowledged them; past it the socket closes (1006, "send buffer

@@ -665,7 +665,7 @@ function Polysock(url, protocols, options) {
   self._timeout = options.timeout || DEFAULT_TIMEOUT;
   self._prefs = options.transports || DEFAULT_TRANSPORTS;
   self._remember = options.remember !== false;
-  self._resume = options.resume === true;
+  self._resume = options.resume !== false;
   self._retain = options.resumeBuffer || DEFAULT_RETAIN;
   v = options.reconnect;
   self._tries = v === true ? DEFAULT_TRIES : +v || 0;
@@ -1315,11 +1315,13 @@ H._url = function () {
 };
 
 // In a resume session acks travel in POSTs (7<n>) and in receiving GETs
-// (ack=); the server refuses an ack below one it already has, so no GET,
-// which carries the newest count, starts while a POST with an ack is in
-// flight: it could overtake it.
+// (ack=), on different connections, so either may overtake the other: the
+// server takes an ack that is not above an earlier one as stale (spec
+// 11.3). A GET never waits for a POST: while the POST's messages wait for
+// the application, the application may be waiting for this GET to make
+// room for its replies.
 H._recv = function () {
-  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting && !this._pa) {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
     this._getting = true;
     this._get();
   }
@@ -1347,15 +1349,10 @@ H._batch = function (buf, max) {
 // number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
   var self = this, url = Transport.prototype._url.call(this), i = packets.length, seq;
-  this._pa = false;
-  while (i--) {
-    if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
-    if (packets[i].type === P_ACK) this._pa = true;
-  }
+  while (i--) if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
   if (seq) url += '&seq=' + seq;
   this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
-    self._pa = false;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
     self._check();

@@ -3,7 +3,7 @@
 // they receive (get / stopGet); upstream is always a POST of a polling
 // payload, answered "ok".
 
-import { P_ACK, T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
+import { T_OPEN, T_PAUSED, T_CLOSED } from './constants.js';
 import { noop, inherit } from './util.js';
 import { decodePacket, encodePayload, packetSize } from './codec.js';
 import { parseJSON } from './json.js';
@@ -69,11 +69,13 @@ H._url = function () {
 };
 
 // In a resume session acks travel in POSTs (7<n>) and in receiving GETs
-// (ack=); the server refuses an ack below one it already has, so no GET,
-// which carries the newest count, starts while a POST with an ack is in
-// flight: it could overtake it.
+// (ack=), on different connections, so either may overtake the other: the
+// server takes an ack that is not above an earlier one as stale (spec
+// 11.3). A GET never waits for a POST: while the POST's messages wait for
+// the application, the application may be waiting for this GET to make
+// room for its replies.
 H._recv = function () {
-  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting && !this._pa) {
+  if (this._st !== T_CLOSED && this._st !== T_PAUSED && !this._held && !this._getting) {
     this._getting = true;
     this._get();
   }
@@ -101,15 +103,10 @@ H._batch = function (buf, max) {
 // number (seq=), so that the server drops what a re-sent POST repeats.
 H._doSend = function (packets, batch) {
   var self = this, url = Transport.prototype._url.call(this), i = packets.length, seq;
-  this._pa = false;
-  while (i--) {
-    if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
-    if (packets[i].type === P_ACK) this._pa = true;
-  }
+  while (i--) if (packets[i].s) seq = packets[i].s; // backwards: ends with the first
   if (seq) url += '&seq=' + seq;
   this._posting = request(this._e, 'POST', url, encodePayload(packets), function (err) {
     self._posting = null;
-    self._pa = false;
     if (self._st === T_CLOSED) return;
     if (err !== null) return self._fail();
     self._check();

@@ -150,7 +150,7 @@ export function Polysock(url, protocols, options) {
   self._timeout = options.timeout || DEFAULT_TIMEOUT;
   self._prefs = options.transports || DEFAULT_TRANSPORTS;
   self._remember = options.remember !== false;
-  self._resume = options.resume === true;
+  self._resume = options.resume !== false;
   self._retain = options.resumeBuffer || DEFAULT_RETAIN;
   v = options.reconnect;
   self._tries = v === true ? DEFAULT_TRIES : +v || 0;

@@ -55,7 +55,7 @@ test('websocket handshake: query, open event, negotiated protocol, transport nam
   const ev = record(s);
   f.clock.tick();
   const ws = f.wss[0];
-  assert.match(ws.url, /^ws:\/\/example\.test\/engine\.io\/\?token=x&EIO=4&transport=websocket&ext=1&protocols=chat,superchat$/);
+  assert.match(ws.url, /^ws:\/\/example\.test\/engine\.io\/\?token=x&EIO=4&transport=websocket&ext=1&protocols=chat,superchat&resume=1$/);
   assert.equal(ws.protocols, undefined, 'subprotocols travel in the query only');
   assert.throws(() => s.send('x'), { name: 'InvalidStateError' });
   ws.serverOpen();

@@ -119,6 +119,10 @@ const hook = (page, id, cmd, prefix) => page.evaluate(([id, c, p]) => R.hook(id,
  * current transport's (a kind that does not come within 1.5 s is redrawn).
  * `onCut(rec, index)` runs after each cut. Ends when all n are back, on a
  * close, or after STALL_MS without progress. Resolves with the last progress.
+ * A run that gets ahead of MIN_CUTS cuts spread over 85% of n is slowed to
+ * a few messages in flight until the next cut lands (traffic goes on, so
+ * every kind of cut still comes): how many cuts land does not depend on
+ * how fast the machine carries the messages.
  */
 async function runWithCuts(page, proxy, id, { n = N, cuts = CUTS, onCut = () => {}, stopOnClose = true, stallMs = STALL_MS }) {
   const points = Array.from({ length: cuts }, () => proxy.int(Math.floor(n * 0.02), Math.floor(n * 0.85))).sort((a, b) => a - b);
@@ -127,12 +131,18 @@ async function runWithCuts(page, proxy, id, { n = N, cuts = CUTS, onCut = () => 
   let armed = null;
   let last = null;
   let lastChange = Date.now();
+  let slowed = false;
   for (;;) {
     const p = await progress(page, id);
     if (!last || p.count !== last.count) lastChange = Date.now();
     last = p;
     if (p.count >= n || (p.closeEvent && stopOnClose)) break;
     if (Date.now() - lastChange > stallMs) break;
+    const ahead = next < MIN_CUTS && next < points.length && p.count > (n * 0.85 * (next + 1)) / MIN_CUTS;
+    if (ahead !== slowed) {
+      slowed = ahead;
+      await page.evaluate(([id, w]) => R.throttle(id, w), [id, ahead ? 4 : WINDOW]);
+    }
     if (!armed && next < points.length && p.count >= points[next]) {
       const kinds = TRANSPORT_KINDS[p.transport] || TRANSPORT_KINDS.websocket;
       armed = proxy.arm(proxy.pick(kinds), { ms: 1500 }).then(
