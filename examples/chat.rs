@@ -46,6 +46,14 @@
 //! haproxy -db -f docs/haproxy-roundrobin.cfg      # in front, round-robin
 //! ```
 //!
+//! The page asks for a resume session (`resume: true`; `/?resume=0` turns
+//! it off), so a network that goes away for a while (a laptop's Wi-Fi, a
+//! phone between cells) loses no line either way: the socket stays open,
+//! and what was said meanwhile arrives once it is back, in order. Room
+//! events go out through one forwarding task, in the order they were made.
+//! `--ping-interval MS` and `--ping-timeout MS` shorten the heartbeat (the
+//! tests use them to see a loss quickly).
+//!
 //! `GET /metrics` serves the Prometheus metrics.
 
 use std::collections::HashMap;
@@ -62,7 +70,7 @@ use polysock::{
 };
 use polysock_redis::{RedisAdapter, RedisConfig};
 use serde_json::{json, Value};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 const INDEX_HTML: &str = include_str!("chat/index.html");
 const CHAT_JS: &str = include_str!("chat/chat.js");
@@ -73,12 +81,15 @@ const DEFAULT_ROOMS: [&str; 3] = ["lobby", "rust", "random"];
 const MAX_NAME: usize = 24;
 const MAX_TEXT: usize = 2000;
 const MAX_ROOMS_PER_SOCKET: usize = 16;
+/// Events waiting for the forwarder; a full queue makes the senders wait.
+const FORWARD_QUEUE: usize = 1024;
 
 const HELP: &str = "\
 chat: a Polysock chat server (page and client included)
 
 USAGE:
     chat [--listen ADDR] [--path PATH] [--sockjs-client FILE]
+         [--ping-interval MS] [--ping-timeout MS]
          [--redis URL [--node-id ID] [--cluster-secret S] [--advertise ADDR]]
 
 OPTIONS:
@@ -86,6 +97,8 @@ OPTIONS:
     --path PATH            Polysock mount point (default /engine.io)
     --sockjs-client FILE   serve this sockjs-client script at /sockjs.min.js for
                            /?client=sockjs pages (default: they load it from its CDN)
+    --ping-interval MS     heartbeat interval in milliseconds (default 25000)
+    --ping-timeout MS      heartbeat timeout in milliseconds (default 20000)
     --redis URL            join the other chat nodes on the Redis at URL
     --node-id ID           this node's id with --redis (default: random); session
                            ids start with it
@@ -103,6 +116,9 @@ struct Chat {
     nicks: Mutex<HashMap<String, String>>,
     /// The server, to tell everyone about the room list.
     server: OnceLock<Polysock>,
+    /// Events for rooms, to the one task that hands them to the adapter
+    /// ([`forward`]), so they go out in the order they were made.
+    forward: mpsc::Sender<(Target, Value)>,
 }
 
 impl Chat {
@@ -159,22 +175,35 @@ impl Chat {
         }
     }
 
-    fn to_room(&self, room: &str, event: Value) {
-        self.to_rooms(Target::room(room), event);
+    async fn to_room(&self, room: &str, event: Value) {
+        self.to_rooms(Target::room(room), event).await;
     }
 
     /// Sends to rooms on every node (through the adapter; without
-    /// `--redis` the same as `Rooms::to`).
-    fn to_rooms(&self, target: Target, event: Value) {
-        let Some(server) = self.server.get() else {
-            return;
+    /// `--redis` the same as `Rooms::to`), after every event queued before
+    /// it: one task forwards them all, in order. (A task per event, as
+    /// before, let two lines of one sender overtake each other on their way
+    /// to Redis.) Waits while the forwarder's queue is full.
+    async fn to_rooms(&self, target: Target, event: Value) {
+        let _ = self.forward.send((target, event)).await;
+    }
+}
+
+/// The forwarder: hands each room event to the adapter, one after the
+/// other, so that every member gets a room's lines in the order they were
+/// said (and join and leave notices in their place among them).
+async fn forward(chat: Arc<Chat>, mut events: mpsc::Receiver<(Target, Value)>) {
+    while let Some((target, event)) = events.recv().await {
+        let Some(server) = chat.server.get() else {
+            continue;
         };
-        let adapter = server.adapter().clone();
-        tokio::spawn(async move {
-            if let Err(error) = adapter.broadcast(target, event.to_string().into()).await {
-                tracing::warn!(%error, "chat: a message did not reach the other nodes");
-            }
-        });
+        if let Err(error) = server
+            .adapter()
+            .broadcast(target, event.to_string().into())
+            .await
+        {
+            tracing::warn!(%error, "chat: a message did not reach the other nodes");
+        }
     }
 }
 
@@ -199,7 +228,7 @@ async fn session(mut socket: Socket, chat: Arc<Chat>) {
     while let Some(message) = socket.recv().await {
         let reply = match message {
             Message::Text(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(request) => handle(&chat, &sender, &request),
+                Ok(request) => handle(&chat, &sender, &request).await,
                 Err(_) => Err("messages are JSON objects".to_owned()),
             },
             Message::Binary(_) => Err("binary messages are not part of this chat".to_owned()),
@@ -222,12 +251,12 @@ async fn announce_departures(chat: Arc<Chat>, mut events: broadcast::Receiver<Se
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        chat.depart(&id, &left);
+        chat.depart(&id, &left).await;
     }
 }
 
 impl Chat {
-    fn depart(&self, id: &str, left: &[String]) {
+    async fn depart(&self, id: &str, left: &[String]) {
         let chat = self;
         let nick = chat.nick(id);
         chat.set_nick(id, None);
@@ -236,7 +265,8 @@ impl Chat {
             chat.to_room(
                 room,
                 json!({ "type": "left", "room": room, "id": id, "nick": nick, "members": members }),
-            );
+            )
+            .await;
         }
         if !left.is_empty() {
             chat.announce_rooms();
@@ -245,7 +275,7 @@ impl Chat {
 }
 
 /// Acts on one request from the page; `Err` is shown to the sender.
-fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), String> {
+async fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), String> {
     let id = sender.id();
     let field = |name: &str| request.get(name).and_then(Value::as_str).unwrap_or("");
     match field("type") {
@@ -258,13 +288,15 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
             if rooms.is_empty() {
                 let _ = sender.try_send(event.to_string());
             } else {
-                chat.to_rooms(Target::rooms(rooms.iter().cloned()), event);
+                chat.to_rooms(Target::rooms(rooms.iter().cloned()), event)
+                    .await;
                 for room in &rooms {
                     let members = chat.member_nicks(room);
                     chat.to_room(
                         room,
                         json!({ "type": "members", "room": room, "members": members }),
-                    );
+                    )
+                    .await;
                 }
             }
             Ok(())
@@ -280,7 +312,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
                     "type": "joined", "room": room, "id": id,
                     "nick": chat.nick(id), "members": members,
                 });
-                chat.to_room(&room, event);
+                chat.to_room(&room, event).await;
                 chat.announce_rooms();
             }
             Ok(())
@@ -293,7 +325,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
                     "type": "left", "room": room, "id": id,
                     "nick": chat.nick(id), "members": members,
                 });
-                chat.to_room(&room, event.clone());
+                chat.to_room(&room, event.clone()).await;
                 let _ = sender.try_send(event.to_string());
                 chat.announce_rooms();
             }
@@ -316,7 +348,7 @@ fn handle(chat: &Chat, sender: &SocketSender, request: &Value) -> Result<(), Str
                 "type": "message", "room": room, "id": id,
                 "nick": chat.nick(id), "text": text,
             });
-            chat.to_room(&room, event);
+            chat.to_room(&room, event).await;
             Ok(())
         }
         other => Err(format!("unknown request type {other:?}")),
@@ -355,6 +387,8 @@ struct Options {
     node_id: Option<String>,
     cluster_secret: Option<String>,
     advertise: Option<String>,
+    ping_interval: Option<Duration>,
+    ping_timeout: Option<Duration>,
 }
 
 /// Where sockjs-client pages (`/?client=sockjs`) connect.
@@ -369,6 +403,8 @@ fn parse_args() -> Result<Options, String> {
         node_id: None,
         cluster_secret: None,
         advertise: None,
+        ping_interval: None,
+        ping_timeout: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -387,6 +423,8 @@ fn parse_args() -> Result<Options, String> {
             "--node-id" => options.node_id = Some(value()?),
             "--cluster-secret" => options.cluster_secret = Some(value()?),
             "--advertise" => options.advertise = Some(value()?),
+            "--ping-interval" => options.ping_interval = Some(millis(&flag, &value()?)?),
+            "--ping-timeout" => options.ping_timeout = Some(millis(&flag, &value()?)?),
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
@@ -405,6 +443,14 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
+/// A positive number of milliseconds.
+fn millis(flag: &str, value: &str) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(format!("{flag}: a positive number of milliseconds")),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let options = match parse_args() {
@@ -419,9 +465,11 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
 
+    let (forward_tx, forward_rx) = mpsc::channel(FORWARD_QUEUE);
     let chat = Arc::new(Chat {
         nicks: Mutex::new(HashMap::new()),
         server: OnceLock::new(),
+        forward: forward_tx,
     });
     // Before the server: the recorder counts from the first session on.
     let metrics_handle = match metrics::install() {
@@ -441,6 +489,12 @@ async fn main() {
     };
     let addr = listener.local_addr().unwrap_or(options.listen);
     let mut builder = Polysock::builder();
+    if let Some(interval) = options.ping_interval {
+        builder = builder.ping_interval(interval);
+    }
+    if let Some(timeout) = options.ping_timeout {
+        builder = builder.ping_timeout(timeout);
+    }
     if let Some(url) = &options.redis {
         let advertise = options
             .advertise
@@ -479,6 +533,7 @@ async fn main() {
         .expect("valid configuration");
     let _ = chat.server.set(realtime.clone());
     tokio::spawn(announce_departures(chat.clone(), realtime.events()));
+    tokio::spawn(forward(chat.clone(), forward_rx));
 
     // sockjs-client pages: the script from the given file, or the CDN.
     let sockjs_script = match &options.sockjs_client {

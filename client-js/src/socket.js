@@ -316,11 +316,12 @@ P._next = function () {
   if (!name) return this._susp ? this._round() : this._lost();
   t = this._attempt = this._wire(new TRANSPORTS[name](this._ctx));
   // The timeout runs from the attempt's real start; the last candidate has
-  // nothing to fall back to and gets longer.
+  // nothing to fall back to and gets longer, except in the first three
+  // resume rounds (an htmlfile attempt cut after its head never ends).
   t._on('start', function () {
     self._attemptTimer = self._env.setTimeout(function () {
       t._fail();
-    }, last ? self._timeout * 4 : self._timeout);
+    }, last && (!self._susp || self._try > 3) ? self._timeout * 4 : self._timeout);
   });
   t._open();
 };
@@ -422,6 +423,7 @@ P._onPacket = function (t, p) {
     // Out of range: a protocol error.
     o = p.data;
     if (!('' + +o === o && this._forget(+o))) this._finish(1006, '', false, true);
+    else this._ackWait(t);
   } else if (p.type === P_MESSAGE && rs === OPEN) {
     if (this._win) this._got(p);
     o = p.data;
@@ -475,6 +477,7 @@ P._opened = function (t, o) {
 P._onDrain = function (t, batch) {
   var self = this, c = this._closing, n = 0, i;
   if (!batch) return;
+  if (!this._aT) this._ackWait(t);
   for (i = 0; i < batch.length; i++) {
     n += batch[i].n;
     batch[i].n = 0;
@@ -541,6 +544,25 @@ P._got = function (p) {
       self._flush();
     }, 100);
   }
+};
+
+// htmlfile: Chromium fires neither load nor error on an iframe whose stream
+// is reset. The server acknowledges on the stream, within 100 ms, every
+// message it received (protocol-spec 11.3), so from a POST's answer, and
+// from every ack after it, an ack is owed while messages are unacknowledged:
+// none within _aw ms (2.5 s, doubling with every loss found so, up to the
+// heartbeat) and the stream is lost. Not while held for an upgrade (the acks
+// come on the websocket then).
+P._ackWait = function (t) {
+  var self = this, env = this._env, w = this._aw || 2500;
+  env.clearTimeout(this._aT);
+  this._aT = t.name === 'htmlfile' && this._acked < this._sent && env.setTimeout(function () {
+    self._aT = 0;
+    if (!t._held) {
+      self._aw = Math.min(2 * w, self._ping);
+      t._fail();
+    }
+  }, w);
 };
 
 P._ackNow = function () {
@@ -638,6 +660,7 @@ P._teardown = function () {
   env.clearTimeout(this._hb);
   env.clearTimeout(this._at);
   env.clearTimeout(this._wt);
+  this._aT = env.clearTimeout(this._aT);
   if (this._susp) this._watch();
   this._susp = false;
   this._endProbe();

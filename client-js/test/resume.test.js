@@ -509,3 +509,93 @@ test('resumed on polling, then upgraded to websocket as usual; the retained mess
   probe.serverSend('72');
   assert.equal(s.readyState, 1);
 });
+
+// A fake DOM for the hidden-iframe htmlfile transport: the test plays the
+// server by calling the iframe's callback (window._polysock_cb.c<N>).
+function htmlfilePage() {
+  const frames = [];
+  const win = {};
+  const document = {
+    body: { appendChild(fr) { fr.parentNode = this; frames.push(fr); }, removeChild(fr) { fr.parentNode = null; } },
+    createElement() { return { style: {}, parentNode: null }; }
+  };
+  const f = page({ ws: false, document, window: win });
+  f.frames = frames;
+  // The callback of iframe i, and its query.
+  f.cb = (i) => win._polysock_cb['c' + new URL(frames[i].src).searchParams.get('c')];
+  f.src = (i) => new URL(frames[i].src).searchParams;
+  return f;
+}
+
+test('htmlfile: a stream reset that fires no event is found by the ack it owes (2.5 s, doubling), then resumed', () => {
+  const f = htmlfilePage();
+  const s = new Polysock(URL_, [], { env: f.env, resume: true, transports: ['htmlfile'] });
+  const ev = record(s);
+  f.clock.tick();
+  f.cb(0)(OPEN(RESUME));
+  assert.equal(s.readyState, 1);
+  const posts = () => f.xhrs.filter((x) => x.method === 'POST');
+  s.send('a');
+  posts()[0].respond(200, 'ok');
+  // The ack comes in time: no loss, however long after.
+  f.clock.advance(2000);
+  f.cb(0)('71');
+  f.clock.advance(10000);
+  assert.equal(f.frames.length, 1, 'an acknowledged stream is not suspected');
+  // Now the stream dies silently: b's POST is answered, its ack never comes.
+  s.send('b');
+  posts()[1].respond(200, 'ok');
+  f.clock.advance(2499);
+  assert.equal(f.frames.length, 1);
+  f.clock.advance(1);
+  assert.equal(f.frames.length, 2, 'no ack 2.5 s after the answer: a resume attempt');
+  assert.equal(f.src(1).get('resume'), 'S1');
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(ev.types(), ['open'], 'no event');
+  // Resumed: b goes again; lost again the same way, found after 5 s this time.
+  f.cb(1)(OPEN(Object.assign({ resumed: 1 }, RESUME)));
+  assert.equal(posts()[2].body, '4b');
+  posts()[2].respond(200, 'ok');
+  f.clock.advance(4999);
+  assert.equal(f.frames.length, 2, 'the wait doubled');
+  f.clock.advance(1);
+  assert.equal(f.frames.length, 3);
+  f.cb(2)(OPEN(Object.assign({ resumed: 2 }, RESUME)));
+  assert.equal(s.readyState, 1);
+  assert.deepEqual(ev.types(), ['open']);
+});
+
+test('htmlfile: a POST without messages (a pong) owes no ack; a stock session never watches', () => {
+  for (const resume of [true, false]) {
+    const f = htmlfilePage();
+    const s = new Polysock(URL_, [], { env: f.env, resume, transports: ['htmlfile'] });
+    f.clock.tick();
+    f.cb(0)(OPEN(resume ? RESUME : {}));
+    f.cb(0)('2');
+    const pong = f.xhrs.find((x) => x.method === 'POST');
+    assert.equal(pong.body, '3');
+    pong.respond(200, 'ok');
+    if (!resume) {
+      s.send('a');
+      f.xhrs.filter((x) => x.method === 'POST')[1].respond(200, 'ok');
+    }
+    f.clock.advance(20000);
+    assert.equal(f.frames.length, 1, `resume ${resume}`);
+    assert.equal(s.readyState, 1);
+  }
+});
+
+test('resume rounds: the last candidate gets the short attempt timer (T) in the first three rounds, 4T after', () => {
+  const { f, s, ws } = openWs({ transports: ['websocket'] });
+  const starts = [];
+  const WS = f.env.WebSocket;
+  f.env.WebSocket = class extends WS {
+    constructor(u) { super(u); starts.push(f.clock.now); } // never answers
+  };
+  ws.serverClose(1006);
+  f.clock.advance(40000);
+  // round 1 at 0 (2.5 s), round 2 500 ms after (2.5 s), round 3 1 s after
+  // (2.5 s), round 4 2 s after: 10 s, round 5 4 s after.
+  assert.deepEqual(starts.slice(0, 5), [0, 3000, 6500, 11000, 25000]);
+  assert.equal(s.readyState, 1);
+});

@@ -3,7 +3,9 @@
 // parsed as HTML. Talks JSON to examples/chat.rs over one Polysock.
 //
 // URL parameters: ?transport=htmlfile (or a comma list) forces the
-// transports, ?nick=ada sets the nickname, ?room=rust joins a room first.
+// transports, ?nick=ada sets the nickname, ?room=rust joins a room first,
+// ?resume=0 asks for a plain session (by default the socket resumes after a
+// network loss without losing a line: protocol-spec/11-resume.md).
 (function () {
   'use strict';
 
@@ -294,6 +296,7 @@
 
   function connect() {
     var options = {};
+    if (!useSockJS) options.resume = query('resume') !== '0';
     if (forced) options.transports = forced.split(',');
     setStatus('connecting', 'connecting');
     var s = useSockJS ? new SockJS(window.CHAT_SOCKJS_MOUNT, null, options) : new Polysock(MOUNT, ['chat'], options);
