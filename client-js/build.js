@@ -31,9 +31,9 @@ const ASSET = path.join(__dirname, '..', 'server', 'assets', 'polysock.min.js');
 const BUDGET = 6000;
 const BUDGET_TODO = 'not met: 6,762 B before resume and reconnect (+1,117 B); ' +
   'see client-js/README.md, Size, for where the bytes go';
-// 7,900, plus 92 B for the htmlfile ack watch and the short timer of the
+// 7,900, plus 96 B for the htmlfile ack watch and the short timer of the
 // first resume rounds (issue 14).
-const CEILING = 7992;
+const CEILING = 7996;
 
 // Kept short: it is part of the served, size-budgeted file.
 const BANNER = `/*! Polysock ${VERSION} MIT */`;
