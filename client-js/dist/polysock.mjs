@@ -938,7 +938,7 @@ P._onPacket = function (t, p) {
     // Out of range: a protocol error.
     o = p.data;
     if (!('' + +o === o && this._forget(+o))) this._finish(1006, '', false, true);
-    else this._ackWait(t);
+    else this._aw = 0, this._ackWait(t);
   } else if (p.type === P_MESSAGE && rs === OPEN) {
     if (this._win) this._got(p);
     o = p.data;
@@ -1065,9 +1065,10 @@ P._got = function (p) {
 // is reset. The server acknowledges on the stream, within 100 ms, every
 // message it received (protocol-spec 11.3), so from a POST's answer, and
 // from every ack after it, an ack is owed while messages are unacknowledged:
-// none within _aw ms (2.5 s, doubling with every loss found so, up to the
-// heartbeat) and the stream is lost. Not while held for an upgrade (the acks
-// come on the websocket then).
+// none within _aw ms and the stream is lost. _aw is 2.5 s, doubled with every
+// loss found so in a row (up to the heartbeat: a slow link then costs a few
+// needless resumes, not one every 2.5 s), and back to 2.5 s with an ack. Not
+// while held for an upgrade (the acks come on the websocket then).
 P._ackWait = function (t) {
   var self = this, env = this._env, w = this._aw || 2500;
   env.clearTimeout(this._aT);

@@ -527,7 +527,7 @@ function htmlfilePage() {
   return f;
 }
 
-test('htmlfile: a stream reset that fires no event is found by the ack it owes (2.5 s, doubling), then resumed', () => {
+test('htmlfile: a stream reset that fires no event is found by the ack it owes (2.5 s, doubling in a row), then resumed', () => {
   const f = htmlfilePage();
   const s = new Polysock(URL_, [], { env: f.env, resume: true, transports: ['htmlfile'] });
   const ev = record(s);
@@ -561,6 +561,16 @@ test('htmlfile: a stream reset that fires no event is found by the ack it owes (
   f.clock.advance(1);
   assert.equal(f.frames.length, 3);
   f.cb(2)(OPEN(Object.assign({ resumed: 2 }, RESUME)));
+  // An ack on the new stream: the wait is back to 2.5 s for the next loss.
+  s.send('c');
+  posts()[3].respond(200, 'ok');
+  f.cb(2)('73');
+  s.send('d');
+  posts()[4].respond(200, 'ok');
+  f.clock.advance(2499);
+  assert.equal(f.frames.length, 3);
+  f.clock.advance(1);
+  assert.equal(f.frames.length, 4, 'an ack between two losses: 2.5 s again');
   assert.equal(s.readyState, 1);
   assert.deepEqual(ev.types(), ['open']);
 });
