@@ -25,10 +25,14 @@ const TRANSPORTS = ["websocket", "xhr-streaming", "htmlfile", "polling"];
 // apart). Far above what it takes (a few seconds), for slow machines.
 const BACK_WITHIN_MS = 45000;
 
-/** In the page: a reconnecting client whose messages and opens are counted. */
+/** In the page: a reconnecting client whose messages and opens are counted.
+ *  Resume is off: a killed node's sessions cannot resume anywhere, and this
+ *  tests the reconnect option (a websocket-only page with resume on cannot
+ *  read the HTTP refusal of its resume handshake and waits out the window;
+ *  see protocol-spec/client-api.md, Resume). */
 function openReconnecting(transport) {
   return new Promise((resolve, reject) => {
-    const s = new Polysock(`${location.origin}/engine.io`, [], { transports: [transport], reconnect: true, timeout: 10000 });
+    const s = new Polysock(`${location.origin}/engine.io`, [], { transports: [transport], reconnect: true, resume: false, timeout: 10000 });
     window.F = { s, inbox: [], opens: 0, closes: [] };
     s.onmessage = (e) => F.inbox.push(e.data);
     s.addEventListener("open", () => {

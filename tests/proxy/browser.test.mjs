@@ -258,7 +258,8 @@ describe(`(c) control: pings rarer than ${nginxVersion()}'s proxy_read_timeout`,
     await withPage(nginx.url, async (page) => {
       // One evaluate, so the time is measured on the page from the open event.
       const r = await page.evaluate(async (ms) => {
-        const o = await T.open({});
+        // Resume off: the control shows nginx's cut as plain WebSocket sees it.
+        const o = await T.open({ resume: false });
         const t0 = performance.now();
         const ev = await T.closed(o.id, ms);
         return { transport: o.transport, ev, after: Math.round(performance.now() - t0) };
