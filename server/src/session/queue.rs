@@ -36,16 +36,10 @@ impl Held {
     pub(crate) fn of(packets: &[Packet]) -> Self {
         packets
             .iter()
-            .fold(Self::default(), |held, packet| match packet {
-                Packet::Message(message) => Self {
-                    messages: held.messages + 1,
-                    bytes: held.bytes + message_cost(message),
-                },
-                Packet::Shared(message) => Self {
-                    messages: held.messages + 1,
-                    bytes: held.bytes + shared_cost(message),
-                },
-                _ => held,
+            .filter_map(packet_cost)
+            .fold(Self::default(), |held, cost| Self {
+                messages: held.messages + 1,
+                bytes: held.bytes + cost,
             })
     }
 }
@@ -89,6 +83,16 @@ pub(crate) fn message_cost(message: &Message) -> usize {
 /// would be ([`message_cost`]), in every socket's queue that holds it.
 pub(crate) fn shared_cost(message: &SharedMessage) -> usize {
     message.len() + PACKET_OVERHEAD
+}
+
+/// What a packet is counted at if it is an application message (direct or
+/// shared), `None` for control packets, which the bounds do not count.
+pub(crate) fn packet_cost(packet: &Packet) -> Option<usize> {
+    match packet {
+        Packet::Message(message) => Some(message_cost(message)),
+        Packet::Shared(message) => Some(shared_cost(message)),
+        _ => None,
+    }
 }
 
 const PACKET_OVERHEAD: usize = 32;

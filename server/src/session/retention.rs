@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 
 use crate::protocol::Packet;
 
-use super::queue::{message_cost, shared_cost};
+use super::queue::packet_cost;
 
 /// The bound, from the configuration (`resume_buffer_messages`,
 /// `resume_buffer_bytes`).
@@ -71,11 +71,7 @@ impl Retention {
     /// dropping the oldest copies past the bound; returns how many were
     /// dropped.
     pub(crate) fn keep(&mut self, packet: Packet) -> usize {
-        let cost = match &packet {
-            Packet::Message(message) => message_cost(message),
-            Packet::Shared(message) => shared_cost(message),
-            _ => 0,
-        };
+        let cost = packet_cost(&packet).unwrap_or(0);
         self.written += 1;
         self.bytes += cost;
         self.copies.push_back((packet, cost));
