@@ -353,6 +353,20 @@ async fn a_gone_or_unknown_node_is_a_session_unknown_at_once() {
         assert_eq!((reply.status, reply.code()), (400, Some(1)));
         let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
         assert_eq!(body["detail"], "session unknown");
+        // On a WebSocket the refusal comes in-band (protocol-spec 11.7): a
+        // browser could not read the 400.
+        let url = format!(
+            "ws://{}/engine.io/?EIO=4&transport=websocket&ext=1&resume={sid}&last=0",
+            b.addr
+        );
+        let mut ws = ws_connect(&url).await;
+        match common::ws_next(&mut ws).await {
+            Some(WsMessage::Close(Some(frame))) => {
+                assert_eq!(u16::from(frame.code), 4001, "{sid}");
+                assert_eq!(frame.reason.as_str(), "session unknown");
+            }
+            other => panic!("{sid}: expected a close 4001, got {other:?}"),
+        }
     }
     let url = format!(
         "ws://{}/engine.io/?EIO=4&transport=websocket&sid=gone.{}",

@@ -277,6 +277,57 @@ async fn every_refusal_is_distinct() {
     assert_eq!(refusal(&reply), (1, "session closed".into()));
 }
 
+/// A browser cannot read a refused WebSocket handshake, so on `websocket`
+/// every refusal comes in-band: the 101, then a close 4000 + code with the
+/// detail as reason (protocol-spec 11.7).
+#[tokio::test]
+async fn a_websocket_resume_is_refused_in_band() {
+    let mut server = start(Polysock::builder()).await;
+    let base = server.ws_url("");
+    let resume = |sid: &str, last: u64| {
+        format!("{base}EIO=4&transport=websocket&ext=1&resume={sid}&last={last}")
+    };
+    let mut ws = ws_connect(&resume("0123456789abcdef", 0)).await;
+    assert_eq!(ws_close(&mut ws).await, (4001, "session unknown".into()));
+
+    let (mut old, sid) = ws_resume_session(&server).await;
+    let socket = server.socket().await;
+    socket.send("s1").await.unwrap();
+    assert_eq!(ws_message(&mut old).await, "4s1");
+    let mut ws = ws_connect(&resume(&sid, 2)).await;
+    assert_eq!(
+        ws_close(&mut ws).await,
+        (4003, "acknowledgement out of range".into())
+    );
+    server
+        .eventually("the session closes", || socket.is_closed())
+        .await;
+    assert_eq!(socket.close_reason(), Some(CloseReason::ResumeRejected));
+    let mut ws = ws_connect(&resume(&sid, 0)).await;
+    assert_eq!(ws_close(&mut ws).await, (4001, "session closed".into()));
+
+    // A malformed count is refused in-band too; HTTP transports keep the
+    // HTTP error.
+    let mut ws =
+        ws_connect(&server.ws_url(&format!("EIO=4&transport=websocket&ext=1&resume={sid}"))).await;
+    assert_eq!(ws_close(&mut ws).await, (4003, "malformed last".into()));
+    let reply = server
+        .get(&format!(
+            "EIO=4&transport=polling&ext=1&resume={sid}&last=0"
+        ))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(refusal(&reply), (1, "session closed".into()));
+}
+
+/// The first frame must be the close: code and reason.
+async fn ws_close(ws: &mut Ws) -> (u16, String) {
+    match ws_next(ws).await {
+        Some(WsMessage::Close(Some(frame))) => (frame.code.into(), frame.reason.to_string()),
+        other => panic!("expected a close frame first, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn the_window_runs_out_with_its_own_reason_and_refusal() {
     let mut server = start(Polysock::builder().resume_window(Duration::from_millis(300))).await;

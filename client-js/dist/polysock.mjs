@@ -473,8 +473,16 @@ W._go = function () {
     self._emit('packet', p);
   };
   ws.onclose = function (ev) {
-    self._fail();
+    self._fail(ev);
   };
+};
+
+// What a close says (socket.js _onError): a refused resume handshake comes
+// in-band, as a close 4001-4099 whose reason is the refusal's detail
+// (protocol-spec 11.7): a page cannot read a failed handshake's answer.
+W._why = function (ev) {
+  var c = ev.code;
+  return c > 4000 && c < 4100 && ev.reason ? { _d: ev.reason } : {};
 };
 
 // Ends this transport's turn (or its wait), letting the next one go.

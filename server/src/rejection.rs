@@ -20,7 +20,11 @@ use axum::body::Body;
 use http::{header, Response, StatusCode};
 use serde::Serialize;
 
-use crate::protocol::DecodeError;
+use crate::protocol::{CloseFrame, DecodeError};
+
+/// Close codes of refusals sent in-band on a WebSocket: this plus the
+/// Engine.IO error code (4001 session unknown, 4003 bad request).
+pub(crate) const IN_BAND_BASE: u16 = 4000;
 
 /// Engine.IO's error codes (the `code` of the error body).
 mod code {
@@ -416,6 +420,14 @@ impl Rejection {
                 ),
             },
         }
+    }
+
+    /// The close frame that carries this rejection over a WebSocket whose
+    /// handshake was answered anyway (a refused resume, protocol-spec
+    /// 11.7): code `4000 +` the Engine.IO code, the detail as reason.
+    pub(crate) fn in_band_close(&self) -> CloseFrame {
+        let (_, code, detail) = self.parts();
+        CloseFrame::new(IN_BAND_BASE + u16::from(code), detail)
     }
 
     /// The HTTP status this rejection is answered with.

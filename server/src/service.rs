@@ -15,7 +15,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use crate::client_script;
 use crate::cluster::Cluster;
-use crate::engine::{Engine, OpenRequest, ResumeRequest};
+use crate::engine::{Engine, OpenRequest, Opened, ResumeRequest};
 use crate::origin::{self, Verdict};
 use crate::query::{Query, ResumeParam};
 use crate::rejection::{
@@ -183,15 +183,21 @@ fn resume(
     if transport.is_streaming() && !query.ext {
         return Err(QueryRejection::UnknownTransport.into());
     }
-    let Some(ResumeParam::Session(sid)) = query.resume else {
-        return Err(QueryRejection::MalformedResume.into());
+    let opened = match resume_session(engine, transport, &query) {
+        Ok(opened) => opened,
+        // A browser cannot read a refused WebSocket handshake: the
+        // refusal goes in-band, as the close of an accepted one.
+        Err(rejection) => {
+            return match upgrade {
+                Some(upgrade) => Ok(websocket::refuse_in_band(
+                    upgrade,
+                    &rejection,
+                    engine.config(),
+                )),
+                None => Err(rejection),
+            }
+        }
     };
-    let last = query.last.ok_or(QueryRejection::MalformedLast)?;
-    let opened = engine.resume(ResumeRequest {
-        sid,
-        transport,
-        last,
-    })?;
     Ok(match (opened.receiver, upgrade) {
         (Some(receiver), Some(upgrade)) => websocket::open(upgrade, receiver, opened.open),
         (Some(receiver), None) => {
@@ -199,6 +205,23 @@ fn resume(
         }
         (None, _) => polling::open_response(&opened.open),
     })
+}
+
+/// The engine's half of a resume handshake: the query's sid and count.
+fn resume_session(
+    engine: &Engine,
+    transport: Transport,
+    query: &Query,
+) -> Result<Opened, Rejection> {
+    let Some(ResumeParam::Session(sid)) = &query.resume else {
+        return Err(QueryRejection::MalformedResume.into());
+    };
+    let last = query.last.ok_or(QueryRejection::MalformedLast)?;
+    Ok(engine.resume(ResumeRequest {
+        sid: sid.clone(),
+        transport,
+        last,
+    })?)
 }
 
 /// Hands a handshake to the engine and answers it on the transport the

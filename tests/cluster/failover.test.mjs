@@ -25,14 +25,14 @@ const TRANSPORTS = ["websocket", "xhr-streaming", "htmlfile", "polling"];
 // apart). Far above what it takes (a few seconds), for slow machines.
 const BACK_WITHIN_MS = 45000;
 
-/** In the page: a reconnecting client whose messages and opens are counted.
- *  Resume is off: a killed node's sessions cannot resume anywhere, and this
- *  tests the reconnect option (a websocket-only page with resume on cannot
- *  read the HTTP refusal of its resume handshake and waits out the window;
- *  see protocol-spec/client-api.md, Resume). */
+/** In the page: a reconnecting client (resume on, the default) whose
+ *  messages, opens and closes are counted. A killed node's sessions cannot
+ *  resume anywhere: the survivors refuse the resume ("session unknown"; on a
+ *  WebSocket in-band, protocol-spec 11.7), the socket closes with that
+ *  reason and the reconnect option opens a new session. */
 function openReconnecting(transport) {
   return new Promise((resolve, reject) => {
-    const s = new Polysock(`${location.origin}/engine.io`, [], { transports: [transport], reconnect: true, resume: false, timeout: 10000 });
+    const s = new Polysock(`${location.origin}/engine.io`, [], { transports: [transport], reconnect: true, timeout: 10000 });
     window.F = { s, inbox: [], opens: 0, closes: [] };
     s.onmessage = (e) => F.inbox.push(e.data);
     s.addEventListener("open", () => {
@@ -134,7 +134,10 @@ describe("a node killed with SIGKILL behind haproxy round-robin, browser clients
       const backMs = Date.now() - killed;
       const reconnected = await Promise.all(pages.map((p) => p.page.evaluate(() => F.opens - 1)));
       for (const [i, p] of pages.entries()) {
-        if (victims.includes(p)) assert.ok(reconnected[i] >= 1, `the ${p.transport} page of b reconnected`);
+        if (!victims.includes(p)) continue;
+        assert.ok(reconnected[i] >= 1, `the ${p.transport} page of b reconnected`);
+        const closes = await p.page.evaluate(() => F.closes);
+        assert.deepEqual(closes[0], { code: 1006, reason: "session unknown" }, `the ${p.transport} page of b read the refusal of its resume`);
       }
       t.diagnostic(
         `all ${pages.length} pages open on a survivor ${backMs} ms after the kill; reconnects: ` +

@@ -22,7 +22,7 @@ use tokio::time::{timeout, Instant, Sleep};
 
 use super::{splice, FORWARDED_HEADER, SECRET_HEADER};
 use crate::rejection::{ForwardRejection, Rejection};
-use crate::transport::websocket;
+use crate::transport::websocket::{self, PendingUpgrade};
 use crate::Config;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -48,6 +48,24 @@ pub(crate) struct Marks<'a> {
     pub(crate) from: &'a str,
     pub(crate) secret: &'a str,
     pub(crate) unreachable: ForwardRejection,
+    /// A resume handshake: a WebSocket's refusal goes in-band.
+    pub(crate) resume: bool,
+}
+
+/// The answer to a request whose owner cannot be asked. A refused resume
+/// handshake on a WebSocket is answered in-band, as its owner would
+/// (protocol-spec 11.7); everything else is an HTTP error.
+pub(crate) fn refuse(
+    config: &Config,
+    rejection: ForwardRejection,
+    upgrade: Option<PendingUpgrade>,
+    resume: bool,
+) -> Response<Body> {
+    let rejection = Rejection::from(rejection);
+    match upgrade {
+        Some(upgrade) if resume => websocket::refuse_in_band(upgrade, &rejection, config),
+        _ => rejection.into_response(),
+    }
 }
 
 /// The client to the other nodes, and the bounds of a forwarded exchange.
@@ -97,16 +115,17 @@ impl Forwarder {
 
     /// Forwards `request` to `address`; whatever fails on the way is
     /// answered as the protocol answers a session it does not know.
+    /// `upgrade`: the client's WebSocket handshake, checked, if it is one.
     pub(crate) async fn forward(
         &self,
         config: &Config,
         address: &Authority,
         marks: Marks<'_>,
-        mut request: Request<Body>,
+        request: Request<Body>,
+        upgrade: Option<PendingUpgrade>,
     ) -> Response<Body> {
         let bounds = Bounds::of(config);
-        let upgrade = websocket::is_upgrade_request(request.headers())
-            .then(|| hyper::upgrade::on(&mut request));
+        let unreachable = |upgrade| refuse(config, marks.unreachable, upgrade, marks.resume);
         let outgoing = match outgoing(address, &marks, request, upgrade.is_some()) {
             Ok(outgoing) => outgoing,
             Err(rejection) => return rejection.into_response(),
@@ -115,16 +134,16 @@ impl Forwarder {
             Ok(Ok(response)) => response,
             Ok(Err(error)) => {
                 tracing::debug!(%address, %error, "forwarding failed");
-                return Rejection::from(marks.unreachable).into_response();
+                return unreachable(upgrade);
             }
             Err(_) => {
                 tracing::debug!(%address, "no answer from the session's node in time");
-                return Rejection::from(marks.unreachable).into_response();
+                return unreachable(upgrade);
             }
         };
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            let Some(client_side) = upgrade else {
-                return Rejection::from(marks.unreachable).into_response();
+            let Some(client_side) = upgrade.map(PendingUpgrade::into_on_upgrade) else {
+                return unreachable(None);
             };
             let node_side = hyper::upgrade::on(&mut response);
             tokio::spawn(async move {
@@ -293,6 +312,7 @@ mod tests {
             from: "b",
             secret: "s3cret",
             unreachable: ForwardRejection::Unreachable,
+            resume: false,
         };
         let address: Authority = "10.0.0.1:3000".parse().unwrap();
         let out = outgoing(&address, &marks, request, false).unwrap();

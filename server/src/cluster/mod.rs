@@ -26,7 +26,9 @@
 //! itself whatever its sid says. A request carrying the marker without the
 //! right secret is refused (403). An owner that is unknown, or cannot be
 //! reached within the connect timeout, answers the client "Session ID
-//! unknown" (400, code 1), as a node that never held the session would.
+//! unknown" (400, code 1), as a node that never held the session would (a
+//! resume handshake on a WebSocket: in-band, closed 4001, protocol-spec
+//! 11.7).
 //!
 //! Bounds: the owner applies its own (body size, body time, pings) to the
 //! forwarded request exactly as to a direct one, since the bytes reach it
@@ -49,6 +51,7 @@ use http::uri::Authority;
 use http::{HeaderName, Request, Response};
 
 use crate::rejection::{ForwardRejection, Rejection};
+use crate::transport::websocket;
 use crate::Config;
 
 pub(crate) use forward::Forwarder;
@@ -182,7 +185,7 @@ impl Cluster {
     pub(crate) async fn intercept(
         &self,
         config: &Config,
-        request: Request<Body>,
+        mut request: Request<Body>,
     ) -> Result<Response<Body>, Request<Body>> {
         let (node, resume) = match self.route(&request) {
             Route::Local => return Err(request),
@@ -199,9 +202,14 @@ impl Cluster {
         } else {
             (ForwardRejection::UnknownNode, ForwardRejection::Unreachable)
         };
+        // A handshake that is not a valid one goes on unchecked: the owner
+        // answers it as it answers every malformed handshake.
+        let upgrade = websocket::is_upgrade_request(request.headers())
+            .then(|| websocket::check_upgrade(&mut request).ok())
+            .flatten();
         let Some(address) = self.directory.address(&node) else {
             tracing::debug!(node, "session of an unknown node");
-            return Ok(Rejection::from(unknown).into_response());
+            return Ok(forward::refuse(config, unknown, upgrade, resume));
         };
         self.forwarded.fetch_add(1, Ordering::Relaxed);
         crate::metrics::forwarded_request();
@@ -209,10 +217,11 @@ impl Cluster {
             from: &self.node_id,
             secret: &self.secret,
             unreachable,
+            resume,
         };
         Ok(self
             .forwarder
-            .forward(config, &address, marks, request)
+            .forward(config, &address, marks, request, upgrade)
             .await)
     }
 }

@@ -44,8 +44,9 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::close::{CloseReason, TransportError};
 use crate::protocol::{CloseFrame, Encoded, Message, Packet};
-use crate::rejection::UpgradeRejection;
+use crate::rejection::{Rejection, UpgradeRejection};
 use crate::session::{Delivery, Held, ReceiverGuard, Refusal, Session};
+use crate::Config;
 
 /// Most bytes of packets taken from the queue for one write: the session
 /// accounts for them until the flush completes, so a client that stops
@@ -169,8 +170,13 @@ impl PendingUpgrade {
         response
     }
 
-    async fn into_stream(self, session: &Session) -> Option<Stream> {
-        let config = session.config();
+    /// The hook to the connection once the `101` is out, for a caller
+    /// that answers the handshake some other way (the cluster's splice).
+    pub(crate) fn into_on_upgrade(self) -> OnUpgrade {
+        self.on_upgrade
+    }
+
+    async fn into_stream(self, limits: Limits) -> Option<Stream> {
         // tungstenite's default 128 KiB read buffer per connection would
         // dominate an idle session's memory. It grows to hold a larger
         // frame; what it bounds is how much one read takes in, so 1 KiB
@@ -179,13 +185,29 @@ impl PendingUpgrade {
         let ws_config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(16 * 1024)
-            .max_message_size(Some(config.max_payload))
-            .max_frame_size(Some(config.max_payload));
-        let upgraded = timeout(config.upgrade_timeout, self.on_upgrade)
+            .max_message_size(Some(limits.max_payload))
+            .max_frame_size(Some(limits.max_payload));
+        let upgraded = timeout(limits.upgrade_timeout, self.on_upgrade)
             .await
             .ok()?
             .ok()?;
         Some(Stream::new(upgraded, ws_config).await)
+    }
+}
+
+/// What a served WebSocket takes from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    upgrade_timeout: Duration,
+    max_payload: usize,
+}
+
+impl Limits {
+    fn of(config: &Config) -> Self {
+        Self {
+            upgrade_timeout: config.upgrade_timeout,
+            max_payload: config.max_payload,
+        }
     }
 }
 
@@ -242,7 +264,7 @@ pub(crate) fn open(
         let session = receiver.session().clone();
         // Boxed: the handshake's large state would otherwise size the
         // whole task, which lives as long as the session.
-        match Box::pin(pending.into_stream(&session)).await {
+        match Box::pin(pending.into_stream(Limits::of(session.config()))).await {
             Some(Stream::Tcp(stream)) => open_session(stream, receiver, open).await,
             Some(Stream::Other(stream)) => open_session(stream, receiver, open).await,
             None => receiver.lost(CloseReason::TransportError(TransportError::ConnectionLost)),
@@ -266,7 +288,7 @@ pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Respons
     let claim = session.claim_websocket();
     let response = pending.response(session.protocol());
     tokio::spawn(async move {
-        let Some(stream) = Box::pin(pending.into_stream(&session)).await else {
+        let Some(stream) = Box::pin(pending.into_stream(Limits::of(session.config()))).await else {
             if claim.is_ok() {
                 session.abandon_upgrade();
             }
@@ -277,6 +299,30 @@ pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Respons
             (Ok(()), Stream::Other(stream)) => upgrade_session(stream, session).await,
             (Err(refusal), Stream::Tcp(stream)) => refuse(stream, refusal).await,
             (Err(refusal), Stream::Other(stream)) => refuse(stream, refusal).await,
+        }
+    });
+    response
+}
+
+/// Answers a refused resume handshake in-band (protocol-spec 11.7): the
+/// upgrade completes and the refusal is the only frame, a close with code
+/// `4000 + <error code>` and the refusal's detail as its reason. A
+/// browser's `WebSocket` shows nothing of a failed handshake (status and
+/// body are hidden from the page), so an HTTP refusal would leave a
+/// websocket-only client retrying until its resume window ran out.
+pub(crate) fn refuse_in_band(
+    pending: PendingUpgrade,
+    rejection: &Rejection,
+    config: &Config,
+) -> Response<Body> {
+    let frame = close_frame(rejection.in_band_close());
+    let response = pending.response(None);
+    let limits = Limits::of(config);
+    tokio::spawn(async move {
+        match Box::pin(pending.into_stream(limits)).await {
+            Some(Stream::Tcp(mut stream)) => finish_close(&mut stream, Some(frame)).await,
+            Some(Stream::Other(mut stream)) => finish_close(&mut stream, Some(frame)).await,
+            None => {}
         }
     });
     response
