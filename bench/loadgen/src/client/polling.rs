@@ -84,7 +84,7 @@ async fn echo(
         eio::payload(&mut body, ctl.msg.as_bytes(), window, pongs);
         pongs = 0;
         let now = Instant::now();
-        fifo.extend(std::iter::repeat(now).take(window));
+        fifo.extend(std::iter::repeat_n(now, window));
         post(conn, url, &body, &mut resp).await?;
         while !fifo.is_empty() {
             let head = conn.request("GET", url, "", b"", &mut resp).await?;

@@ -151,7 +151,7 @@ pub async fn session(ctl: Ctl) -> Result<Recorder> {
             let n = if sending { credits } else { 0 };
             if n > 0 || pongs > 0 {
                 build_body(&urls, &mut body, ctl.msg.as_bytes(), n, pongs);
-                fifo.extend(std::iter::repeat(now).take(n));
+                fifo.extend(std::iter::repeat_n(now, n));
                 credits -= n;
                 pongs = 0;
                 let head = post.request("POST", &send_url, "text/plain;charset=UTF-8", &body, &mut resp).await?;
