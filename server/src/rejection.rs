@@ -24,7 +24,7 @@ use crate::protocol::{CloseFrame, DecodeError};
 
 /// Close codes of refusals sent in-band on a WebSocket: this plus the
 /// Engine.IO error code (4001 session unknown, 4003 bad request).
-pub(crate) const IN_BAND_BASE: u16 = 4000;
+const IN_BAND_BASE: u16 = 4000;
 
 /// Engine.IO's error codes (the `code` of the error body).
 mod code {

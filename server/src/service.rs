@@ -185,17 +185,12 @@ fn resume(
     }
     let opened = match resume_session(engine, transport, &query) {
         Ok(opened) => opened,
-        // A browser cannot read a refused WebSocket handshake: the
-        // refusal goes in-band, as the close of an accepted one.
         Err(rejection) => {
-            return match upgrade {
-                Some(upgrade) => Ok(websocket::refuse_in_band(
-                    upgrade,
-                    &rejection,
-                    engine.config(),
-                )),
-                None => Err(rejection),
-            }
+            return Ok(websocket::refuse_resume(
+                upgrade,
+                rejection,
+                engine.config(),
+            ))
         }
     };
     Ok(match (opened.receiver, upgrade) {

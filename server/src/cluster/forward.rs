@@ -52,9 +52,9 @@ pub(crate) struct Marks<'a> {
     pub(crate) resume: bool,
 }
 
-/// The answer to a request whose owner cannot be asked. A refused resume
-/// handshake on a WebSocket is answered in-band, as its owner would
-/// (protocol-spec 11.7); everything else is an HTTP error.
+/// The answer to a request whose owner cannot be asked: a resume handshake
+/// is refused as its owner would refuse it (in-band on a WebSocket), and
+/// everything else gets the HTTP error.
 pub(crate) fn refuse(
     config: &Config,
     rejection: ForwardRejection,
@@ -62,9 +62,10 @@ pub(crate) fn refuse(
     resume: bool,
 ) -> Response<Body> {
     let rejection = Rejection::from(rejection);
-    match upgrade {
-        Some(upgrade) if resume => websocket::refuse_in_band(upgrade, &rejection, config),
-        _ => rejection.into_response(),
+    if resume {
+        websocket::refuse_resume(upgrade, rejection, config)
+    } else {
+        rejection.into_response()
     }
 }
 

@@ -304,17 +304,21 @@ pub(crate) fn upgrade(pending: PendingUpgrade, session: Arc<Session>) -> Respons
     response
 }
 
-/// Answers a refused resume handshake in-band (protocol-spec 11.7): the
-/// upgrade completes and the refusal is the only frame, a close with code
-/// `4000 + <error code>` and the refusal's detail as its reason. A
-/// browser's `WebSocket` shows nothing of a failed handshake (status and
-/// body are hidden from the page), so an HTTP refusal would leave a
-/// websocket-only client retrying until its resume window ran out.
-pub(crate) fn refuse_in_band(
-    pending: PendingUpgrade,
-    rejection: &Rejection,
+/// Answers a refused resume handshake. On a WebSocket the refusal goes
+/// in-band (protocol-spec 11.7): the upgrade completes and the refusal is
+/// the only frame, a close with code `4000 + <error code>` and the
+/// refusal's detail as its reason. A browser's `WebSocket` shows nothing of
+/// a failed handshake (status and body are hidden from the page), so an
+/// HTTP refusal would leave a websocket-only client retrying until its
+/// resume window ran out. On the HTTP transports it is the HTTP error.
+pub(crate) fn refuse_resume(
+    upgrade: Option<PendingUpgrade>,
+    rejection: Rejection,
     config: &Config,
 ) -> Response<Body> {
+    let Some(pending) = upgrade else {
+        return rejection.into_response();
+    };
     let frame = close_frame(rejection.in_band_close());
     let response = pending.response(None);
     let limits = Limits::of(config);
